@@ -1,0 +1,33 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/trialmon: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(BIN)/trialmon
+
+## Replay the bundled fixtures offline into a fresh database and print the change report.
+demo: $(BIN)/trialmon
+	rm -f snapshots/demo.db snapshots/demo.db-wal snapshots/demo.db-shm
+	$(BIN)/trialmon --db snapshots/demo.db run --source seeds/replay/v1
+	$(BIN)/trialmon --db snapshots/demo.db run --source seeds/replay/v2
+	@echo
+	$(BIN)/sqlite-utils query snapshots/demo.db "select nct_id, category, severity, summary from changes" --table
+
+## Lint, type-check and run the whole suite.
+test: $(BIN)/trialmon
+	$(BIN)/ruff check monitor tests benchmarks
+	$(BIN)/ruff format --check monitor tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+bench: $(BIN)/trialmon
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) snapshots/*.db snapshots/*.db-*
