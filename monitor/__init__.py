@@ -1,0 +1,5 @@
+"""trialmon: watch clinical-trial registry records and report what changed."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

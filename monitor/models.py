@@ -1,0 +1,93 @@
+"""Plain, frozen data passed between the pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+CATEGORIES: tuple[str, ...] = (
+    "status",
+    "dates",
+    "enrollment",
+    "outcomes",
+    "eligibility",
+    "design",
+    "arms_interventions",
+    "sponsor",
+    "locations",
+    "contacts",
+    "conditions",
+    "description",
+    "identification",
+    "references",
+    "results",
+    "administrative",
+    "record",
+    "other",
+)
+
+SEVERITIES: tuple[str, ...] = ("info", "minor", "major", "critical")
+SOURCES: tuple[str, ...] = ("ctgov", "files", "history")
+
+
+def severity_rank(severity: str) -> int:
+    """0 for info up to 3 for critical."""
+    return SEVERITIES.index(severity)
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record of one study as a source produced it, in the API v2 study shape.
+
+    ``data`` holds at least ``protocolSection``; ``origin`` says where it came from
+    (a file path or a URL) for messages; ``captured_at`` is set for record-history
+    versions (the version's date) and left ``None`` for live captures.
+    """
+
+    nct_id: str
+    data: dict[str, Any]
+    source: str
+    origin: str
+    captured_at: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One meaningful, classified difference between two snapshots of a study."""
+
+    category: str
+    field: str
+    severity: str
+    old_value: Any
+    new_value: Any
+    summary: str
+
+
+@dataclass(frozen=True)
+class StudyError:
+    """A study (or a request) that failed in a cycle; the others go on."""
+
+    nct_id: str | None
+    message: str
+    transient: bool = True
+
+
+@dataclass
+class RunReport:
+    """What one cycle did: counts, the changes it found and the errors it met."""
+
+    run_id: int
+    started_at: str
+    finished_at: str | None = None
+    status: str = "running"
+    checked: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    changes: list[tuple[str, Change]] = field(default_factory=list)
+    errors: list[StudyError] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
