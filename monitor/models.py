@@ -87,6 +87,8 @@ class RunReport:
     unchanged: int = 0
     changes: list[tuple[str, Change]] = field(default_factory=list)
     errors: list[StudyError] = field(default_factory=list)
+    deliveries_sent: int = 0
+    deliveries_failed: int = 0
 
     @property
     def failed(self) -> int:

@@ -1,0 +1,298 @@
+"""The command line: the one composition root that builds and passes everything down."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+import orjson
+
+from monitor import __version__, views
+from monitor.config import Config, load_config, normalize_nct_id
+from monitor.errors import (
+    ConfigError,
+    DeliveryError,
+    SourceError,
+    TrialmonError,
+    UsageError,
+)
+from monitor.models import CATEGORIES, SEVERITIES, RunReport
+from monitor.notify.log import LogNotifier
+from monitor.notify.outbox import Notifier, Outbox
+from monitor.pipeline import Cycle, Item, missing_watched, run_cycle
+from monitor.sources.files import iter_records
+from monitor.store import Store
+
+log = logging.getLogger("monitor")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Context:
+    config_path: str | None
+    db_path: str | None
+    verbose: int
+
+    @functools.cached_property
+    def config(self) -> Config:
+        config = load_config(self.config_path)
+        if self.db_path:
+            config = replace(config, database=Path(self.db_path))
+        return config
+
+    def store(self) -> Store:
+        return Store.open(self.config.database)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def fail(code: int, message: str, verbose: int) -> NoReturn:
+    if verbose:
+        traceback.print_exc()
+    click.echo(f"trialmon: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn trialmon's errors into a plain message and the contract's exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verbose = click.get_current_context().find_object(Context)
+        level = verbose.verbose if verbose else 0
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, UsageError) as e:
+            fail(2, str(e), level)
+        except TrialmonError as e:
+            fail(1, str(e), level)
+        except KeyboardInterrupt:
+            fail(130, "interrupted", level)
+        except Exception as e:  # a bug: still one plain line unless -v
+            fail(1, f"internal error: {type(e).__name__}: {e} (run with -v for details)", level)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH", help="config.toml to use.")
+@click.option("--db", "db_path", metavar="PATH", help="SQLite database (overrides `database`).")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
+@click.version_option(__version__, prog_name="trialmon")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int) -> None:
+    """Watch clinical-trial registry records and report what changed."""
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+        format="trialmon: %(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = Context(config_path, db_path, verbose)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+# ---------------------------------------------------------------- run
+
+
+def build_notifiers(config: Config) -> list[Notifier]:
+    notifiers: list[Notifier] = []
+    if config.notify.log.enabled:
+        notifiers.append(LogNotifier(config.notify.log))
+    return notifiers
+
+
+def offline_items(config: Config, directory: Path) -> Iterator[Item]:
+    watched = config.watch.studies
+    items: Iterable[Item] = iter_records(directory, watched)
+    if watched:
+        items = missing_watched(items, watched, str(directory))
+    return iter(items)
+
+
+def source_items(config: Config, source: str) -> tuple[str, Iterator[Item]]:
+    if source == "ctgov":
+        raise UsageError(
+            "the live ClinicalTrials.gov source is not available yet; use --source DIR"
+        )
+    directory = Path(source)
+    if not directory.is_dir():
+        raise UsageError(f'--source: {source!r} is neither "ctgov" nor a directory')
+    return "files", offline_items(config, directory)
+
+
+def summary_line(report: RunReport) -> str:
+    return (
+        f"Checked {report.checked} studies: {report.new} new, {report.changed} changed, "
+        f"{report.unchanged} unchanged, {report.failed} failed; "
+        f"{len(report.changes)} changes recorded (run {report.run_id}, {report.status})."
+    )
+
+
+@cli.command()
+@click.option("--source", "source_opt", metavar="ctgov|DIR", help="Where records come from.")
+@pass_context
+@handle_errors
+def run(ctx: Context, source_opt: str | None) -> None:
+    """Run one monitoring cycle and print a summary."""
+    config = ctx.config
+    store = ctx.store()
+    name, items = source_items(config, source_opt or config.source)
+    outbox = Outbox(store, build_notifiers(config), config.notify.max_attempts)
+    cycle = Cycle(store=store, rules=config.changes, now=now_utc(), source_name=name, outbox=outbox)
+    report = run_cycle(cycle, items)
+    click.echo(summary_line(report))
+    for error in report.errors:
+        click.echo(f"  failed: {error.message}", err=True)
+    if report.errors and report.checked == 0:
+        raise SourceError("no study could be checked: every record failed")
+    if report.deliveries_failed and not report.deliveries_sent:
+        raise DeliveryError("no notification of this cycle could be delivered (kept pending)")
+
+
+# ---------------------------------------------------------------- history, diff, changes
+
+
+def nct_argument(value: str) -> str:
+    try:
+        return normalize_nct_id(value, "NCT_ID")
+    except ConfigError as e:
+        raise UsageError(str(e)) from e
+
+
+def echo_json(value: Any) -> None:
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+
+@cli.command()
+@click.argument("nct_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_context
+@handle_errors
+def history(ctx: Context, nct_id: str, fmt: str) -> None:
+    """The stored versions of one study and the changes between them, oldest first."""
+    data = views.history(ctx.store(), nct_argument(nct_id))
+    if fmt == "json":
+        echo_json(data)
+        return
+    click.echo(f"{data['nct_id']}  {data['title'] or ''}")
+    click.echo(f"status {data['overall_status']}, first seen {data['first_seen']}")
+    for v in data["versions"]:
+        click.echo(f"\n#{v['snapshot_id']}  {v['captured_at']}  ({v['source']})")
+        if not v["changes"]:
+            click.echo("  baseline" if v is data["versions"][0] else "  no material change")
+        for c in v["changes"]:
+            click.echo(f"  [{c['severity']}] {c['summary']}")
+
+
+@cli.command()
+@click.argument("nct_id")
+@click.option("--from", "from_id", type=int, metavar="ID", help="Older snapshot id.")
+@click.option("--to", "to_id", type=int, metavar="ID", help="Newer snapshot id.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_context
+@handle_errors
+def diff(ctx: Context, nct_id: str, from_id: int | None, to_id: int | None, fmt: str) -> None:
+    """The classified change report between two stored snapshots (default: the last two)."""
+    nct = nct_argument(nct_id)
+    old, new, found = views.diff(ctx.store(), nct, from_id, to_id, ctx.config.changes)
+    if fmt == "json":
+        echo_json(
+            [
+                {**c.__dict__, "from_snapshot_id": old["id"], "to_snapshot_id": new["id"]}
+                for c in found
+            ]
+        )
+        return
+    click.echo(
+        f"{nct}: snapshot #{old['id']} ({old['captured_at']}) → #{new['id']} ({new['captured_at']})"
+    )
+    for c in found:
+        click.echo(f"  [{c.severity}] {c.category}: {c.summary}")
+    if not found:
+        click.echo("  no material change")
+
+
+CSV_COLUMNS = [
+    "id",
+    "nct_id",
+    "detected_at",
+    "category",
+    "field",
+    "severity",
+    "summary",
+    "old_value",
+    "new_value",
+    "from_snapshot_id",
+    "to_snapshot_id",
+    "run_id",
+]
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {
+                **row,
+                "old_value": orjson.dumps(row["old_value"]).decode(),
+                "new_value": orjson.dumps(row["new_value"]).decode(),
+            }
+        )
+    return buffer.getvalue()
+
+
+@cli.command()
+@click.option("--since", metavar="WHEN", help="7d, 12h or an ISO date.")
+@click.option("--study", metavar="NCT_ID", help="Only this study.")
+@click.option("--category", type=click.Choice(CATEGORIES), help="Only this category.")
+@click.option("--min-severity", type=click.Choice(SEVERITIES), help="Only this severity or higher.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
+@pass_context
+@handle_errors
+def changes(
+    ctx: Context,
+    since: str | None,
+    study: str | None,
+    category: str | None,
+    min_severity: str | None,
+    fmt: str,
+) -> None:
+    """Recorded changes across all studies, newest first."""
+    bound = views.parse_since(since, now_utc()) if since else None
+    rows = views.changes(
+        ctx.store(),
+        since=bound,
+        study=nct_argument(study) if study else None,
+        category=category,
+        min_severity=min_severity,
+    )
+    if fmt == "json":
+        echo_json(rows)
+    elif fmt == "csv":
+        click.echo(to_csv(rows), nl=False)
+    else:
+        for r in rows:
+            line = f"[{r['severity']}] {r['category']}: {r['summary']}"
+            click.echo(f"{r['detected_at']}  {r['nct_id']}  {line}")
+
+
+def main() -> None:
+    cli(prog_name="trialmon")

@@ -1,0 +1,165 @@
+"""One monitoring cycle: source -> normalize -> compare -> classify -> store -> notify.
+
+``run_cycle`` is the only driver of the pipeline; ``trialmon run``, ``trialmon daemon`` and
+``trialmon backfill`` all feed records through it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from monitor import normalize
+from monitor.classify import classify
+from monitor.compare import compare
+from monitor.config import ChangesConfig
+from monitor.errors import RecordError
+from monitor.models import Change, RawRecord, RunReport, StudyError
+from monitor.notify.outbox import Outbox
+from monitor.store import Latest, NewSnapshot, Store
+
+log = logging.getLogger(__name__)
+
+Item = RawRecord | StudyError
+BATCH = 500
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 UTC with a Z, to the second: ``2026-11-26T20:03:14Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Cycle:
+    """Everything one cycle needs, built by the composition root."""
+
+    store: Store
+    rules: ChangesConfig
+    now: datetime
+    source_name: str
+    outbox: Outbox | None = None
+    should_stop: Callable[[], bool] = field(default=lambda: False)
+    on_progress: Callable[[int], None] = field(default=lambda n: None)
+
+
+def run_cycle(cycle: Cycle, items: Iterable[Item]) -> RunReport:
+    """Run one cycle over ``items`` and return what it did."""
+    store, now = cycle.store, iso(cycle.now)
+    if cycle.outbox:
+        cycle.outbox.recover(now)
+    report = RunReport(run_id=store.start_run(now, cycle.source_name), started_at=now)
+    try:
+        for batch in batches(items, BATCH):
+            process_batch(cycle, batch, report)
+            cycle.on_progress(len(batch))
+            if cycle.should_stop():
+                report.status = "stopped"
+                break
+    finally:
+        finish(cycle, report)
+    return report
+
+
+def finish(cycle: Cycle, report: RunReport) -> None:
+    report.finished_at = iso(cycle.now)
+    if report.status == "running":
+        report.status = "ok" if not report.errors else "partial"
+    cycle.store.finish_run(report)
+    if cycle.outbox:
+        cycle.outbox.enqueue(report.run_id, report.finished_at)
+        report.deliveries_sent, report.deliveries_failed = cycle.outbox.deliver(report.finished_at)
+
+
+def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def process_batch(cycle: Cycle, batch: Sequence[Item], report: RunReport) -> None:
+    records = [i for i in batch if isinstance(i, RawRecord)]
+    latest = cycle.store.latest([r.nct_id for r in records])
+    unchanged: list[str] = []
+    for item in batch:
+        if isinstance(item, StudyError):
+            note_error(cycle, report, item)
+            continue
+        outcome = process_record(cycle, item, latest.get(item.nct_id), report)
+        if outcome == "unchanged":
+            unchanged.append(item.nct_id)
+    cycle.store.touch(unchanged, iso(cycle.now))
+
+
+def process_record(cycle: Cycle, raw: RawRecord, previous: Latest | None, report: RunReport) -> str:
+    """Normalize one record and store it when its content moved; returns the outcome."""
+    report.checked += 1
+    try:
+        record = normalize.normalize(raw.data)
+    except RecordError as e:
+        note_error(cycle, report, StudyError(raw.nct_id, f"{raw.origin}: {e}", transient=False))
+        return "failed"
+    digest = normalize.content_hash(record)
+    if previous is not None and previous.content_hash == digest:
+        report.unchanged += 1
+        return "unchanged"
+    changes = detect(previous, record, cycle.rules) if previous else []
+    snap = new_snapshot(raw, record, digest, changes, cycle.now)
+    cycle.store.save_snapshot(snap, previous, report.run_id)
+    count_outcome(report, raw.nct_id, previous, changes)
+    return "new" if previous is None else "changed"
+
+
+def detect(previous: Latest, record: dict, rules: ChangesConfig) -> list[Change]:
+    old = previous.parsed()
+    return classify(old, record, compare(old, record, rules.ignore), rules)
+
+
+def new_snapshot(
+    raw: RawRecord, record: dict, digest: str, changes: list[Change], now: datetime
+) -> NewSnapshot:
+    facts = normalize.facts(record)
+    return NewSnapshot(
+        nct_id=raw.nct_id,
+        captured_at=raw.captured_at or iso(now),
+        source=raw.source,
+        content_hash=digest,
+        last_update_posted=facts.last_update_posted,
+        record=normalize.canonical_json(record),
+        title=facts.title,
+        overall_status=facts.overall_status,
+        changes=changes,
+        version=raw.version,
+    )
+
+
+def count_outcome(
+    report: RunReport, nct_id: str, previous: Latest | None, changes: list[Change]
+) -> None:
+    if previous is None:
+        report.new += 1
+    elif changes:
+        report.changed += 1
+    else:
+        report.unchanged += 1  # content moved but nothing meaningful (e.g. an ignored field)
+    report.changes.extend((nct_id, c) for c in changes)
+
+
+def note_error(cycle: Cycle, report: RunReport, error: StudyError) -> None:
+    log.warning("%s", error.message)
+    report.errors.append(error)
+    if error.nct_id:
+        cycle.store.record_failure(error.nct_id, error.message, iso(cycle.now))
+
+
+def missing_watched(items: Iterable[Item], watched: Collection[str], where: str) -> Iterator[Item]:
+    """Pass items through, then report each watched study no item mentioned."""
+    seen: set[str] = set()
+    for item in items:
+        if item.nct_id:
+            seen.add(item.nct_id)
+        yield item
+    for nct_id in sorted(set(watched) - seen):
+        yield StudyError(nct_id, f"{nct_id}: no record of this study in {where}")

@@ -1,0 +1,386 @@
+"""SQLite storage through sqlite-utils: schema, migrations, reads and writes.
+
+Shaped like git-history: ``studies`` holds the latest state per study, ``snapshots`` one row
+per distinct version, ``changes`` one row per changed field. ``runs`` and ``deliveries`` record
+the cycles and the notification outbox. Every write of one study is one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from monitor.errors import StoreError
+from monitor.models import Change, RunReport
+
+log = logging.getLogger(__name__)
+
+migrations = Migrations("trialmon")
+SCHEMA_VERSION_KEY = "schema_version"
+BATCH = 500
+
+
+@migrations(name="0001_initial")
+def _initial(db: Database) -> None:
+    db["studies"].create(
+        {
+            "nct_id": str,
+            "title": str,
+            "overall_status": str,
+            "first_seen": str,
+            "last_checked": str,
+            "last_changed": str,
+            "latest_snapshot_id": int,
+            "last_update_posted": str,
+            "content_hash": str,
+            "consecutive_failures": int,
+            "last_error": str,
+        },
+        pk="nct_id",
+        not_null={"first_seen"},
+        defaults={"consecutive_failures": 0},
+    )
+    db["snapshots"].create(
+        {
+            "id": int,
+            "nct_id": str,
+            "captured_at": str,
+            "source": str,
+            "content_hash": str,
+            "last_update_posted": str,
+            "record": str,
+            "run_id": int,
+            "version": int,
+        },
+        pk="id",
+        not_null={"nct_id", "captured_at", "source", "content_hash", "record"},
+    )
+    db["snapshots"].create_index(["nct_id", "captured_at"])
+    db["changes"].create(
+        {
+            "id": int,
+            "nct_id": str,
+            "from_snapshot_id": int,
+            "to_snapshot_id": int,
+            "detected_at": str,
+            "category": str,
+            "field": str,
+            "severity": str,
+            "old_value": str,
+            "new_value": str,
+            "summary": str,
+            "run_id": int,
+        },
+        pk="id",
+        not_null={"nct_id", "detected_at", "category", "field", "severity", "summary"},
+    )
+    db["changes"].create_index(["nct_id"])
+    db["changes"].create_index(["detected_at"])
+    db["changes"].create_index(["run_id"])
+    db["runs"].create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "source": str,
+            "studies_checked": int,
+            "studies_new": int,
+            "studies_changed": int,
+            "studies_unchanged": int,
+            "changes_found": int,
+            "errors": int,
+            "error_details": str,
+        },
+        pk="id",
+        not_null={"started_at", "status"},
+    )
+    db["deliveries"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "channel": str,
+            "status": str,
+            "attempts": int,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+            "payload": str,
+        },
+        pk="id",
+        not_null={"channel", "status", "created_at"},
+        defaults={"attempts": 0},
+    )
+    db["deliveries"].create_index(["status"])
+    db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+@dataclass(frozen=True)
+class Latest:
+    """What the store knows of a study's newest snapshot."""
+
+    nct_id: str
+    snapshot_id: int
+    content_hash: str
+    record: str
+    captured_at: str
+
+    def parsed(self) -> dict[str, Any]:
+        value: dict[str, Any] = orjson.loads(self.record)
+        return value
+
+
+@dataclass(frozen=True)
+class NewSnapshot:
+    """A snapshot to write, with the changes that lead to it (none for a baseline)."""
+
+    nct_id: str
+    captured_at: str
+    source: str
+    content_hash: str
+    last_update_posted: str | None
+    record: str
+    title: str | None
+    overall_status: str | None
+    changes: Sequence[Change]
+    version: int | None = None
+
+
+def to_json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+class Store:
+    """The database of one trialmon installation."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        """Open (creating folder and file if missing), enable WAL, apply migrations."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=30)
+            db = Database(conn)
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.enable_wal()
+            db.execute("PRAGMA synchronous = NORMAL")
+            migrations.apply(db)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(f"database {str(path)!r} is unusable: {e}") from e
+        return cls(db)
+
+    @classmethod
+    def memory(cls) -> Store:
+        db = Database(memory=True)
+        migrations.apply(db)
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------ reads
+
+    def latest(self, nct_ids: Sequence[str]) -> dict[str, Latest]:
+        """The newest snapshot of each given study, in one query per batch."""
+        found: dict[str, Latest] = {}
+        for start in range(0, len(nct_ids), BATCH):
+            chunk = list(nct_ids[start : start + BATCH])
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                "select s.nct_id, s.id, s.content_hash, s.record, s.captured_at from studies t "
+                "join snapshots s on s.id = t.latest_snapshot_id "
+                f"where t.nct_id in ({marks})"
+            )
+            for row in self.db.execute(sql, chunk).fetchall():
+                found[row[0]] = Latest(*row)
+        return found
+
+    def known_studies(self) -> list[str]:
+        return [r[0] for r in self.db.execute("select nct_id from studies order by nct_id")]
+
+    def snapshots_of(self, nct_id: str) -> list[dict[str, Any]]:
+        return list(self.db["snapshots"].rows_where("nct_id = ?", [nct_id], order_by="id"))
+
+    def snapshot(self, snapshot_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["snapshots"].rows_where("id = ?", [snapshot_id]))
+        return rows[0] if rows else None
+
+    def changes_between(self, from_id: int | None, to_id: int) -> list[dict[str, Any]]:
+        return list(
+            self.db["changes"].rows_where(
+                "to_snapshot_id = ? and from_snapshot_id is ?", [to_id, from_id], order_by="id"
+            )
+        )
+
+    def run_changes(self, run_id: int) -> list[dict[str, Any]]:
+        return list(self.db["changes"].rows_where("run_id = ?", [run_id], order_by="id"))
+
+    def study(self, nct_id: str) -> dict[str, Any] | None:
+        rows = list(self.db["studies"].rows_where("nct_id = ?", [nct_id]))
+        return rows[0] if rows else None
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    # ------------------------------------------------------------ writes
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db.atomic():
+            self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    def start_run(self, now: str, source: str) -> int:
+        with self.db.atomic():
+            row = {"started_at": now, "status": "running", "source": source}
+            return int(self.db["runs"].insert(row).last_pk)
+
+    def finish_run(self, report: RunReport) -> None:
+        details = [{"nct_id": e.nct_id, "message": e.message} for e in report.errors]
+        row = {
+            "finished_at": report.finished_at,
+            "status": report.status,
+            "studies_checked": report.checked,
+            "studies_new": report.new,
+            "studies_changed": report.changed,
+            "studies_unchanged": report.unchanged,
+            "changes_found": len(report.changes),
+            "errors": len(report.errors),
+            "error_details": to_json(details),
+        }
+        with self.db.atomic():
+            self.db["runs"].update(report.run_id, row)
+
+    def mark_interrupted_runs(self, now: str) -> list[int]:
+        """Runs left ``running`` by a killed process become ``interrupted``."""
+        ids = [r[0] for r in self.db.execute("select id from runs where status = 'running'")]
+        with self.db.atomic():
+            for run_id in ids:
+                self.db["runs"].update(run_id, {"status": "interrupted", "finished_at": now})
+        return ids
+
+    def save_snapshot(self, snap: NewSnapshot, previous: Latest | None, run_id: int | None) -> int:
+        """Store one new version of a study with its changes, in one transaction."""
+        with self.db.atomic():
+            snapshot_id = self._insert_snapshot(snap, run_id)
+            self._insert_changes(snap, previous, snapshot_id, run_id)
+            self._upsert_study(snap, snapshot_id, is_new=previous is None)
+        return snapshot_id
+
+    def _insert_snapshot(self, snap: NewSnapshot, run_id: int | None) -> int:
+        row = {
+            "nct_id": snap.nct_id,
+            "captured_at": snap.captured_at,
+            "source": snap.source,
+            "content_hash": snap.content_hash,
+            "last_update_posted": snap.last_update_posted,
+            "record": snap.record,
+            "run_id": run_id,
+            "version": snap.version,
+        }
+        return int(self.db["snapshots"].insert(row).last_pk)
+
+    def _insert_changes(
+        self, snap: NewSnapshot, previous: Latest | None, to_id: int, run_id: int | None
+    ) -> None:
+        from_id = previous.snapshot_id if previous else None
+        rows = (
+            change_row(snap.nct_id, c, from_id, to_id, snap.captured_at, run_id)
+            for c in snap.changes
+        )
+        self.db["changes"].insert_all(rows)
+
+    def _upsert_study(self, snap: NewSnapshot, snapshot_id: int, *, is_new: bool) -> None:
+        row: dict[str, Any] = {
+            "nct_id": snap.nct_id,
+            "title": snap.title,
+            "overall_status": snap.overall_status,
+            "latest_snapshot_id": snapshot_id,
+            "last_update_posted": snap.last_update_posted,
+            "content_hash": snap.content_hash,
+            "last_checked": snap.captured_at,
+            "consecutive_failures": 0,
+            "last_error": None,
+        }
+        if is_new:
+            row["first_seen"] = snap.captured_at
+        if snap.changes or is_new:
+            row["last_changed"] = snap.captured_at
+        self.db["studies"].upsert(row, pk="nct_id")
+
+    def record_change(self, nct_id: str, change: Change, now: str, run_id: int | None) -> None:
+        """A change without a new snapshot (a study gone, or found by a query)."""
+        study = self.study(nct_id)
+        snapshot_id = study["latest_snapshot_id"] if study else None
+        with self.db.atomic():
+            row = change_row(nct_id, change, snapshot_id, snapshot_id, now, run_id)
+            self.db["changes"].insert(row)
+            if study:
+                self.db["studies"].update(nct_id, {"last_changed": now})
+
+    def touch(self, nct_ids: Iterable[str], now: str) -> None:
+        """Mark unchanged studies as checked, in one statement per batch."""
+        ids = list(nct_ids)
+        with self.db.atomic():
+            for start in range(0, len(ids), BATCH):
+                chunk = ids[start : start + BATCH]
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(
+                    "update studies set last_checked = ?, consecutive_failures = 0, "
+                    f"last_error = null where nct_id in ({marks})",
+                    [now, *chunk],
+                )
+
+    def record_failure(self, nct_id: str, message: str, now: str) -> int:
+        """Count a failed check of a known study; returns the consecutive failures."""
+        with self.db.atomic():
+            self.db.execute(
+                "update studies set consecutive_failures = consecutive_failures + 1, "
+                "last_error = ? where nct_id = ?",
+                [message, nct_id],
+            )
+        study = self.study(nct_id)
+        return int(study["consecutive_failures"]) if study else 0
+
+
+def change_row(
+    nct_id: str,
+    change: Change,
+    from_id: int | None,
+    to_id: int | None,
+    detected_at: str,
+    run_id: int | None,
+) -> dict[str, Any]:
+    return {
+        "nct_id": nct_id,
+        "from_snapshot_id": from_id,
+        "to_snapshot_id": to_id,
+        "detected_at": detected_at,
+        "category": change.category,
+        "field": change.field,
+        "severity": change.severity,
+        "old_value": to_json(change.old_value),
+        "new_value": to_json(change.new_value),
+        "summary": change.summary,
+        "run_id": run_id,
+    }
+
+
+def iter_rows(store: Store, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+    """Rows of a query as dicts (for the CLI views)."""
+    cursor = store.db.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        yield dict(zip(names, row, strict=True))
