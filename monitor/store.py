@@ -30,7 +30,7 @@ BATCH = 500
 
 @migrations(name="0001_initial")
 def _initial(db: Database) -> None:
-    db["studies"].create(
+    db.table("studies").create(
         {
             "nct_id": str,
             "title": str,
@@ -48,7 +48,7 @@ def _initial(db: Database) -> None:
         not_null={"first_seen"},
         defaults={"consecutive_failures": 0},
     )
-    db["snapshots"].create(
+    db.table("snapshots").create(
         {
             "id": int,
             "nct_id": str,
@@ -63,8 +63,8 @@ def _initial(db: Database) -> None:
         pk="id",
         not_null={"nct_id", "captured_at", "source", "content_hash", "record"},
     )
-    db["snapshots"].create_index(["nct_id", "captured_at"])
-    db["changes"].create(
+    db.table("snapshots").create_index(["nct_id", "captured_at"])
+    db.table("changes").create(
         {
             "id": int,
             "nct_id": str,
@@ -82,10 +82,10 @@ def _initial(db: Database) -> None:
         pk="id",
         not_null={"nct_id", "detected_at", "category", "field", "severity", "summary"},
     )
-    db["changes"].create_index(["nct_id"])
-    db["changes"].create_index(["detected_at"])
-    db["changes"].create_index(["run_id"])
-    db["runs"].create(
+    db.table("changes").create_index(["nct_id"])
+    db.table("changes").create_index(["detected_at"])
+    db.table("changes").create_index(["run_id"])
+    db.table("runs").create(
         {
             "id": int,
             "started_at": str,
@@ -103,7 +103,7 @@ def _initial(db: Database) -> None:
         pk="id",
         not_null={"started_at", "status"},
     )
-    db["deliveries"].create(
+    db.table("deliveries").create(
         {
             "id": int,
             "run_id": int,
@@ -119,8 +119,8 @@ def _initial(db: Database) -> None:
         not_null={"channel", "status", "created_at"},
         defaults={"attempts": 0},
     )
-    db["deliveries"].create_index(["status"])
-    db["meta"].create({"key": str, "value": str}, pk="key")
+    db.table("deliveries").create_index(["status"])
+    db.table("meta").create({"key": str, "value": str}, pk="key")
 
 
 @dataclass(frozen=True)
@@ -212,24 +212,24 @@ class Store:
         return [r[0] for r in self.db.execute("select nct_id from studies order by nct_id")]
 
     def snapshots_of(self, nct_id: str) -> list[dict[str, Any]]:
-        return list(self.db["snapshots"].rows_where("nct_id = ?", [nct_id], order_by="id"))
+        return list(self.db.table("snapshots").rows_where("nct_id = ?", [nct_id], order_by="id"))
 
     def snapshot(self, snapshot_id: int) -> dict[str, Any] | None:
-        rows = list(self.db["snapshots"].rows_where("id = ?", [snapshot_id]))
+        rows = list(self.db.table("snapshots").rows_where("id = ?", [snapshot_id]))
         return rows[0] if rows else None
 
     def changes_between(self, from_id: int | None, to_id: int) -> list[dict[str, Any]]:
         return list(
-            self.db["changes"].rows_where(
+            self.db.table("changes").rows_where(
                 "to_snapshot_id = ? and from_snapshot_id is ?", [to_id, from_id], order_by="id"
             )
         )
 
     def run_changes(self, run_id: int) -> list[dict[str, Any]]:
-        return list(self.db["changes"].rows_where("run_id = ?", [run_id], order_by="id"))
+        return list(self.db.table("changes").rows_where("run_id = ?", [run_id], order_by="id"))
 
     def study(self, nct_id: str) -> dict[str, Any] | None:
-        rows = list(self.db["studies"].rows_where("nct_id = ?", [nct_id]))
+        rows = list(self.db.table("studies").rows_where("nct_id = ?", [nct_id]))
         return rows[0] if rows else None
 
     def get_meta(self, key: str) -> str | None:
@@ -238,14 +238,19 @@ class Store:
 
     # ------------------------------------------------------------ writes
 
+    def _insert(self, table: str, row: dict[str, Any]) -> int:
+        pk = self.db.table(table).insert(row).last_pk
+        assert isinstance(pk, int)
+        return pk
+
     def set_meta(self, key: str, value: str) -> None:
         with self.db.atomic():
-            self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+            self.db.table("meta").upsert({"key": key, "value": value}, pk="key")
 
     def start_run(self, now: str, source: str) -> int:
         with self.db.atomic():
             row = {"started_at": now, "status": "running", "source": source}
-            return int(self.db["runs"].insert(row).last_pk)
+            return self._insert("runs", row)
 
     def finish_run(self, report: RunReport) -> None:
         details = [{"nct_id": e.nct_id, "message": e.message} for e in report.errors]
@@ -261,14 +266,14 @@ class Store:
             "error_details": to_json(details),
         }
         with self.db.atomic():
-            self.db["runs"].update(report.run_id, row)
+            self.db.table("runs").update(report.run_id, row)
 
     def mark_interrupted_runs(self, now: str) -> list[int]:
         """Runs left ``running`` by a killed process become ``interrupted``."""
         ids = [r[0] for r in self.db.execute("select id from runs where status = 'running'")]
         with self.db.atomic():
             for run_id in ids:
-                self.db["runs"].update(run_id, {"status": "interrupted", "finished_at": now})
+                self.db.table("runs").update(run_id, {"status": "interrupted", "finished_at": now})
         return ids
 
     def save_snapshot(self, snap: NewSnapshot, previous: Latest | None, run_id: int | None) -> int:
@@ -290,7 +295,7 @@ class Store:
             "run_id": run_id,
             "version": snap.version,
         }
-        return int(self.db["snapshots"].insert(row).last_pk)
+        return self._insert("snapshots", row)
 
     def _insert_changes(
         self, snap: NewSnapshot, previous: Latest | None, to_id: int, run_id: int | None
@@ -300,7 +305,7 @@ class Store:
             change_row(snap.nct_id, c, from_id, to_id, snap.captured_at, run_id)
             for c in snap.changes
         )
-        self.db["changes"].insert_all(rows)
+        self.db.table("changes").insert_all(rows)
 
     def _upsert_study(self, snap: NewSnapshot, snapshot_id: int, *, is_new: bool) -> None:
         row: dict[str, Any] = {
@@ -314,11 +319,12 @@ class Store:
             "consecutive_failures": 0,
             "last_error": None,
         }
-        if is_new:
-            row["first_seen"] = snap.captured_at
         if snap.changes or is_new:
             row["last_changed"] = snap.captured_at
-        self.db["studies"].upsert(row, pk="nct_id")
+        if is_new:
+            self.db.table("studies").insert({**row, "first_seen": snap.captured_at}, replace=True)
+        else:
+            self.db.table("studies").update(snap.nct_id, row)
 
     def record_change(self, nct_id: str, change: Change, now: str, run_id: int | None) -> None:
         """A change without a new snapshot (a study gone, or found by a query)."""
@@ -326,9 +332,9 @@ class Store:
         snapshot_id = study["latest_snapshot_id"] if study else None
         with self.db.atomic():
             row = change_row(nct_id, change, snapshot_id, snapshot_id, now, run_id)
-            self.db["changes"].insert(row)
+            self.db.table("changes").insert(row)
             if study:
-                self.db["studies"].update(nct_id, {"last_changed": now})
+                self.db.table("studies").update(nct_id, {"last_changed": now})
 
     def touch(self, nct_ids: Iterable[str], now: str) -> None:
         """Mark unchanged studies as checked, in one statement per batch."""

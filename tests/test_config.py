@@ -27,23 +27,47 @@ def test_ids_are_upper_cased_and_deduplicated() -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        pytest.param({"databse": "x.db"}, "databse: unknown key (value 'x.db')", id="top-level-typo"),
-        pytest.param({"ctgov": {"rate": 5}}, "[ctgov] rate: unknown key (value 5)", id="section-typo"),
-        pytest.param({"notify": {"email": {"prot": 25}}}, "[notify.email] prot: unknown", id="nested"),
-        pytest.param({"watch": {"studies": ["NCT1234"]}}, "[watch] studies[0]: 'NCT1234' is not", id="bad-id"),
-        pytest.param({"watch": {"studies": "NCT06009107"}}, "[watch] studies: expected a list", id="not-list"),
-        pytest.param({"ctgov": {"timeout": "30"}}, "[ctgov] timeout: expected a number, got '30'", id="type"),
+        pytest.param(
+            {"databse": "x.db"}, "databse: unknown key (value 'x.db')", id="top-level-typo"
+        ),
+        pytest.param(
+            {"ctgov": {"rate": 5}}, "[ctgov] rate: unknown key (value 5)", id="section-typo"
+        ),
+        pytest.param(
+            {"notify": {"email": {"prot": 25}}}, "[notify.email] prot: unknown", id="nested"
+        ),
+        pytest.param(
+            {"watch": {"studies": ["NCT1234"]}}, "[watch] studies[0]: 'NCT1234' is not", id="bad-id"
+        ),
+        pytest.param(
+            {"watch": {"studies": "NCT06009107"}}, "[watch] studies: expected a list", id="not-list"
+        ),
+        pytest.param(
+            {"ctgov": {"timeout": "30"}}, "[ctgov] timeout: expected a number, got '30'", id="type"
+        ),
         pytest.param({"ctgov": {"timeout": True}}, "[ctgov] timeout: expected a number", id="bool"),
-        pytest.param({"ctgov": {"requests_per_minute": 0}}, "greater than 0, got 0", id="zero-rate"),
+        pytest.param(
+            {"ctgov": {"requests_per_minute": 0}}, "greater than 0, got 0", id="zero-rate"
+        ),
         pytest.param({"ctgov": {"base_url": "http://example.org"}}, "must use https", id="http"),
         pytest.param({"schedule": {"every": "6 hours"}}, "[schedule] every: '6 hours'", id="every"),
-        pytest.param({"schedule": {"cron": "0 25 * * *"}}, "[schedule] cron: '0 25 * * *'", id="cron"),
+        pytest.param(
+            {"schedule": {"cron": "0 25 * * *"}}, "[schedule] cron: '0 25 * * *'", id="cron"
+        ),
         pytest.param({"schedule": {"every": "1h", "cron": "0 7 * * *"}}, "not both", id="both"),
-        pytest.param({"schedule": {"timezone": "Mars/Base"}}, "'Mars/Base' is not a known", id="tz"),
-        pytest.param({"notify": {"log": {"format": "xml"}}}, "[notify.log] format: 'xml'", id="fmt"),
-        pytest.param({"notify": {"log": {"min_severity": "huge"}}}, "min_severity: 'huge'", id="sev"),
+        pytest.param(
+            {"schedule": {"timezone": "Mars/Base"}}, "'Mars/Base' is not a known", id="tz"
+        ),
+        pytest.param(
+            {"notify": {"log": {"format": "xml"}}}, "[notify.log] format: 'xml'", id="fmt"
+        ),
+        pytest.param(
+            {"notify": {"log": {"min_severity": "huge"}}}, "min_severity: 'huge'", id="sev"
+        ),
         pytest.param({"notify": {"email": {"password": "x"}}}, "never read from the file", id="pw"),
-        pytest.param({"changes": {"severity": {"statuz": "major"}}}, "'statuz' is not a change", id="cat"),
+        pytest.param(
+            {"changes": {"severity": {"statuz": "major"}}}, "'statuz' is not a change", id="cat"
+        ),
         pytest.param(
             {"watch": {"queries": [{"name": "q", "params": {"pageSize": "5"}}]}},
             "params.pageSize: only query.* and filter.*",

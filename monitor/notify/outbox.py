@@ -47,7 +47,7 @@ class Outbox:
                     continue
                 digest = build_digest(run_id, now, rows, titles, notifier.min_severity)
                 if digest.studies:
-                    db["deliveries"].insert(self._row(run_id, channel, now, digest))
+                    db.table("deliveries").insert(self._row(run_id, channel, now, digest))
 
     def _row(self, run_id: int, channel: str, now: str, digest: Digest) -> dict[str, object]:
         return {
@@ -90,7 +90,7 @@ class Outbox:
             self._failed(delivery_id, notifier.channel, attempts + 1, str(e))
             return False
         with self.store.db.atomic():
-            self.store.db["deliveries"].update(
+            self.store.db.table("deliveries").update(
                 delivery_id,
                 {"status": "sent", "attempts": attempts + 1, "sent_at": now, "last_error": None},
             )
@@ -99,7 +99,7 @@ class Outbox:
     def _failed(self, delivery_id: int, channel: str, attempts: int, error: str) -> None:
         status = "failed" if attempts >= self.max_attempts else "pending"
         with self.store.db.atomic():
-            self.store.db["deliveries"].update(
+            self.store.db.table("deliveries").update(
                 delivery_id, {"status": status, "attempts": attempts, "last_error": error}
             )
         if status == "failed":
