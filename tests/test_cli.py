@@ -1,0 +1,96 @@
+"""The CLI contract: exit codes, plain messages without tracebacks, help for every command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+SEEDS = ROOT / "seeds"
+
+
+def trialmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "monitor", *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        pytest.param("[watch]\nstudies = ['NCT123']\n", "'NCT123' is not an NCT id", id="bad-id"),
+        pytest.param("[watch]\nstudeis = []\n", "[watch] studeis: unknown key", id="typo"),
+        pytest.param("[schedule]\nevery = 'often'\n", "[schedule] every: 'often'", id="schedule"),
+        pytest.param("database = [\n", "not valid TOML", id="toml"),
+    ],
+)
+def test_bad_config_exits_2_with_a_plain_message(tmp_path: Path, config: str, needle: str) -> None:
+    (tmp_path / "config.toml").write_text(config)
+    result = trialmon("run", "--source", str(SEEDS), cwd=tmp_path)
+    assert result.returncode == 2
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "snapshots").exists()
+
+
+def test_missing_named_config_exits_2(tmp_path: Path) -> None:
+    result = trialmon("--config", "nope.toml", "run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'nope.toml' does not exist" in result.stderr
+
+
+def test_unusable_database_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "bad.db").write_bytes(b"not a database at all " * 200)
+    result = trialmon("--db", "bad.db", "run", "--source", str(SEEDS), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "bad.db" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
+    (tmp_path / "bad.db").write_bytes(b"not a database at all " * 200)
+    result = trialmon("-v", "--db", "bad.db", "run", "--source", str(SEEDS), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+
+
+def test_bad_nct_argument_exits_2(tmp_path: Path) -> None:
+    result = trialmon("history", "NCT1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'NCT1' is not an NCT id" in result.stderr
+
+
+def test_unknown_study_in_history_exits_2(tmp_path: Path) -> None:
+    result = trialmon("history", "NCT00000001", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "NCT00000001 is not in the database" in result.stderr
+
+
+def test_bad_since_exits_2(tmp_path: Path) -> None:
+    result = trialmon("changes", "--since", "last tuesday", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'last tuesday'" in result.stderr
+
+
+def test_missing_source_dir_exits_2(tmp_path: Path) -> None:
+    result = trialmon("run", "--source", "no-such-dir", cwd=tmp_path)
+    assert result.returncode == 2
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    from monitor.cli import cli
+
+    for name in cli.commands:
+        result = trialmon(name, "--help", cwd=tmp_path)
+        assert result.returncode == 0, name
+        assert "Usage:" in result.stdout
+
+
+def test_every_command_is_in_the_readme() -> None:
+    from monitor.cli import cli
+
+    readme = (ROOT / "README.md").read_text()
+    for name in cli.commands:
+        assert f"trialmon {name}" in readme, f"README does not show `trialmon {name}`"
