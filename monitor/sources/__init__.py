@@ -1,0 +1,1 @@
+"""Where records come from: the offline directory (files), the seed text pages (seedtext)."""
