@@ -1,0 +1,206 @@
+"""The offline source: every file directly in a directory is one record of one study.
+
+A file is one of: an API v2 study (``*.json`` with ``protocolSection``), a ``/api/v2/studies``
+page (``*.json`` with ``studies``), a record-history version (``{"studyVersion": N, "study":
+{...}}``) or a registry page rendered as text (``*.txt``, read by ``seedtext``). Other files
+(other suffixes, hidden files, ``README*``) are skipped; subfolders are not read.
+
+Errors are values: a malformed file yields a ``StudyError`` naming it and the other files go
+on; a study held by two files yields one ``StudyError`` naming both and no record. The
+directory is read twice so that only ids and file numbers are held in memory, never all the
+records: the first pass indexes which file holds which study, the second yields the records.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import os
+import re
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from monitor.errors import ParseError, RecordError, SourceError
+from monitor.models import RawRecord, StudyError
+from monitor.sources.seedtext import parse_page
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "files"
+JSON_SUFFIX = ".json"
+TEXT_SUFFIX = ".txt"
+NCT_RE = re.compile(r"^NCT\d{8}$")
+
+
+@dataclass(frozen=True)
+class _Study:
+    """One study found in a file."""
+
+    nct_id: str
+    data: dict[str, Any]
+    version: int | None = None
+
+
+def iter_records(directory: Path, watched: Collection[str]) -> Iterator[RawRecord | StudyError]:
+    """Yield the record of every study in ``directory`` (only the watched ones if any are).
+
+    Raises ``SourceError`` when ``directory`` is not a directory; everything else is yielded.
+    """
+    files = _record_files(directory)
+    wanted = {nct_id.upper() for nct_id in watched}
+    index: dict[str, list[int]] = {}
+    for number, path in enumerate(files):
+        studies, errors = _read(path)
+        yield from errors
+        for study in studies:
+            if not wanted or study.nct_id in wanted:
+                index.setdefault(study.nct_id, []).append(number)
+    yield from _duplicates(index, files)
+    yield from _second_pass(index, files)
+
+
+def _second_pass(
+    index: dict[str, list[int]], files: list[Path]
+) -> Iterator[RawRecord | StudyError]:
+    by_file: dict[int, set[str]] = {}
+    for nct_id, numbers in index.items():
+        if len(numbers) == 1:
+            by_file.setdefault(numbers[0], set()).add(nct_id)
+    for number in sorted(by_file):
+        yield from _records_of(files[number], by_file[number])
+
+
+def _records_of(path: Path, expected: set[str]) -> Iterator[RawRecord | StudyError]:
+    studies, _ = _read(path)  # errors of this file were yielded by the first pass
+    for study in studies:
+        if study.nct_id in expected:
+            expected.discard(study.nct_id)
+            yield RawRecord(study.nct_id, study.data, SOURCE, str(path), version=study.version)
+    for nct_id in sorted(expected):
+        yield StudyError(nct_id, f"{path}: {nct_id} no longer readable (file changed while read)")
+
+
+def _duplicates(index: dict[str, list[int]], files: list[Path]) -> Iterator[StudyError]:
+    for nct_id in sorted(index):
+        numbers = index[nct_id]
+        if len(numbers) > 1:
+            names = ", ".join(str(files[n]) for n in numbers)
+            message = f"{nct_id} is held by {len(numbers)} records in one directory: {names}"
+            yield StudyError(nct_id, f"{message}; keep one of them", transient=False)
+
+
+# -- listing -----------------------------------------------------------------------------------
+
+
+def _record_files(directory: Path) -> list[Path]:
+    if not directory.exists():
+        raise SourceError(f"offline source directory {directory} does not exist")
+    if not directory.is_dir():
+        raise SourceError(f"offline source {directory} is not a directory")
+    try:
+        with os.scandir(directory) as entries:
+            names = sorted(e.name for e in entries if _is_record_file(e))
+    except OSError as e:
+        raise SourceError(f"cannot list offline source directory {directory}: {e}") from e
+    logger.debug("%s: %d record files", directory, len(names))
+    return [directory / name for name in names]
+
+
+def _is_record_file(entry: os.DirEntry[str]) -> bool:
+    name = entry.name
+    if name.startswith(".") or name.upper().startswith("README"):
+        return False
+    if not name.lower().endswith((JSON_SUFFIX, TEXT_SUFFIX)):
+        logger.debug("skipping %s: not a .json or .txt file", entry.path)
+        return False
+    return entry.is_file()
+
+
+# -- reading one file --------------------------------------------------------------------------
+
+
+def _read(path: Path) -> tuple[list[_Study], list[StudyError]]:
+    """The studies of one file, and the errors that stop some or all of them being read."""
+    try:
+        raw = path.read_bytes().removeprefix(codecs.BOM_UTF8)
+        if path.name.lower().endswith(TEXT_SUFFIX):
+            return [_from_text(path, raw)], []
+        return _from_json(path, raw)
+    except ParseError as e:
+        return [], [StudyError(None, str(e), transient=False)]
+    except RecordError as e:
+        return [], [StudyError(None, f"{path}: {e}", transient=False)]
+    except OSError as e:
+        return [], [StudyError(None, f"{path}: cannot read: {e.strerror or e}")]
+
+
+def _from_text(path: Path, raw: bytes) -> _Study:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RecordError(f"not UTF-8 text: {e}") from e
+    data = parse_page(text, str(path))
+    return _Study(_nct_id(data), data)
+
+
+def _from_json(path: Path, raw: bytes) -> tuple[list[_Study], list[StudyError]]:
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise RecordError(f"not valid JSON: {e}") from e
+    if isinstance(doc, dict) and "studies" in doc and "protocolSection" not in doc:
+        return _from_page(path, doc["studies"])
+    return [_one_study(doc)], []
+
+
+def _one_study(doc: Any) -> _Study:
+    if not isinstance(doc, dict):
+        raise RecordError(f"expected a JSON object, found {type(doc).__name__}")
+    if "protocolSection" in doc:
+        return _Study(_nct_id(doc), doc)
+    if "studyVersion" in doc and "study" in doc:
+        return _history_version(doc)
+    keys = ", ".join(sorted(doc)[:5]) or "none"
+    raise RecordError(
+        "not an API v2 study, a studies page or a history version "
+        f"(no protocolSection, studies or studyVersion key; keys: {keys})"
+    )
+
+
+def _history_version(doc: dict[str, Any]) -> _Study:
+    version = doc["studyVersion"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise RecordError(f"studyVersion is not a version number: {version!r}")
+    study = doc["study"]
+    if not isinstance(study, dict) or "protocolSection" not in study:
+        raise RecordError("history version whose 'study' has no protocolSection")
+    return _Study(_nct_id(study), study, version)
+
+
+def _from_page(path: Path, studies: Any) -> tuple[list[_Study], list[StudyError]]:
+    if not isinstance(studies, list):
+        raise RecordError("'studies' is not a list")
+    found: list[_Study] = []
+    errors: list[StudyError] = []
+    for position, study in enumerate(studies):
+        try:
+            if not isinstance(study, dict) or "protocolSection" not in study:
+                raise RecordError("not an API v2 study (no protocolSection)")
+            found.append(_Study(_nct_id(study), study))
+        except RecordError as e:
+            errors.append(StudyError(None, f"{path}: studies[{position}]: {e}", transient=False))
+    return found, errors
+
+
+def _nct_id(study: dict[str, Any]) -> str:
+    section = study.get("protocolSection")
+    module = section.get("identificationModule") if isinstance(section, dict) else None
+    value = module.get("nctId") if isinstance(module, dict) else None
+    nct_id = value.strip().upper() if isinstance(value, str) else ""
+    if not NCT_RE.match(nct_id):
+        raise RecordError(f"no valid protocolSection.identificationModule.nctId: {value!r}")
+    return nct_id

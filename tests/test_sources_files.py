@@ -1,0 +1,230 @@
+"""The offline DIR source.
+
+Fixtures in tests/data (see tests/data/README.md):
+- ``study_NCT02576665_terminated.json``: real, from /work/shared/ctgov-samples (API v2 study).
+- ``studies_page1_phelan.json``: real, from /work/shared/ctgov-samples (a studies page).
+- ``history_version_NCT03690141.json``: SYNTHETIC wrapper ``{"studyVersion": 9, "study": ...}``
+  around the real ``study`` object of /work/shared/ctgov-samples/int_history_NCT03690141.json.
+- ``seed_NCT06009107.txt``: real, byte-identical copy of the seed document.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from monitor.errors import SourceError
+from monitor.models import RawRecord, StudyError
+from monitor.sources.files import iter_records
+from monitor.sources.seedtext import parse_page
+
+DATA = Path(__file__).parent / "data"
+SEEDS = Path(__file__).parent.parent / "seeds"
+STUDY = "study_NCT02576665_terminated.json"
+PAGE = "studies_page1_phelan.json"
+HISTORY = "history_version_NCT03690141.json"
+TEXT = "seed_NCT06009107.txt"
+PAGE_IDS = ["NCT02710084", "NCT05105685", "NCT01525901", "NCT03493607", "NCT07119606"]
+
+
+def _dir(tmp_path: Path, *names: str) -> Path:
+    for name in names:
+        shutil.copy(DATA / name, tmp_path / name)
+    return tmp_path
+
+
+def _split(items: list[RawRecord | StudyError]) -> tuple[list[RawRecord], list[StudyError]]:
+    records = [i for i in items if isinstance(i, RawRecord)]
+    errors = [i for i in items if isinstance(i, StudyError)]
+    return records, errors
+
+
+def _read(
+    directory: Path, watched: tuple[str, ...] = ()
+) -> tuple[list[RawRecord], list[StudyError]]:
+    return _split(list(iter_records(directory, watched)))
+
+
+def test_api_v2_study(tmp_path: Path) -> None:
+    records, errors = _read(_dir(tmp_path, STUDY))
+    assert errors == []
+    assert records == [
+        RawRecord(
+            nct_id="NCT02576665",
+            data=orjson.loads((DATA / STUDY).read_bytes()),
+            source="files",
+            origin=str(tmp_path / STUDY),
+        )
+    ]
+
+
+def test_studies_page(tmp_path: Path) -> None:
+    records, errors = _read(_dir(tmp_path, PAGE))
+    assert errors == []
+    assert [r.nct_id for r in records] == PAGE_IDS
+    page = orjson.loads((DATA / PAGE).read_bytes())
+    assert [r.data for r in records] == page["studies"]
+    assert {r.origin for r in records} == {str(tmp_path / PAGE)}
+
+
+def test_history_version(tmp_path: Path) -> None:
+    (record,) = _read(_dir(tmp_path, HISTORY))[0]
+    assert record.nct_id == "NCT03690141"
+    assert record.version == 9
+    assert record.data == orjson.loads((DATA / HISTORY).read_bytes())["study"]
+    assert record.source == "files"
+
+
+def test_text_page(tmp_path: Path) -> None:
+    (record,) = _read(_dir(tmp_path, TEXT))[0]
+    assert record.nct_id == "NCT06009107"
+    expected = parse_page((DATA / TEXT).read_text(encoding="utf-8"), str(tmp_path / TEXT))
+    assert record.data == expected
+    assert record.origin == str(tmp_path / TEXT)
+
+
+def test_all_forms_together_in_file_name_order(tmp_path: Path) -> None:
+    records, errors = _read(_dir(tmp_path, STUDY, PAGE, HISTORY, TEXT))
+    assert errors == []
+    assert [r.nct_id for r in records] == [
+        "NCT03690141",
+        "NCT06009107",
+        *PAGE_IDS,
+        "NCT02576665",
+    ]
+
+
+def test_only_watched_studies(tmp_path: Path) -> None:
+    directory = _dir(tmp_path, STUDY, PAGE, HISTORY, TEXT)
+    records, errors = _read(directory, ("nct06009107", "NCT05105685", "NCT09999999"))
+    assert errors == []  # a watched study in no file is for the pipeline to report
+    assert [r.nct_id for r in records] == ["NCT06009107", "NCT05105685"]
+
+
+def test_malformed_files_are_reported_and_the_others_go_on(tmp_path: Path) -> None:
+    directory = _dir(tmp_path, STUDY, TEXT)
+    (directory / "bad.json").write_bytes(b'{"protocolSection": ')
+    broken = (DATA / TEXT).read_text(encoding="utf-8").replace("\nWITHDRAWN\n", "\nGONE\n")
+    (directory / "broken.txt").write_text(broken, encoding="utf-8")
+    records, errors = _read(directory)
+    assert [r.nct_id for r in records] == ["NCT06009107", "NCT02576665"]
+    assert [e.nct_id for e in errors] == [None, None]
+    assert errors[0].message.startswith(f"{directory / 'bad.json'}: not valid JSON")
+    assert errors[1].message.startswith(f"{directory / 'broken.txt'}:19: ")
+    assert "GONE" in errors[1].message
+    assert not any(e.transient for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"[1, 2]", "expected a JSON object, found list"),
+        (b'{"hello": 1}', "not an API v2 study, a studies page or a history version"),
+        (b'{"protocolSection": {}}', "no valid protocolSection.identificationModule.nctId"),
+        (
+            b'{"protocolSection": {"identificationModule": {"nctId": "NCT123"}}}',
+            "'NCT123'",
+        ),
+        (b'{"studyVersion": "x", "study": {}}', "studyVersion is not a version number"),
+        (b'{"studyVersion": 1, "study": []}', "'study' has no protocolSection"),
+        (b'{"studies": {}}', "'studies' is not a list"),
+        (b"\xff\xfe", "not valid JSON"),
+    ],
+)
+def test_wrong_shapes(tmp_path: Path, content: bytes, words: str) -> None:
+    (tmp_path / "x.json").write_bytes(content)
+    records, errors = _read(tmp_path)
+    assert records == []
+    (error,) = errors
+    assert error.message.startswith(f"{tmp_path / 'x.json'}: ")
+    assert words in error.message
+
+
+def test_text_that_is_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_bytes(b"NCT ID: NCT06009107\n\xff\n")
+    (error,) = _read(tmp_path)[1]
+    assert error.message.startswith(f"{tmp_path / 'x.txt'}: not UTF-8 text")
+
+
+def test_a_bad_study_in_a_page_does_not_stop_the_others(tmp_path: Path) -> None:
+    page = orjson.loads((DATA / PAGE).read_bytes())
+    page["studies"][1]["protocolSection"]["identificationModule"]["nctId"] = "nope"
+    page["studies"][3] = "not a study"
+    (tmp_path / "page.json").write_bytes(orjson.dumps(page))
+    records, errors = _read(tmp_path)
+    assert [r.nct_id for r in records] == [PAGE_IDS[0], PAGE_IDS[2], PAGE_IDS[4]]
+    assert [e.message.split(": ")[1] for e in errors] == ["studies[1]", "studies[3]"]
+
+
+def test_one_study_in_two_files_names_both_and_yields_neither(tmp_path: Path) -> None:
+    directory = _dir(tmp_path, STUDY, TEXT)
+    shutil.copy(DATA / STUDY, directory / "again.json")
+    records, errors = _read(directory)
+    assert [r.nct_id for r in records] == ["NCT06009107"]
+    (error,) = errors
+    assert error.nct_id == "NCT02576665"
+    assert str(directory / "again.json") in error.message
+    assert str(directory / STUDY) in error.message
+    assert not error.transient
+
+
+def test_duplicate_between_a_page_and_a_study_file(tmp_path: Path) -> None:
+    directory = _dir(tmp_path, PAGE)
+    page = orjson.loads((DATA / PAGE).read_bytes())
+    (directory / "one.json").write_bytes(orjson.dumps(page["studies"][2]))
+    records, errors = _read(directory)
+    assert [r.nct_id for r in records] == [PAGE_IDS[0], PAGE_IDS[1], PAGE_IDS[3], PAGE_IDS[4]]
+    assert [e.nct_id for e in errors] == [PAGE_IDS[2]]
+
+
+def test_duplicate_of_an_unwatched_study_is_not_reported(tmp_path: Path) -> None:
+    directory = _dir(tmp_path, STUDY, TEXT)
+    shutil.copy(DATA / STUDY, directory / "again.json")
+    records, errors = _read(directory, ("NCT06009107",))
+    assert [r.nct_id for r in records] == ["NCT06009107"]
+    assert errors == []
+
+
+def test_docs_hidden_files_other_suffixes_and_subfolders_are_skipped(tmp_path: Path) -> None:
+    directory = _dir(tmp_path, TEXT)
+    (directory / "README.md").write_text("# about these files\n", encoding="utf-8")
+    (directory / "README.txt").write_text("not a page\n", encoding="utf-8")
+    (directory / ".hidden.json").write_bytes(b"garbage")
+    (directory / "notes.md").write_text("garbage\n", encoding="utf-8")
+    (directory / "sub").mkdir()
+    shutil.copy(DATA / STUDY, directory / "sub" / STUDY)
+    (directory / "folder.json").mkdir()
+    assert [r.nct_id for r in _read(directory)[0]] == ["NCT06009107"]
+    assert _read(directory)[1] == []
+
+
+def test_not_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="is not a directory"):
+        list(iter_records(_dir(tmp_path, STUDY) / STUDY, ()))
+    with pytest.raises(SourceError, match="does not exist"):
+        list(iter_records(tmp_path / "missing", ()))
+
+
+def test_empty_directory(tmp_path: Path) -> None:
+    assert list(iter_records(tmp_path, ())) == []
+
+
+def test_the_bundled_seeds_show_the_withdrawal() -> None:
+    """seeds/NCT06009107.txt is the real seed; seeds/earlier/ is a SYNTHETIC earlier version."""
+    assert (SEEDS / "NCT06009107.txt").read_bytes() == (DATA / TEXT).read_bytes()
+    (earlier,) = _read(SEEDS / "earlier", ("NCT06009107",))[0]
+    (later,) = _read(SEEDS, ("NCT06009107",))[0]
+    old, new = earlier.data["protocolSection"], later.data["protocolSection"]
+    assert old["statusModule"] == {
+        "overallStatus": "NOT_YET_RECRUITING",
+        "startDateStruct": {"date": "2024-12-31"},
+        "completionDateStruct": {"date": "2026-12-31"},
+        "lastUpdatePostDateStruct": {"date": "2023-08-23"},
+    }
+    assert new["statusModule"]["overallStatus"] == "WITHDRAWN"
+    assert {k: v for k, v in old.items() if k != "statusModule"} == {
+        k: v for k, v in new.items() if k != "statusModule"
+    }
