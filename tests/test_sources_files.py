@@ -202,10 +202,11 @@ def test_docs_hidden_files_other_suffixes_and_subfolders_are_skipped(tmp_path: P
 
 
 def test_not_a_directory(tmp_path: Path) -> None:
+    """Raised by the call itself, before any record is asked for."""
     with pytest.raises(SourceError, match="is not a directory"):
-        list(iter_records(_dir(tmp_path, STUDY) / STUDY, ()))
+        iter_records(_dir(tmp_path, STUDY) / STUDY, ())
     with pytest.raises(SourceError, match="does not exist"):
-        list(iter_records(tmp_path / "missing", ()))
+        iter_records(tmp_path / "missing", ())
 
 
 def test_empty_directory(tmp_path: Path) -> None:

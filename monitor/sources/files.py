@@ -48,10 +48,14 @@ class _Study:
 def iter_records(directory: Path, watched: Collection[str]) -> Iterator[RawRecord | StudyError]:
     """Yield the record of every study in ``directory`` (only the watched ones if any are).
 
-    Raises ``SourceError`` when ``directory`` is not a directory; everything else is yielded.
+    Raises ``SourceError`` at once (not at the first ``next``) when ``directory`` is not a
+    directory; every other problem is yielded as a ``StudyError``.
     """
     files = _record_files(directory)
-    wanted = {nct_id.upper() for nct_id in watched}
+    return _both_passes(files, {nct_id.upper() for nct_id in watched})
+
+
+def _both_passes(files: list[Path], wanted: set[str]) -> Iterator[RawRecord | StudyError]:
     index: dict[str, list[int]] = {}
     for number, path in enumerate(files):
         studies, errors = _read(path)
