@@ -12,11 +12,11 @@ $(BIN)/trialmon: pyproject.toml
 
 ## Replay the bundled fixtures offline into a fresh database and print the change report.
 demo: $(BIN)/trialmon
-	rm -f snapshots/demo.db snapshots/demo.db-wal snapshots/demo.db-shm
-	$(BIN)/trialmon --db snapshots/demo.db run --source seeds/replay/v1
-	$(BIN)/trialmon --db snapshots/demo.db run --source seeds/replay/v2
+	rm -f snapshots/history.db snapshots/history.db-wal snapshots/history.db-shm
+	$(BIN)/trialmon run --source seeds/earlier
+	$(BIN)/trialmon run --source seeds
 	@echo
-	$(BIN)/sqlite-utils query snapshots/demo.db "select nct_id, category, severity, summary from changes" --table
+	$(BIN)/sqlite-utils query snapshots/history.db "select nct_id, category, severity, summary from changes" --table
 
 ## Lint, type-check and run the whole suite.
 test: $(BIN)/trialmon
