@@ -311,13 +311,17 @@ def _enrollment(g: _Group) -> list[Change]:
 # ---------------------------------------------------------------- results
 
 
+# Fields that change together with the first posting of results: one row says it all.
+_POSTED_WITH_RESULTS = frozenset({"has_results", "first_submitted", "first_submitted_qc"})
+
+
 def _results(g: _Group) -> list[Change]:
     old, new = g.old or {}, g.new or {}
     changes: list[Change] = []
     posted_now = new.get("first_posted") and not old.get("first_posted")
     for key in sorted(set(old) | set(new)):
         o, n = old.get(key), new.get(key)
-        if o == n or (posted_now and key == "has_results"):
+        if o == n or (posted_now and key in _POSTED_WITH_RESULTS):
             continue
         field = f"results.{key}"
         if key == "first_posted" and n:

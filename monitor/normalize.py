@@ -22,6 +22,7 @@ No I/O, no clock. Any change to the record's shape must bump :data:`HASH_VERSION
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -54,12 +55,16 @@ KEYED_LISTS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("references", "ipd_documents"): ("type", "id", "url"),
 }
 
-_TAGS = (
-    "a|abbr|b|big|blockquote|br|caption|cite|code|dd|del|div|dl|dt|em|font|h[1-6]|hr|i|ins|"
-    "li|mark|ol|p|pre|s|small|span|strike|strong|sub|sup|table|tbody|td|tfoot|th|thead|tr|"
-    "tt|u|ul"
+# Inline tags vanish (``<mark class="hl-term">CRPC</mark>`` is ``CRPC``); block tags are a space.
+_INLINE_TAGS = (
+    "a|abbr|b|big|cite|code|del|em|font|i|ins|mark|s|small|span|strike|strong|sub|sup|tt|u"
 )
-_TAG_RE = re.compile(rf"</?(?:{_TAGS})(?:\s[^<>]*)?/?>", re.IGNORECASE)
+_BLOCK_TAGS = (
+    "blockquote|br|caption|dd|div|dl|dt|h[1-6]|hr|li|ol|p|pre|table|tbody|td|tfoot|th|thead|tr|ul"
+)
+_INLINE_RE = re.compile(rf"</?(?:{_INLINE_TAGS})(?:\s[^<>]*)?/?>", re.IGNORECASE)
+_BLOCK_RE = re.compile(rf"</?(?:{_BLOCK_TAGS})(?:\s[^<>]*)?/?>", re.IGNORECASE)
+_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _MD_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
@@ -72,6 +77,8 @@ def clean_text(text: str) -> str:
     Applied until nothing changes, so cleaning clean text is a no-op (``&amp;lt;`` is
     ``<`` after two rounds, and ``<`` followed by a tag name is then a tag).
     """
+    if text.isascii() and "<" not in text and "&" not in text and "\\" not in text:
+        return " ".join(text.split())  # the common case: only white space to collapse
     for _ in range(4):
         cleaned = _clean_once(text)
         if cleaned == text:
@@ -82,7 +89,7 @@ def clean_text(text: str) -> str:
 
 def _clean_once(text: str) -> str:
     if "<" in text:
-        text = _TAG_RE.sub(" ", text)
+        text = _BLOCK_RE.sub(" ", _INLINE_RE.sub("", text))
     if "&" in text:
         text = html.unescape(text)
     if "\\" in text:
@@ -115,12 +122,18 @@ def _sort_keyed(items: list[dict[str, Any]], fields: tuple[str, ...]) -> list[di
     return sorted(items, key=lambda it: (identity(it, fields).casefold(), _json_key(it)))
 
 
+@functools.lru_cache(maxsize=1024)
+def snake(key: str) -> str:
+    """``oversightHasDmc`` -> ``oversight_has_dmc``: the record's keys are snake_case."""
+    return _CAMEL_RE.sub("_", key).lower()
+
+
 def generic(value: Any, where: str) -> Any:
-    """Any JSON value, cleaned: text cleaned, empties dropped, lists sorted."""
+    """Any JSON value, cleaned: keys in snake_case, text cleaned, empties dropped, lists sorted."""
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, dict):
-        return _drop_empty({str(k): generic(v, f"{where}.{k}") for k, v in value.items()})
+        return _drop_empty({snake(str(k)): generic(v, f"{where}.{k}") for k, v in value.items()})
     if isinstance(value, list):
         items = [generic(v, f"{where}[]") for v in value]
         items = [v for v in items if v is not None and v != "" and v != [] and v != {}]
@@ -430,17 +443,11 @@ def _references(m: _Module) -> dict[str, Any]:
     }
 
 
-def _ipd_sharing(m: _Module) -> dict[str, Any]:
-    return {k: generic(v, f"ipdSharingStatementModule.{k}") for k, v in _take_all(m).items()}
-
-
-def _oversight(m: _Module) -> dict[str, Any]:
-    return {k: generic(v, f"oversightModule.{k}") for k, v in _take_all(m).items()}
-
-
-def _take_all(m: _Module) -> dict[str, Any]:
+def _whole(m: _Module) -> dict[str, Any]:
+    """A module kept whole, generically cleaned (oversight, IPD sharing)."""
     m.used.update(m.data)
-    return m.data
+    cleaned: dict[str, Any] = generic(m.data, f"protocolSection.{m.name}")
+    return cleaned
 
 
 # (canonical section, API module, builder); several sections may read one module.
@@ -450,7 +457,7 @@ _SECTIONS: tuple[tuple[str, str, Callable[[_Module], dict[str, Any]]], ...] = (
     ("dates", "statusModule", _dates),
     ("admin", "statusModule", _admin),
     ("sponsor", "sponsorCollaboratorsModule", _sponsor),
-    ("oversight", "oversightModule", _oversight),
+    ("oversight", "oversightModule", _whole),
     ("description", "descriptionModule", _description),
     ("conditions", "conditionsModule", _conditions),
     ("design", "designModule", _design),
@@ -459,7 +466,7 @@ _SECTIONS: tuple[tuple[str, str, Callable[[_Module], dict[str, Any]]], ...] = (
     ("eligibility", "eligibilityModule", _eligibility),
     ("contacts", "contactsLocationsModule", _contacts),
     ("references", "referencesModule", _references),
-    ("ipd_sharing", "ipdSharingStatementModule", _ipd_sharing),
+    ("ipd_sharing", "ipdSharingStatementModule", _whole),
 )
 
 _TOP_LISTS: tuple[tuple[str, str, str, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (
@@ -510,10 +517,10 @@ def _other(protocol: Mapping[str, Any], modules: Mapping[str, _Module]) -> dict[
     for name, module in modules.items():
         rest = module.leftovers()
         if rest:
-            other[name] = rest
+            other[snake(name)] = rest
     for name, value in protocol.items():
         if name not in modules:
-            other[name] = generic(value, f"protocolSection.{name}")
+            other[snake(name)] = generic(value, f"protocolSection.{name}")
     return _drop_empty(other)
 
 
