@@ -1,0 +1,670 @@
+"""Pure: field differences -> changes with a category, a severity and a one-line summary.
+
+Each difference is routed by its path to a rule (:data:`_RULES`, first match wins). A rule
+groups the differences under one field (``dates.completion``, one location, one outcome)
+and its handler reads the whole old and new value of that field to write one change,
+so that a date and its type, or an enrollment count and its type, make one row.
+Outcomes are classified together (:func:`_outcome_changes`) to tell a reworded primary
+outcome from a removal plus an addition, and a move between primary and secondary.
+Severity overrides of ``[changes.severity]`` apply per category at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from monitor.compare import Difference, Kind
+from monitor.config import ChangesConfig
+from monitor.models import CATEGORIES, Change, severity_rank
+from monitor.normalize import keyed
+
+STOPPING_STATUSES = frozenset(
+    {"WITHDRAWN", "TERMINATED", "SUSPENDED", "WITHHELD", "NO_LONGER_AVAILABLE"}
+)
+REWORD_SIMILARITY = 0.6  # difflib ratio above which a removed and an added outcome pair up
+MOVE_SIMILARITY = 0.9  # ... above which a primary and a secondary outcome are the same one
+SHORT_TEXT = 80  # texts up to this length are quoted whole in a summary
+EXCERPT = 60  # longest excerpt of removed or added words
+
+NONE = "(none)"
+_CODE_RE = re.compile(r"[A-Z0-9_]+|\d{4}(?:-\d\d){0,2}|\d+ \w+")
+
+LABELS: dict[str, str] = {
+    "status.overall_status": "Overall status",
+    "status.why_stopped": "Why stopped",
+    "status.last_known_status": "Last known status",
+    "dates.start": "Start date",
+    "dates.primary_completion": "Primary completion date",
+    "dates.completion": "Completion date",
+    "admin.status_verified": "Status verified date",
+    "admin.last_update_posted": "Last update posted",
+    "admin.last_update_submitted": "Last update submitted",
+    "admin.first_posted": "First posted",
+    "admin.first_submitted": "First submitted",
+    "eligibility.criteria": "Eligibility criteria",
+    "eligibility.healthy_volunteers": "Accepts healthy volunteers",
+    "eligibility.std_ages": "Age groups",
+    "design.study_type": "Study type",
+    "design.who_masked": "Masked roles",
+    "sponsor.lead": "Lead sponsor",
+    "sponsor.responsible_party": "Responsible party",
+    "description.brief_summary": "Brief summary",
+    "description.detailed": "Detailed description",
+    "identification.nct_id": "NCT id",
+    "identification.aliases": "NCT id aliases",
+    "identification.org_study_id": "Organization's study id",
+    "identification.organization": "Organization",
+}
+
+NOUNS: dict[str, str] = {
+    "arms": "Arm",
+    "interventions": "Intervention",
+    "locations": "Location",
+    "contacts.central": "Central contact",
+    "contacts.officials": "Overall official",
+    "sponsor.collaborators": "Collaborator",
+    "references.publications": "Reference",
+    "references.links": "Link",
+    "references.ipd_documents": "IPD document",
+    "identification.secondary_ids": "Secondary id",
+    "outcomes.primary": "Primary outcome",
+    "outcomes.secondary": "Secondary outcome",
+    "outcomes.other": "Other outcome",
+}
+
+
+# ---------------------------------------------------------------- groups and rules
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The differences under one field, with the field's whole old and new value."""
+
+    path: tuple[str, ...]
+    old: Any
+    new: Any
+    diffs: tuple[Difference, ...]
+
+    @property
+    def field(self) -> str:
+        return ".".join(self.path)
+
+
+Handler = Callable[[_Group], list[Change]]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    prefix: tuple[str, ...]  # "*" matches any key
+    depth: int  # path length that makes one group
+    handler: Handler
+
+    def matches(self, path: tuple[str, ...]) -> bool:
+        if len(path) < len(self.prefix):
+            return False
+        return all(p in ("*", k) for p, k in zip(self.prefix, path, strict=False))
+
+
+def _change(category: str, field: str, severity: str, old: Any, new: Any, summary: str) -> Change:
+    return Change(category, field, severity, old, new, summary)
+
+
+# ---------------------------------------------------------------- rendering values
+
+
+def _label(field: str) -> str:
+    if field in LABELS:
+        return LABELS[field]
+    last = field.rsplit(".", 1)[-1]
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", last).replace("_", " ").capitalize()
+
+
+def _show(value: Any) -> str:
+    """A value as a summary shows it: codes and dates bare, text quoted, None as (none)."""
+    if value is None:
+        return NONE
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return value if _CODE_RE.fullmatch(value) else f'"{_clip(value, SHORT_TEXT)}"'
+    if isinstance(value, list):
+        return ", ".join(_show(v) for v in value) or NONE
+    if isinstance(value, dict):
+        return _show_dict(value)
+    return str(value)
+
+
+def _show_dict(value: Mapping[str, Any]) -> str:
+    if "date" in value:
+        return _show_date(value)
+    for key in ("name", "measure", "label", "facility", "citation", "id", "url"):
+        if key in value:
+            return _show(value[key])
+    return "; ".join(f"{_label(k).lower()} {_show(v)}" for k, v in sorted(value.items()))
+
+
+def _show_date(value: Mapping[str, Any] | None) -> str:
+    if not value:
+        return NONE
+    kind = value.get("type")
+    return f"{value.get('date', NONE)} ({kind})" if kind else str(value.get("date", NONE))
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _arrow(label: str, old: Any, new: Any) -> str:
+    return f"{label}: {_show(old)} → {_show(new)}"
+
+
+def text_change(label: str, old: str | None, new: str | None) -> str:
+    """``Label: "a" → "b"`` for short texts; a word-level excerpt for long ones."""
+    if old is None or new is None or max(len(old), len(new)) <= SHORT_TEXT:
+        return _arrow(label, old, new)
+    removed, added = _word_changes(old, new)
+    parts = [f'removed "{removed}"' if removed else "", f'added "{added}"' if added else ""]
+    return f"{label} changed: " + "; ".join(p for p in parts if p)
+
+
+def _word_changes(old: str, new: str) -> tuple[str, str]:
+    a, b = old.split(), new.split()
+    removed: list[str] = []
+    added: list[str] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op in ("replace", "delete"):
+            removed.append(" ".join(a[i1:i2]))
+        if op in ("replace", "insert"):
+            added.append(" ".join(b[j1:j2]))
+    return _clip(" … ".join(removed), EXCERPT), _clip(" … ".join(added), EXCERPT)
+
+
+def _set_change(label: str, old: list[Any] | None, new: list[Any] | None) -> str:
+    """Short sets show both values; long ones what was added and removed."""
+    old, new = old or [], new or []
+    if len(_show(old)) + len(_show(new)) <= SHORT_TEXT:
+        return _arrow(label, old or None, new or None)
+    added = [v for v in new if v not in old]
+    removed = [v for v in old if v not in new]
+    parts = [f"added {_show(added)}" if added else ""]
+    parts.append(f"removed {_show(removed)}" if removed else "")
+    return f"{label}: " + "; ".join(p for p in parts if p)
+
+
+def _value_change(label: str, old: Any, new: Any) -> str:
+    if isinstance(old, list) or isinstance(new, list):
+        return _set_change(label, old, new)
+    if isinstance(old, str | None) and isinstance(new, str | None):
+        return text_change(label, old, new)
+    return _arrow(label, old, new)
+
+
+# ---------------------------------------------------------------- simple fields
+
+
+def _field(category: str, severity: str) -> Handler:
+    """One change for one field, any value type."""
+
+    def handle(g: _Group) -> list[Change]:
+        summary = _value_change(_label(g.field), g.old, g.new)
+        return [_change(category, g.field, severity, g.old, g.new, summary)]
+
+    return handle
+
+
+def _overall_status(g: _Group) -> list[Change]:
+    severity = "critical" if g.new in STOPPING_STATUSES else "major"
+    summary = _arrow("Overall status", g.old, g.new)
+    return [_change("status", g.field, severity, g.old, g.new, summary)]
+
+
+# ---------------------------------------------------------------- dates
+
+
+def _parse_date(text: str | None) -> tuple[date, int] | None:
+    """A registry date and its precision (1 year, 2 month, 3 day), or None."""
+    if not text:
+        return None
+    parts = text.split("-")
+    try:
+        numbers = [int(p) for p in parts] + [1] * (3 - len(parts))
+        return date(numbers[0], numbers[1], numbers[2]), len(parts)
+    except (ValueError, IndexError):
+        return None
+
+
+def _truncate(d: date, precision: int) -> date:
+    return date(d.year, d.month if precision >= 2 else 1, d.day if precision >= 3 else 1)
+
+
+def date_shift(old: str | None, new: str | None) -> int | None:
+    """Signed days from ``old`` to ``new`` at the coarser precision; None when unknown.
+
+    0 means the same period (``2025-06`` and ``2025-06-30``): a precision change.
+    """
+    a, b = _parse_date(old), _parse_date(new)
+    if a is None or b is None:
+        return None
+    precision = min(a[1], b[1])
+    return (_truncate(b[0], precision) - _truncate(a[0], precision)).days
+
+
+def _days(n: int) -> str:
+    return f"{n:+d} day" if abs(n) == 1 else f"{n:+d} days"
+
+
+def _date_change(g: _Group) -> list[Change]:
+    old, new = g.old or {}, g.new or {}
+    od, nd = old.get("date"), new.get("date")
+    label = _label(g.field)
+    type_changed = old.get("type") != new.get("type")
+    show_old = _show_date(old) if type_changed else (od or NONE)
+    show_new = _show_date(new) if type_changed else (nd or NONE)
+    summary = f"{label}: {show_old} → {show_new}"
+    shift = date_shift(od, nd) if od != nd else 0
+    if od == nd or shift == 0:
+        severity = "minor"
+        if od != nd:
+            summary += " (precision only)"
+    else:
+        severity = "major"
+        if shift is not None:
+            summary += f" ({_days(shift)})"
+    return [_change("dates", g.field, severity, g.old, g.new, summary)]
+
+
+# ---------------------------------------------------------------- enrollment
+
+
+def _show_count(value: Mapping[str, Any]) -> str:
+    count, kind = value.get("count"), value.get("type")
+    text = NONE if count is None else str(count)
+    return f"{text} ({kind})" if kind else text
+
+
+def percent(old: int, new: int) -> str:
+    """The signed relative change, ``-47%``; one decimal when under 1%."""
+    pct = (new - old) * 100 / old
+    return f"{pct:+.1f}%" if abs(pct) < 1 else f"{pct:+.0f}%"
+
+
+def _enrollment(g: _Group) -> list[Change]:
+    old, new = g.old or {}, g.new or {}
+    oc, nc = old.get("count"), new.get("count")
+    summary = f"Enrollment: {_show_count(old)} → {_show_count(new)}"
+    if oc == nc:
+        return [_change("enrollment", "enrollment.type", "minor", g.old, g.new, summary)]
+    if oc and nc is not None:
+        summary += f" ({percent(oc, nc)})"
+    return [_change("enrollment", "enrollment.count", "major", g.old, g.new, summary)]
+
+
+# ---------------------------------------------------------------- results
+
+
+# Fields that change together with the first posting of results: one row says it all.
+_POSTED_WITH_RESULTS = frozenset({"has_results", "first_submitted", "first_submitted_qc"})
+
+
+def _results(g: _Group) -> list[Change]:
+    old, new = g.old or {}, g.new or {}
+    changes: list[Change] = []
+    posted_now = new.get("first_posted") and not old.get("first_posted")
+    for key in sorted(set(old) | set(new)):
+        o, n = old.get(key), new.get(key)
+        if o == n or (posted_now and key in _POSTED_WITH_RESULTS):
+            continue
+        field = f"results.{key}"
+        if key == "first_posted" and n:
+            summary = f"Results first posted: {_show_date(n)}"
+            if o:
+                summary = f"Results first posted: {_show_date(o)} → {_show_date(n)}"
+            changes.append(_change("results", field, "major", o, n, summary))
+        elif key == "has_results":
+            summary = "Results posted" if n else _arrow("Has results", o, n)
+            changes.append(_change("results", field, "major" if n else "minor", o, n, summary))
+        else:
+            changes.append(_change("results", field, "minor", o, n, _arrow(_label(field), o, n)))
+    return changes
+
+
+# ---------------------------------------------------------------- items of keyed lists
+
+
+def _item_name(key: str) -> str:
+    return '"' + _clip(", ".join(p for p in key.split(" | ") if p), SHORT_TEXT) + '"'
+
+
+def _item(category: str, added_removed: str, changed: str) -> Handler:
+    """Changes of one item of a keyed list: added, removed, or one row per changed field."""
+
+    def handle(g: _Group) -> list[Change]:
+        list_field = ".".join(g.path[:-1])
+        noun, name = NOUNS.get(list_field, "Item"), _item_name(g.path[-1])
+        if g.old is None or g.new is None:
+            verb = "added" if g.old is None else "removed"
+            summary = f"{noun} {verb}: {name}"
+            return [_change(category, list_field, added_removed, g.old, g.new, summary)]
+        return [
+            _change(
+                "contacts" if key == "contacts" else category,
+                f"{list_field}.{key}",
+                changed,
+                o,
+                n,
+                _value_change(f"{noun} {name} {_label(key).lower()}", o, n),
+            )
+            for key, o, n in _changed_keys(g.old, g.new)
+        ]
+
+    return handle
+
+
+def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    keys = sorted(set(old) | set(new))
+    return [(k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k)]
+
+
+def _dict_field(category: str, severity: str) -> Handler:
+    """A field holding a small object (lead sponsor): one row naming the parts that changed."""
+
+    def handle(g: _Group) -> list[Change]:
+        label = _label(g.field)
+        if not isinstance(g.old, dict) or not isinstance(g.new, dict) or "date" in g.old:
+            summary = _value_change(label, g.old, g.new)
+        else:
+            parts = [_arrow(_label(k).lower(), o, n) for k, o, n in _changed_keys(g.old, g.new)]
+            summary = f"{label}: " + "; ".join(parts)
+            if "name" in g.old and g.old.get("name") != g.new.get("name"):
+                summary = _arrow(label, g.old.get("name"), g.new.get("name"))
+        return [_change(category, g.field, severity, g.old, g.new, summary)]
+
+    return handle
+
+
+# ---------------------------------------------------------------- outcomes
+
+
+@dataclass
+class _Outcomes:
+    """Outcome items that left or appeared, by kind (primary, secondary, other)."""
+
+    removed: list[tuple[str, dict[str, Any]]]
+    added: list[tuple[str, dict[str, Any]]]
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two outcome measures read (difflib ratio, case-insensitive)."""
+    return difflib.SequenceMatcher(None, a.casefold(), b.casefold(), autojunk=False).ratio()
+
+
+def _measure(item: Mapping[str, Any]) -> str:
+    return str(item.get("measure", ""))
+
+
+def _pairs(
+    left: list[tuple[str, dict[str, Any]]],
+    right: list[tuple[str, dict[str, Any]]],
+    threshold: float,
+) -> list[tuple[int, int]]:
+    """Greedy best-first pairing of items whose measures are at least ``threshold`` alike."""
+    scored = [
+        (similarity(_measure(a), _measure(b)), i, j)
+        for i, (_, a) in enumerate(left)
+        for j, (_, b) in enumerate(right)
+    ]
+    taken_l: set[int] = set()
+    taken_r: set[int] = set()
+    pairs = []
+    for score, i, j in sorted(scored, key=lambda s: (-s[0], s[1], s[2])):
+        if score >= threshold and i not in taken_l and j not in taken_r:
+            taken_l.add(i)
+            taken_r.add(j)
+            pairs.append((i, j))
+    return pairs
+
+
+def _outcome_changes(groups: Sequence[_Group]) -> list[Change]:
+    found = _Outcomes(
+        removed=[(g.path[1], g.old) for g in groups if g.new is None and g.old is not None],
+        added=[(g.path[1], g.new) for g in groups if g.old is None and g.new is not None],
+    )
+    changes = _moves(found)
+    for kind in ("primary", "secondary", "other"):
+        changes += _rewordings(found, kind)
+    changes += [_outcome_gone_or_new(kind, item, "removed") for kind, item in found.removed]
+    changes += [_outcome_gone_or_new(kind, item, "added") for kind, item in found.added]
+    for g in groups:
+        if g.old is not None and g.new is not None:
+            changes += _outcome_edited(g)
+    return changes
+
+
+def _moves(found: _Outcomes) -> list[Change]:
+    """An outcome removed from one kind and added to another, with (nearly) the same measure."""
+    changes = []
+    for i, j in _pairs(found.removed, found.added, MOVE_SIMILARITY):
+        (old_kind, old), (new_kind, new) = found.removed[i], found.added[j]
+        if old_kind == new_kind:
+            continue
+        severity = "critical" if "primary" in (old_kind, new_kind) else "minor"
+        field = "outcomes.primary" if severity == "critical" else f"outcomes.{old_kind}"
+        noun = NOUNS[f"outcomes.{old_kind}"]
+        summary = f'{noun} moved to {new_kind}: "{_clip(_measure(new), SHORT_TEXT)}"'
+        changes.append(_change("outcomes", field, severity, old, new, summary))
+        found.removed[i] = found.added[j] = ("", {})
+    _drop_taken(found)
+    return changes
+
+
+def _drop_taken(found: _Outcomes) -> None:
+    found.removed = [x for x in found.removed if x[0]]
+    found.added = [x for x in found.added if x[0]]
+
+
+def _rewordings(found: _Outcomes, kind: str) -> list[Change]:
+    removed = [x for x in found.removed if x[0] == kind]
+    added = [x for x in found.added if x[0] == kind]
+    changes = []
+    for i, j in _pairs(removed, added, REWORD_SIMILARITY):
+        old, new = removed[i][1], added[j][1]
+        summary = text_change(f"{NOUNS['outcomes.' + kind]} reworded", _measure(old), _measure(new))
+        severity = "major" if kind == "primary" else "minor"
+        changes.append(_change("outcomes", f"outcomes.{kind}", severity, old, new, summary))
+        found.removed.remove(removed[i])
+        found.added.remove(added[j])
+    return changes
+
+
+def _outcome_gone_or_new(kind: str, item: dict[str, Any], verb: str) -> Change:
+    severity = "critical" if kind == "primary" else "minor"
+    old, new = (item, None) if verb == "removed" else (None, item)
+    summary = f'{NOUNS["outcomes." + kind]} {verb}: "{_clip(_measure(item), SHORT_TEXT)}"'
+    return _change("outcomes", f"outcomes.{kind}", severity, old, new, summary)
+
+
+def _outcome_edited(g: _Group) -> list[Change]:
+    """Same measure, other time frame or description: major for a primary outcome."""
+    kind = g.path[1]
+    severity = "major" if kind == "primary" else "minor"
+    name = f'{NOUNS["outcomes." + kind]} "{_clip(g.path[2], 50)}"'
+    return [
+        _change(
+            "outcomes",
+            f"outcomes.{kind}.{key}",
+            severity,
+            o,
+            n,
+            _value_change(f"{name} {_label(key).lower()}", o, n),
+        )
+        for key, o, n in _changed_keys(g.old, g.new)
+    ]
+
+
+def _collect(g: _Group) -> list[Change]:
+    """Placeholder handler: outcome groups are classified together by _outcome_changes."""
+    return []
+
+
+# ---------------------------------------------------------------- the rule table
+
+_DESIGN_MAJOR = ("study_type", "phases", "allocation", "masking", "intervention_model")
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule(("status", "overall_status"), 2, _overall_status),
+    _Rule(("status", "why_stopped"), 2, _field("status", "major")),
+    _Rule(("status",), 2, _field("status", "minor")),
+    _Rule(("dates",), 2, _date_change),
+    _Rule(("enrollment",), 1, _enrollment),
+    _Rule(("outcomes",), 3, _collect),
+    _Rule(("eligibility", "std_ages"), 2, _field("eligibility", "minor")),
+    _Rule(("eligibility",), 2, _field("eligibility", "major")),
+    *(_Rule(("design", key), 2, _field("design", "major")) for key in _DESIGN_MAJOR),
+    _Rule(("design", "primary_purpose"), 2, _field("design", "major")),
+    _Rule(("design",), 2, _field("design", "minor")),
+    _Rule(("arms",), 2, _item("arms_interventions", "major", "minor")),
+    _Rule(("interventions",), 2, _item("arms_interventions", "major", "minor")),
+    _Rule(("sponsor", "lead"), 2, _dict_field("sponsor", "major")),
+    _Rule(("sponsor", "collaborators"), 3, _item("sponsor", "minor", "minor")),
+    _Rule(("sponsor",), 2, _dict_field("sponsor", "minor")),
+    _Rule(("locations",), 2, _item("locations", "minor", "minor")),
+    _Rule(("contacts",), 3, _item("contacts", "minor", "minor")),
+    _Rule(("conditions",), 2, _field("conditions", "minor")),
+    _Rule(("description",), 2, _field("description", "minor")),
+    _Rule(("identification", "secondary_ids"), 3, _item("identification", "minor", "minor")),
+    _Rule(("identification",), 2, _dict_field("identification", "minor")),
+    _Rule(("references",), 3, _item("references", "minor", "minor")),
+    _Rule(("results",), 1, _results),
+    _Rule(("admin",), 2, _dict_field("administrative", "info")),
+    _Rule(("*",), 2, _dict_field("other", "minor")),
+)
+
+
+def _rule_for(path: tuple[str, ...]) -> _Rule:
+    for rule in _RULES:
+        if all(p in ("*", k) for p, k in zip(rule.prefix, path, strict=False)):
+            return rule
+    return _RULES[-1]
+
+
+# ---------------------------------------------------------------- grouping
+
+
+def _explode(diff: Difference) -> list[Difference]:
+    """A difference on an object as differences on its keys (a section that appeared)."""
+    old = diff.old if isinstance(diff.old, dict) else {}
+    new = diff.new if isinstance(diff.new, dict) else {}
+    if not old and not new:
+        return []
+    out = []
+    for key, o, n in _changed_keys(old, new):
+        kind: Kind = "added" if o is None else "removed" if n is None else "changed"
+        out.append(Difference((*diff.path, key), kind, o, n))
+    return out
+
+
+def _route(diff: Difference) -> Iterable[tuple[_Rule, Difference]]:
+    rule = _rule_for(diff.path)
+    if len(diff.path) < max(rule.depth, len(rule.prefix)):
+        children = _explode(diff)
+        if children:
+            for child in children:
+                yield from _route(child)
+            return
+    yield rule, diff
+
+
+def _get(view: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(view, dict):
+            return None
+        view = view.get(key)
+    return view
+
+
+def _groups(
+    diffs: Sequence[Difference], old: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[tuple[_Rule, _Group]]:
+    found: dict[tuple[int, tuple[str, ...]], list[Difference]] = {}
+    for diff in diffs:
+        for rule, d in _route(diff):
+            key = (_RULES.index(rule), d.path[: rule.depth])
+            found.setdefault(key, []).append(d)
+    return [
+        (_RULES[i], _Group(path, _get(old, path), _get(new, path), tuple(ds)))
+        for (i, path), ds in found.items()
+    ]
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def classify(
+    old: dict[str, Any], new: dict[str, Any], diffs: Sequence[Difference], rules: ChangesConfig
+) -> list[Change]:
+    """The classified changes from ``old`` to ``new`` (canonical records), given their diffs."""
+    if not diffs:
+        return []
+    changes: list[Change] = []
+    outcome_groups: list[_Group] = []
+    for rule, group in _groups(diffs, keyed(old), keyed(new)):
+        if rule.handler is _collect:
+            outcome_groups.append(group)
+        else:
+            changes.extend(rule.handler(group))
+    changes.extend(_outcome_changes(outcome_groups))
+    return sorted((apply_severity(c, rules) for c in changes), key=_order)
+
+
+def apply_severity(change: Change, rules: ChangesConfig) -> Change:
+    """The change with its category's severity override of ``[changes.severity]``, if any."""
+    severity = rules.severity.get(change.category)
+    if severity is None or severity == change.severity:
+        return change
+    return dataclasses.replace(change, severity=severity)
+
+
+def _order(change: Change) -> tuple[int, int, str, str]:
+    category = CATEGORIES.index(change.category)
+    return category, -severity_rank(change.severity), change.field, change.summary
+
+
+_RECORD_EVENTS: dict[str, tuple[str, str]] = {
+    "new_in_query": ("major", 'New study matching query "{query}"'),
+    # minor: leaving a query is usually the effect of a change reported on its own (status,
+    # conditions ...) or of the query's wording, and the study stays in the registry.
+    "left_query": ("minor", 'No longer matches query "{query}"'),
+    "gone": ("critical", "Study no longer returned by the registry"),
+    "returned": ("major", "Study returned by the registry again"),
+}
+
+
+def record_change(kind: str, *, query: str | None = None) -> Change:
+    """A ``record`` change for an event the sources see: in or out of a query, gone, back."""
+    if kind not in _RECORD_EVENTS:
+        raise ValueError(f"unknown record event {kind!r}; one of {', '.join(_RECORD_EVENTS)}")
+    severity, summary = _RECORD_EVENTS[kind]
+    if "{query}" in summary and not query:
+        raise ValueError(f"record event {kind!r} needs the query's name")
+    old, new = _RECORD_VALUES[kind]
+    if query is not None and kind in ("new_in_query", "left_query"):
+        old, new = (None, query) if kind == "new_in_query" else (query, None)
+    field = "record.query" if "{query}" in summary else "record"
+    return _change("record", field, severity, old, new, summary.format(query=query))
+
+
+_RECORD_VALUES: dict[str, tuple[str | None, str | None]] = {
+    "new_in_query": (None, None),
+    "left_query": (None, None),
+    "gone": ("listed", "gone"),
+    "returned": ("gone", "listed"),
+}
