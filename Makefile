@@ -20,8 +20,8 @@ demo: $(BIN)/trialmon
 
 ## Lint, type-check and run the whole suite.
 test: $(BIN)/trialmon
-	$(BIN)/ruff check monitor tests benchmarks
-	$(BIN)/ruff format --check monitor tests benchmarks
+	$(BIN)/ruff check monitor tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check monitor tests $(wildcard benchmarks)
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
