@@ -633,9 +633,14 @@ def apply_severity(change: Change, rules: ChangesConfig) -> Change:
     return dataclasses.replace(change, severity=severity)
 
 
-def _order(change: Change) -> tuple[int, int, str, str]:
+# Fields listed in the order a reader expects them; the others sort by name after these.
+_FIELD_ORDER = {"dates.start": 0, "dates.primary_completion": 1, "dates.completion": 2}
+
+
+def _order(change: Change) -> tuple[int, int, int, str, str]:
     category = CATEGORIES.index(change.category)
-    return category, -severity_rank(change.severity), change.field, change.summary
+    field = _FIELD_ORDER.get(change.field, len(_FIELD_ORDER))
+    return category, -severity_rank(change.severity), field, change.field, change.summary
 
 
 _RECORD_EVENTS: dict[str, tuple[str, str]] = {
