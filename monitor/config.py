@@ -385,7 +385,15 @@ def _notify(t: _Table) -> NotifyConfig:
 
 
 def _changes(t: _Table) -> ChangesConfig:
+    from monitor.normalize import RECORD_SECTIONS
+
     ignore = t.strings("ignore")
+    for i, path in enumerate(ignore):
+        if path.split(".")[0] not in RECORD_SECTIONS:
+            raise ConfigError(
+                f"{t.key('ignore')}[{i}]: {path!r} does not start with a record section "
+                f"({', '.join(RECORD_SECTIONS)})"
+            )
     overrides = t.get("severity", dict, {})
     for category, sev in overrides.items():
         where = t.key(f"severity.{category}")

@@ -475,6 +475,14 @@ _TOP_LISTS: tuple[tuple[str, str, str, Callable[[dict[str, Any]], dict[str, Any]
     ("locations", "contactsLocationsModule", "locations", _location),
 )
 
+#: The top-level sections of a canonical record (the first segment of a field path).
+RECORD_SECTIONS: tuple[str, ...] = (
+    *(section for section, _, _ in _SECTIONS),
+    *(section for section, _, _, _ in _TOP_LISTS),
+    "results",
+    "other",
+)
+
 
 # ---------------------------------------------------------------- entry points
 

@@ -73,6 +73,9 @@ def test_ids_are_upper_cased_and_deduplicated() -> None:
             "params.pageSize: only query.* and filter.*",
             id="query-param",
         ),
+        pytest.param(
+            {"changes": {"ignore": ["locatoins"]}}, "ignore[0]: 'locatoins' does", id="ign"
+        ),
         pytest.param({"source": "no/such/dir"}, "source: 'no/such/dir' is neither", id="source"),
     ],
 )
