@@ -105,11 +105,16 @@ def process_record(cycle: Cycle, raw: RawRecord, previous: Latest | None, report
     if previous is not None and previous.content_hash == digest:
         report.unchanged += 1
         return "unchanged"
-    changes = detect(previous, record, cycle.rules) if previous else []
+    changes = detect(previous, record, cycle.rules) if comparable(previous, digest) else []
     snap = new_snapshot(raw, record, digest, changes, cycle.now)
     cycle.store.save_snapshot(snap, previous, report.run_id)
     count_outcome(report, raw.nct_id, previous, changes)
     return "new" if previous is None else "changed"
+
+
+def comparable(previous: Latest | None, digest: str) -> bool:
+    """A previous snapshot of another record format is re-baselined, never diffed."""
+    return previous is not None and previous.content_hash.split(":")[0] == digest.split(":")[0]
 
 
 def detect(previous: Latest, record: dict, rules: ChangesConfig) -> list[Change]:
