@@ -305,10 +305,10 @@ def _schedule(t: _Table) -> ScheduleConfig:
 
 
 def _check_cron(expr: str, tz: str, where: str) -> None:
-    from apscheduler.triggers.cron import CronTrigger
+    from monitor.schedule import cron_trigger  # the daemon's own reading of the expression
 
     try:
-        CronTrigger.from_crontab(expr, timezone=ZoneInfo(tz))
+        cron_trigger(expr, ZoneInfo(tz))
     except ValueError as e:
         raise ConfigError(f"{where}: {expr!r} is not a usable cron expression ({e})") from e
 

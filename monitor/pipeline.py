@@ -52,12 +52,11 @@ def run_cycle(cycle: Cycle, items: Iterable[Item]) -> RunReport:
         cycle.outbox.recover(now)
     report = RunReport(run_id=store.start_run(now, cycle.source_name), started_at=now)
     try:
-        for batch in batches(items, BATCH):
+        for batch in batches(until_stopped(items, cycle.should_stop), BATCH):
             process_batch(cycle, batch, report)
             cycle.on_progress(len(batch))
-            if cycle.should_stop():
-                report.status = "stopped"
-                break
+        if cycle.should_stop():
+            report.status = "stopped"
     finally:
         finish(cycle, report)
     return report
@@ -71,6 +70,16 @@ def finish(cycle: Cycle, report: RunReport) -> None:
     if cycle.outbox:
         cycle.outbox.enqueue(report.run_id, report.finished_at)
         report.deliveries_sent, report.deliveries_failed = cycle.outbox.deliver(report.finished_at)
+
+
+def until_stopped(items: Iterable[Item], should_stop: Callable[[], bool]) -> Iterator[Item]:
+    """Pass items on until a stop is requested; checked before each study is fetched."""
+    iterator = iter(items)
+    while not should_stop():
+        item = next(iterator, None)
+        if item is None:
+            return
+        yield item
 
 
 def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:

@@ -1,0 +1,267 @@
+"""APScheduler 3.x wiring for ``trialmon daemon``: triggers, one cycle at a time, clean stop.
+
+Only wiring lives here; what a cycle does is a callable the CLI passes in. A stop request
+(SIGTERM/SIGINT) sets an event: the running cycle sees it at its next study boundary through
+``Cycle.should_stop``, the scheduler is shut down from a helper thread (never from inside the
+signal handler), and :func:`run_daemon` returns once the cycle has committed and returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime, tzinfo
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_SCHEDULER_STARTED,
+    JobEvent,
+    SchedulerEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config import ScheduleConfig
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "cycle"
+CRON_MISFIRE_GRACE = 3600  # a cron cycle up to an hour late (host asleep, busy) still runs
+DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+NEXT_EVENTS = (
+    EVENT_SCHEDULER_STARTED
+    | EVENT_JOB_EXECUTED
+    | EVENT_JOB_ERROR
+    | EVENT_JOB_MISSED
+    | EVENT_JOB_MAX_INSTANCES
+)
+
+
+# ---------------------------------------------------------------- triggers
+
+
+def cron_trigger(expr: str, timezone: tzinfo, jitter: int | None = None) -> BaseTrigger:
+    """A crontab expression read as cron reads it.
+
+    Two differences of APScheduler 3.x are undone: it numbers weekdays from Monday = 0 (so
+    ``1-5`` would mean Tuesday to Saturday), hence the day-of-week field is translated to day
+    names; and it requires both day of month and day of week to match where cron takes
+    either, hence a trigger that fires on either when both are restricted.
+    """
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    days = crontab_weekdays(weekday)
+
+    def make(day: str, days: str, jitter: int | None) -> CronTrigger:
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=days,
+            timezone=timezone,
+            jitter=jitter,
+        )
+
+    if day != "*" and days != "*":
+        return OrTrigger([make(day, "*", None), make("*", days, None)], jitter=jitter)
+    return make(day, days, jitter)
+
+
+def crontab_weekdays(field: str) -> str:
+    """Crontab's day-of-week field (numbers, names, ranges, steps) as a list of day names."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for term in field.split(","):
+        days.update(_weekday_term(term))
+    return ",".join(DAYS[d] for d in sorted(days))
+
+
+def _weekday_term(term: str) -> set[int]:
+    span, _, step_text = term.partition("/")
+    step = int(step_text) if step_text else 1
+    if span == "*":
+        first, last = 0, 6
+    else:
+        start, _, end = span.partition("-")
+        first = _weekday(start)
+        last = _weekday(end) if end else (7 if step_text else first)
+        if last == 0 and first > 0:
+            last = 7  # fri-sun
+    if step < 1 or last < first:
+        raise ValueError(f"day of week {term!r} is not a usable range")
+    return {d % 7 for d in range(first, last + 1, step)}
+
+
+def _weekday(text: str) -> int:
+    name = text.strip().lower()
+    if name in DAYS:
+        return DAYS.index(name)
+    if name.isdigit() and int(name) <= 7:
+        return int(name)
+    raise ValueError(f"day of week {text!r} is not 0-7 or a day name")
+
+
+def build_trigger(config: ScheduleConfig) -> BaseTrigger:
+    tz = ZoneInfo(config.timezone)
+    jitter = config.jitter or None
+    if config.cron:
+        return cron_trigger(config.cron, tz, jitter)
+    assert config.every_seconds is not None
+    return IntervalTrigger(seconds=config.every_seconds, timezone=tz, jitter=jitter)
+
+
+def misfire_grace(config: ScheduleConfig) -> int:
+    """How late a cycle may start and still run; later ones fold into the next (coalesce)."""
+    if config.cron:
+        return CRON_MISFIRE_GRACE
+    assert config.every_seconds is not None
+    return max(1, config.every_seconds)
+
+
+# ---------------------------------------------------------------- stopping
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[threading.Event]:
+    """While inside, SIGTERM and SIGINT set ``stop`` instead of killing the process."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            log.info("%s again: still stopping at the next study boundary", name)
+        else:
+            log.info("%s received: stopping at the next study boundary", name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+# ---------------------------------------------------------------- the daemon
+
+
+def run_daemon(
+    config: ScheduleConfig,
+    cycle: Callable[[], Any],
+    stop: threading.Event,
+    *,
+    wait: bool = False,
+    on_next: Callable[[datetime | None], None] = lambda when: None,
+) -> None:
+    """Run ``cycle`` on the schedule until ``stop`` is set; return once no cycle runs.
+
+    ``wait`` (or ``run_at_start = false``) skips the cycle at start. ``on_next`` hears the
+    next scheduled start after each cycle (None once the daemon stops).
+    """
+    busy = threading.Lock()
+    scheduler = make_scheduler(config)
+    job = scheduler.add_job(
+        guarded(cycle, busy, stop),
+        build_trigger(config),
+        id=JOB_ID,
+        name="trialmon cycle",
+        **(
+            {"next_run_time": datetime.now(ZoneInfo(config.timezone))}
+            if config.run_at_start and not wait
+            else {}
+        ),
+    )
+    scheduler.add_listener(_on_event(scheduler, stop, on_next), NEXT_EVENTS)
+    scheduler.start()  # blocks until the stopper thread shuts it down
+    with busy:  # a cycle still running finishes its study, commits and returns
+        pass
+    _tell(on_next, None)
+    log.debug("job %s done", job.id)
+
+
+def make_scheduler(config: ScheduleConfig) -> BlockingScheduler:
+    return BlockingScheduler(
+        timezone=ZoneInfo(config.timezone),
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={
+            "max_instances": 1,  # never two cycles at once in this process
+            "coalesce": True,  # cycles missed while busy or asleep run once, not in a burst
+            "misfire_grace_time": misfire_grace(config),
+        },
+    )
+
+
+def guarded(
+    cycle: Callable[[], Any], busy: threading.Lock, stop: threading.Event
+) -> Callable[[], None]:
+    """The job: one cycle under ``busy``; an error is logged and the daemon goes on."""
+
+    def job() -> None:
+        with busy:
+            if stop.is_set():
+                return
+            try:
+                cycle()
+            except Exception as e:  # the daemon must outlive a bad cycle
+                log.error(
+                    "cycle failed: %s: %s",
+                    type(e).__name__,
+                    e,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
+
+    return job
+
+
+def _on_event(
+    scheduler: BlockingScheduler,
+    stop: threading.Event,
+    on_next: Callable[[datetime | None], None],
+) -> Callable[[SchedulerEvent], None]:
+    def listener(event: SchedulerEvent) -> None:
+        if event.code == EVENT_SCHEDULER_STARTED:
+            threading.Thread(
+                target=_stopper, args=(scheduler, stop), name="trialmon-stopper", daemon=True
+            ).start()
+        if isinstance(event, JobEvent) and event.code == EVENT_JOB_MAX_INSTANCES:
+            log.warning(
+                "a cycle is still running: the one due at %s is skipped", event.scheduled_run_time
+            )
+        if stop.is_set():
+            return
+        job = scheduler.get_job(JOB_ID)
+        when = job.next_run_time if job else None
+        log.info("next cycle at %s", when.isoformat() if when else "never")
+        _tell(on_next, when)
+
+    return listener
+
+
+def _stopper(scheduler: BlockingScheduler, stop: threading.Event) -> None:
+    stop.wait()
+    with suppress(SchedulerNotRunningError):
+        scheduler.shutdown(wait=False)
+
+
+def _tell(on_next: Callable[[datetime | None], None], when: datetime | None) -> None:
+    try:
+        on_next(when)
+    except Exception as e:  # recording the next start is a courtesy, never fatal
+        log.warning("could not record the next cycle time: %s", e)
