@@ -6,7 +6,9 @@ import csv
 import functools
 import io
 import logging
+import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -17,19 +19,23 @@ from typing import Any, NoReturn, TypeVar
 import click
 import orjson
 
-from monitor import __version__, views
+from monitor import __version__, schedule, views
+from monitor import status as status_report
 from monitor.config import Config, load_config, normalize_nct_id
 from monitor.errors import (
     ConfigError,
     DeliveryError,
+    LockHeldError,
     SourceError,
     TrialmonError,
     UsageError,
 )
+from monitor.lock import RunLock, daemon_lock_path, run_lock_path
 from monitor.models import CATEGORIES, SEVERITIES, RunReport
 from monitor.notify.log import LogNotifier
 from monitor.notify.outbox import Notifier, Outbox
-from monitor.pipeline import Cycle, Item, missing_watched, run_cycle
+from monitor.pipeline import Cycle, Item, iso, missing_watched, run_cycle
+from monitor.schedule import stop_on_signals
 from monitor.sources.files import iter_records
 from monitor.store import Store
 
@@ -142,18 +148,40 @@ def summary_line(report: RunReport) -> str:
     )
 
 
+def one_cycle(config: Config, source: str, should_stop: Callable[[], bool]) -> RunReport:
+    """One cycle over ``source``, shared by ``run`` and ``daemon`` (the caller holds the lock)."""
+    store = Store.open(config.database)
+    try:
+        name, items = source_items(config, source)
+        outbox = Outbox(store, build_notifiers(config), config.notify.max_attempts)
+        cycle = Cycle(
+            store=store,
+            rules=config.changes,
+            now=now_utc(),
+            source_name=name,
+            outbox=outbox,
+            should_stop=should_stop,
+        )
+        return run_cycle(cycle, items)
+    finally:
+        store.close()
+
+
 @cli.command()
 @click.option("--source", "source_opt", metavar="ctgov|DIR", help="Where records come from.")
 @pass_context
 @handle_errors
 def run(ctx: Context, source_opt: str | None) -> None:
-    """Run one monitoring cycle and print a summary."""
+    """Run one monitoring cycle and print a summary.
+
+    When another cycle holds the run lock (the daemon, or an earlier cron run still going),
+    it says so on stderr and exits 0 without touching the database.
+    """
     config = ctx.config
-    store = ctx.store()
-    name, items = source_items(config, source_opt or config.source)
-    outbox = Outbox(store, build_notifiers(config), config.notify.max_attempts)
-    cycle = Cycle(store=store, rules=config.changes, now=now_utc(), source_name=name, outbox=outbox)
-    report = run_cycle(cycle, items)
+    stop = take_run_lock(config)
+    if stop is None:
+        return
+    report = one_cycle(config, source_opt or config.source, stop.is_set)
     click.echo(summary_line(report))
     for error in report.errors:
         click.echo(f"  failed: {error.message}", err=True)
@@ -292,6 +320,110 @@ def changes(
         for r in rows:
             line = f"[{r['severity']}] {r['category']}: {r['summary']}"
             click.echo(f"{r['detected_at']}  {r['nct_id']}  {line}")
+
+
+# ---------------------------------------------------------------- daemon and status
+
+
+def take_run_lock(config: Config) -> threading.Event | None:
+    """Hold the run lock (and catch SIGTERM/SIGINT) until the command ends.
+
+    Returns the stop event a signal sets, or None after saying that another cycle runs:
+    the caller then exits 0 without touching the database, so cron mails no error.
+    """
+    ctx = click.get_current_context()
+    try:
+        ctx.with_resource(RunLock(run_lock_path(config.database), command="run"))
+    except LockHeldError as e:
+        click.echo(f"trialmon: skipped, nothing done: {e}", err=True)
+        return None
+    return ctx.with_resource(stop_on_signals(threading.Event()))
+
+
+def daemon_logging(verbose: int) -> None:
+    """Cycle summaries are INFO; timestamps unless journald adds its own."""
+    if not verbose:
+        logging.getLogger("monitor").setLevel(logging.INFO)
+    if "JOURNAL_STREAM" not in os.environ:
+        stamp = "%(asctime)s " + ("trialmon: " if not verbose else "%(levelname)s %(name)s: ")
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(logging.Formatter(stamp + "%(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+
+
+def daemon_cycle(config: Config, stop: threading.Event) -> None:
+    """One scheduled cycle under the run lock; a cycle held by someone else is skipped."""
+    try:
+        with RunLock(run_lock_path(config.database), command="daemon"):
+            report = one_cycle(config, config.source, stop.is_set)
+    except LockHeldError as e:
+        log.warning("cycle skipped: %s", e)
+        return
+    log.info("%s", summary_line(report))
+    for error in report.errors:
+        log.warning("  failed: %s", error.message)
+
+
+def record_next(config: Config, when: datetime | None) -> None:
+    store = Store.open(config.database)
+    try:
+        store.set_meta(status_report.NEXT_CYCLE_KEY, iso(when) if when else "")
+    finally:
+        store.close()
+
+
+def record_schedule(config: Config) -> None:
+    """Create/migrate the database once, before cycles and listeners open it from threads."""
+    store = Store.open(config.database)
+    try:
+        store.set_meta(status_report.SCHEDULE_KEY, schedule.describe(config.schedule))
+        store.set_meta(status_report.NEXT_CYCLE_KEY, "")
+    finally:
+        store.close()
+
+
+@cli.command()
+@click.option("--wait", is_flag=True, help="Wait for the first scheduled time (no cycle at start).")
+@pass_context
+@handle_errors
+def daemon(ctx: Context, wait: bool) -> None:
+    """Run monitoring cycles on [schedule] until SIGTERM or SIGINT.
+
+    One cycle at a time, also with a `trialmon run` started by cron (they share the run
+    lock). A stop request ends the running cycle before its next study, and exits 0.
+    """
+    config = ctx.config
+    daemon_logging(ctx.verbose)
+    lock = RunLock(daemon_lock_path(config.database), command="daemon", what="daemon")
+    with lock, stop_on_signals(threading.Event()) as stop:
+        record_schedule(config)
+        log.info("daemon started (pid %s): %s", os.getpid(), schedule.describe(config.schedule))
+        schedule.run_daemon(
+            config.schedule,
+            lambda: daemon_cycle(config, stop),
+            stop,
+            wait=wait,
+            on_next=lambda when: record_next(config, when),
+        )
+    log.info("daemon stopped")
+
+
+@cli.command("status")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_context
+@handle_errors
+def status_command(ctx: Context, fmt: str) -> None:
+    """Whether the daemon runs and when its next cycle is, the last cycle, what needs care."""
+    config = ctx.config
+    store = Store.open(config.database) if config.database.exists() else None
+    try:
+        data = status_report.status(config, store)
+    finally:
+        if store:
+            store.close()
+    if fmt == "json":
+        echo_json(data)
+    else:
+        click.echo(status_report.render_text(data))
 
 
 def main() -> None:

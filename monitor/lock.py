@@ -92,9 +92,10 @@ def current_holder(path: Path) -> Holder | None:
 class RunLock:
     """An exclusive, non-blocking lock on ``path``; use as a context manager."""
 
-    def __init__(self, path: Path, command: str = "run") -> None:
+    def __init__(self, path: Path, command: str = "run", what: str = "cycle") -> None:
         self.path = path
         self.command = command
+        self.what = what
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
@@ -147,7 +148,7 @@ class RunLock:
     def _held_message(self) -> str:
         holder = read_holder(self.path)
         who = holder.describe() if holder else "another process"
-        return f"another trialmon cycle is running ({who}; lock {self.path})"
+        return f"another trialmon {self.what} is running ({who}; lock {self.path})"
 
     def _note_stale(self) -> None:
         holder = read_holder(self.path)

@@ -13,7 +13,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from apscheduler.events import (
     SchedulerEvent,
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -100,9 +101,9 @@ def _weekday_term(term: str) -> set[int]:
     if span == "*":
         first, last = 0, 6
     else:
-        start, _, end = span.partition("-")
+        start, dash, end = span.partition("-")
         first = _weekday(start)
-        last = _weekday(end) if end else (7 if step_text else first)
+        last = _weekday(end) if dash else (7 if step_text else first)
         if last == 0 and first > 0:
             last = 7  # fri-sun
     if step < 1 or last < first:
@@ -126,6 +127,27 @@ def build_trigger(config: ScheduleConfig) -> BaseTrigger:
         return cron_trigger(config.cron, tz, jitter)
     assert config.every_seconds is not None
     return IntervalTrigger(seconds=config.every_seconds, timezone=tz, jitter=jitter)
+
+
+def describe(config: ScheduleConfig) -> str:
+    """``every 6h (UTC)`` or ``cron "0 7 * * 1-5" (Europe/Berlin), jitter 60s``."""
+    if config.cron:
+        what = f'cron "{config.cron}"'
+    else:
+        assert config.every_seconds is not None
+        what = f"every {duration_text(config.every_seconds)}"
+    jitter = f", jitter {config.jitter}s" if config.jitter else ""
+    return f"{what} ({config.timezone}){jitter}"
+
+
+def duration_text(seconds: int) -> str:
+    """3600 -> ``1h``, 5400 -> ``1h30m``, 90061 -> ``1d1h1m1s``."""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
 
 
 def misfire_grace(config: ScheduleConfig) -> int:
@@ -177,34 +199,35 @@ def run_daemon(
     """
     busy = threading.Lock()
     scheduler = make_scheduler(config)
-    job = scheduler.add_job(
-        guarded(cycle, busy, stop),
-        build_trigger(config),
-        id=JOB_ID,
-        name="trialmon cycle",
-        **(
-            {"next_run_time": datetime.now(ZoneInfo(config.timezone))}
-            if config.run_at_start and not wait
-            else {}
-        ),
-    )
+    add_cycle_job(scheduler, config, guarded(cycle, busy, stop), wait=wait)
     scheduler.add_listener(_on_event(scheduler, stop, on_next), NEXT_EVENTS)
     scheduler.start()  # blocks until the stopper thread shuts it down
     with busy:  # a cycle still running finishes its study, commits and returns
         pass
     _tell(on_next, None)
-    log.debug("job %s done", job.id)
 
 
 def make_scheduler(config: ScheduleConfig) -> BlockingScheduler:
     return BlockingScheduler(
         timezone=ZoneInfo(config.timezone),
         executors={"default": ThreadPoolExecutor(max_workers=1)},
-        job_defaults={
-            "max_instances": 1,  # never two cycles at once in this process
-            "coalesce": True,  # cycles missed while busy or asleep run once, not in a burst
-            "misfire_grace_time": misfire_grace(config),
-        },
+    )
+
+
+def add_cycle_job(
+    scheduler: BlockingScheduler, config: ScheduleConfig, func: Callable[[], Any], *, wait: bool
+) -> Job:
+    """The one job: never two at once, missed starts folded into one, first run at start."""
+    first = {} if wait or not config.run_at_start else {"next_run_time": datetime.now(UTC)}
+    return scheduler.add_job(
+        func,
+        build_trigger(config),
+        id=JOB_ID,
+        name="trialmon cycle",
+        max_instances=1,  # never two cycles at once in this process
+        coalesce=True,  # cycles missed while busy or asleep run once, not in a burst
+        misfire_grace_time=misfire_grace(config),
+        **first,
     )
 
 
@@ -248,7 +271,7 @@ def _on_event(
             return
         job = scheduler.get_job(JOB_ID)
         when = job.next_run_time if job else None
-        log.info("next cycle at %s", when.isoformat() if when else "never")
+        log.info("next cycle at %s", when.isoformat(timespec="seconds") if when else "never")
         _tell(on_next, when)
 
     return listener

@@ -1,0 +1,164 @@
+"""What ``trialmon status`` reports: is it alive, how did the last cycle end, what needs care.
+
+Liveness comes from the lock files (pid and start time of their holders, see
+:mod:`monitor.lock`), never from taking the locks, so asking never delays a cycle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from monitor.config import Config
+from monitor.lock import Holder, current_holder, daemon_lock_path, run_lock_path
+from monitor.store import Store, iter_rows
+
+NEXT_CYCLE_KEY = "daemon.next_cycle_at"
+SCHEDULE_KEY = "daemon.schedule"
+RUN_COLUMNS = (
+    "id, started_at, finished_at, status, source, studies_checked, studies_new, "
+    "studies_changed, studies_unchanged, changes_found, errors, error_details"
+)
+TEXT_LIST_LIMIT = 10
+
+
+def status(config: Config, store: Store | None) -> dict[str, Any]:
+    """Everything ``trialmon status`` shows; ``store`` is None when no database exists yet."""
+    cycle = current_holder(run_lock_path(config.database))
+    return {
+        "database": str(config.database),
+        "daemon": daemon_info(config, store),
+        "cycle_running": holder_dict(cycle),
+        "last_cycle": last_cycle(store, running=cycle is not None) if store else None,
+        "watched": watched(config, store),
+        "failing": failing(store) if store else [],
+        "deliveries": deliveries(store) if store else {"pending": [], "failed": []},
+    }
+
+
+def holder_dict(holder: Holder | None) -> dict[str, Any] | None:
+    if holder is None:
+        return None
+    return {"pid": holder.pid, "started_at": holder.started_at, "host": holder.host}
+
+
+def daemon_info(config: Config, store: Store | None) -> dict[str, Any]:
+    holder = current_holder(daemon_lock_path(config.database))
+    info: dict[str, Any] = {"running": holder is not None, **(holder_dict(holder) or {})}
+    alive = holder is not None and store is not None
+    info["next_cycle_at"] = (store.get_meta(NEXT_CYCLE_KEY) or None) if alive and store else None
+    info["schedule"] = (store.get_meta(SCHEDULE_KEY) or None) if alive and store else None
+    return info
+
+
+def last_cycle(store: Store, *, running: bool) -> dict[str, Any] | None:
+    """The newest finished run; a run left ``running`` by a dead process shows as interrupted."""
+    rows = list(iter_rows(store, f"select {RUN_COLUMNS} from runs order by id desc limit 2"))
+    if rows and rows[0]["status"] == "running":
+        if running:
+            rows = rows[1:]
+        else:
+            rows[0]["status"] = "interrupted"
+    if not rows:
+        return None
+    run = rows[0]
+    run["error_details"] = orjson.loads(run["error_details"] or "[]")
+    return run
+
+
+def watched(config: Config, store: Store | None) -> dict[str, Any]:
+    stored = store.db.execute("select count(*) from studies").fetchone()[0] if store else 0
+    return {
+        "studies": list(config.watch.studies),
+        "queries": [q.name for q in config.watch.queries],
+        "in_database": stored,
+    }
+
+
+def failing(store: Store) -> list[dict[str, Any]]:
+    sql = (
+        "select nct_id, consecutive_failures, last_error, last_checked from studies "
+        "where consecutive_failures > 0 order by consecutive_failures desc, nct_id"
+    )
+    return list(iter_rows(store, sql))
+
+
+def deliveries(store: Store) -> dict[str, list[dict[str, Any]]]:
+    sql = (
+        "select id, run_id, channel, attempts, last_error, created_at from deliveries "
+        "where status = ? order by id"
+    )
+    return {s: list(iter_rows(store, sql, [s])) for s in ("pending", "failed")}
+
+
+# ---------------------------------------------------------------- text
+
+
+def render_text(data: dict[str, Any]) -> str:
+    """The status as a few plain lines for a terminal."""
+    lines = [f"Database: {data['database']}"]
+    lines += _daemon_lines(data["daemon"], data["cycle_running"])
+    lines += _cycle_lines(data["last_cycle"])
+    lines += _watch_lines(data["watched"])
+    lines += _failing_lines(data["failing"])
+    lines += _delivery_lines(data["deliveries"])
+    return "\n".join(lines)
+
+
+def _daemon_lines(daemon: dict[str, Any], cycle: dict[str, Any] | None) -> list[str]:
+    if daemon["running"]:
+        lines = [f"Daemon: running (pid {daemon['pid']}, since {daemon['started_at']})"]
+        if daemon["schedule"]:
+            lines.append(f"Schedule: {daemon['schedule']}")
+        lines.append(f"Next cycle: {daemon['next_cycle_at'] or 'not yet scheduled'}")
+    else:
+        lines = ["Daemon: not running"]
+    if cycle:
+        lines.append(f"Cycle running now: pid {cycle['pid']}, since {cycle['started_at']}")
+    return lines
+
+
+def _cycle_lines(run: dict[str, Any] | None) -> list[str]:
+    if run is None:
+        return ["Last cycle: none yet"]
+    ended = run["finished_at"] or "?"
+    return [
+        f"Last cycle: run {run['id']}, {run['started_at']} to {ended}, {run['status']} "
+        f"({run['source']})",
+        f"  {run['studies_checked'] or 0} checked: {run['studies_new'] or 0} new, "
+        f"{run['studies_changed'] or 0} changed, {run['studies_unchanged'] or 0} unchanged, "
+        f"{run['errors'] or 0} failed; {run['changes_found'] or 0} changes",
+    ]
+
+
+def _watch_lines(watch: dict[str, Any]) -> list[str]:
+    studies, queries = watch["studies"], watch["queries"]
+    shown = ", ".join(studies[:TEXT_LIST_LIMIT]) + (
+        ", ..." if len(studies) > TEXT_LIST_LIMIT else ""
+    )
+    line = f"Watched: {len(studies)} studies" + (f" ({shown})" if studies else "")
+    if queries:
+        line += f", {len(queries)} queries (" + ", ".join(f'"{q}"' for q in queries) + ")"
+    return [line, f"  {watch['in_database']} studies in the database"]
+
+
+def _failing_lines(failing: list[dict[str, Any]]) -> list[str]:
+    if not failing:
+        return ["Failing studies: none"]
+    lines = [f"Failing studies: {len(failing)}"]
+    for f in failing[:TEXT_LIST_LIMIT]:
+        lines.append(f"  {f['nct_id']}: {f['consecutive_failures']} times, {f['last_error']}")
+    return lines
+
+
+def _delivery_lines(found: dict[str, list[dict[str, Any]]]) -> list[str]:
+    lines = [f"Deliveries: {len(found['pending'])} pending, {len(found['failed'])} failed"]
+    for status in ("pending", "failed"):
+        for d in found[status][:TEXT_LIST_LIMIT]:
+            error = f": {d['last_error']}" if d["last_error"] else ""
+            lines.append(
+                f"  {status} #{d['id']} {d['channel']} (run {d['run_id']}, "
+                f"{d['attempts']} attempts){error}"
+            )
+    return lines
