@@ -114,16 +114,17 @@ def process_record(cycle: Cycle, raw: RawRecord, previous: Latest | None, report
     if previous is not None and previous.content_hash == digest:
         report.unchanged += 1
         return "unchanged"
-    changes = detect(previous, record, cycle.rules) if comparable(previous, digest) else []
+    comparable = previous is not None and same_format(previous.content_hash, digest)
+    changes = detect(previous, record, cycle.rules) if previous and comparable else []
     snap = new_snapshot(raw, record, digest, changes, cycle.now)
     cycle.store.save_snapshot(snap, previous, report.run_id)
     count_outcome(report, raw.nct_id, previous, changes)
     return "new" if previous is None else "changed"
 
 
-def comparable(previous: Latest | None, digest: str) -> bool:
+def same_format(old_hash: str, new_hash: str) -> bool:
     """A previous snapshot of another record format is re-baselined, never diffed."""
-    return previous is not None and previous.content_hash.split(":")[0] == digest.split(":")[0]
+    return old_hash.split(":")[0] == new_hash.split(":")[0]
 
 
 def detect(previous: Latest, record: dict, rules: ChangesConfig) -> list[Change]:
