@@ -18,6 +18,7 @@ import orjson
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from monitor import sqlviews
 from monitor.errors import StoreError
 from monitor.models import Change, RunReport
 
@@ -121,6 +122,12 @@ def _initial(db: Database) -> None:
     )
     db.table("deliveries").create_index(["status"])
     db.table("meta").create({"key": str, "value": str}, pk="key")
+
+
+@migrations(name="0003_views")
+def _views(db: Database) -> None:
+    """SQL views for the common questions (see monitor/sqlviews.py)."""
+    sqlviews.create_views(db)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,190 @@
+"""SQL views over the history: the common questions as plain SQLite, for sqlite-utils and Datasette.
+
+``status_history``  every overall-status transition, with the version date and why it stopped;
+``date_shifts``     every start / primary-completion / completion date change with its signed
+                    shift in days, compared at the coarser precision of the two dates
+                    (``2025-06`` → ``2025-06-30`` is a precision change with a shift of 0);
+``latest_changes``  each study's most recent batch of changes, with its title and status.
+
+The views are created by a store migration; a later change of a view is a new migration that
+calls :func:`create_views` again (it drops and recreates them). Record paths are looked up in
+both the canonical shape (``protocolSection.statusModule...``) and its module-level form.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+VIEW_NAMES: tuple[str, ...] = ("status_history", "date_shifts", "latest_changes")
+
+
+def _record_path(column: str, path: str) -> str:
+    """``json_extract`` of a record path, with or without the ``protocolSection`` prefix."""
+    return (
+        f"coalesce(json_extract({column}, '$.protocolSection.{path}'), "
+        f"json_extract({column}, '$.{path}'))"
+    )
+
+
+def _flat_field(column: str = "c.field") -> str:
+    """The field lower-cased without separators: ``primaryCompletion`` ~ ``primary_completion``."""
+    return f"replace(replace(lower({column}), '_', ''), '-', '')"
+
+
+VERSION_DATE = "coalesce(s.last_update_posted, substr(s.captured_at, 1, 10))"
+
+SEVERITY_RANK = (
+    "CASE c.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2 WHEN 'minor' THEN 1 ELSE 0 END"
+)
+
+STATUS_HISTORY = f"""
+SELECT
+  c.id AS change_id,
+  c.nct_id,
+  t.title,
+  json_extract(c.old_value, '$') AS from_status,
+  json_extract(c.new_value, '$') AS to_status,
+  {VERSION_DATE} AS version_date,
+  c.detected_at,
+  c.severity,
+  {_record_path("s.record", "statusModule.whyStopped")} AS why_stopped,
+  c.from_snapshot_id,
+  c.to_snapshot_id,
+  c.summary
+FROM changes c
+LEFT JOIN snapshots s ON s.id = c.to_snapshot_id
+LEFT JOIN studies t ON t.nct_id = c.nct_id
+WHERE c.category = 'status' AND {_flat_field()} LIKE '%overallstatus%'
+ORDER BY c.nct_id, version_date, c.id
+"""
+
+
+def _date_part(column: str) -> str:
+    """The date of a stored date value: ``"2025-06"`` or ``{"date": "2025-06", "type": ...}``."""
+    raw = (
+        f"CASE json_type({column}) WHEN 'object' THEN json_extract({column}, '$.date') "
+        f"WHEN 'text' THEN json_extract({column}, '$') END"
+    )
+    return f"CASE WHEN ({raw}) GLOB '[0-9][0-9][0-9][0-9]*' THEN ({raw}) END"
+
+
+def _type_part(column: str) -> str:
+    """The date type (``ESTIMATED``/``ACTUAL``) of a stored value, when it has one."""
+    return (
+        f"CASE json_type({column}) WHEN 'object' THEN json_extract({column}, '$.type') "
+        f"WHEN 'text' THEN CASE WHEN json_extract({column}, '$') "
+        f"GLOB '[0-9][0-9][0-9][0-9]*' THEN NULL ELSE json_extract({column}, '$') END END"
+    )
+
+
+def _at_precision(column: str, length: str) -> str:
+    """A date cut to ``length`` characters (4, 7 or 10) and padded to a full day for julianday."""
+    return (
+        f"substr({column}, 1, {length}) || "
+        f"CASE {length} WHEN 4 THEN '-01-01' WHEN 7 THEN '-01' ELSE '' END"
+    )
+
+
+def _precision(column: str) -> str:
+    return f"CASE length({column}) WHEN 4 THEN 'year' WHEN 7 THEN 'month' WHEN 10 THEN 'day' END"
+
+
+DATE_SHIFTS = f"""
+WITH raw AS (
+  SELECT
+    c.id AS change_id,
+    c.nct_id,
+    CASE
+      WHEN {_flat_field()} LIKE '%primarycompletion%' THEN 'primary_completion'
+      WHEN {_flat_field()} LIKE '%completion%' THEN 'completion'
+      WHEN {_flat_field()} LIKE '%start%' THEN 'start'
+    END AS date_field,
+    c.field,
+    {_date_part("c.old_value")} AS old_date,
+    {_date_part("c.new_value")} AS new_date,
+    {_type_part("c.old_value")} AS old_type,
+    {_type_part("c.new_value")} AS new_type,
+    c.detected_at,
+    c.severity,
+    c.summary,
+    c.from_snapshot_id,
+    c.to_snapshot_id
+  FROM changes c
+  WHERE c.category = 'dates'
+),
+cut AS (
+  SELECT raw.*, min(length(old_date), length(new_date)) AS common FROM raw
+  WHERE date_field IS NOT NULL
+)
+SELECT
+  cut.change_id,
+  cut.nct_id,
+  t.title,
+  {_record_path("s.record", "sponsorCollaboratorsModule.leadSponsor.name")} AS lead_sponsor,
+  cut.date_field,
+  cut.old_date,
+  cut.new_date,
+  cut.old_type,
+  cut.new_type,
+  {_precision("cut.old_date")} AS old_precision,
+  {_precision("cut.new_date")} AS new_precision,
+  CAST(round(
+    julianday({_at_precision("cut.new_date", "cut.common")})
+    - julianday({_at_precision("cut.old_date", "cut.common")})
+  ) AS INTEGER) AS shift_days,
+  CASE
+    WHEN cut.old_date IS NULL OR cut.new_date IS NULL THEN
+      CASE WHEN cut.old_date IS cut.new_date THEN 'type' ELSE 'set' END
+    WHEN {_at_precision("cut.old_date", "cut.common")}
+      = {_at_precision("cut.new_date", "cut.common")} THEN
+      CASE WHEN cut.old_date = cut.new_date THEN 'type' ELSE 'precision' END
+    ELSE 'shift'
+  END AS kind,
+  {VERSION_DATE} AS version_date,
+  cut.detected_at,
+  cut.severity,
+  cut.field,
+  cut.from_snapshot_id,
+  cut.to_snapshot_id,
+  cut.summary
+FROM cut
+LEFT JOIN snapshots s ON s.id = cut.to_snapshot_id
+LEFT JOIN studies t ON t.nct_id = cut.nct_id
+ORDER BY cut.nct_id, version_date, cut.change_id
+"""
+
+LATEST_CHANGES = f"""
+SELECT
+  c.id AS change_id,
+  c.nct_id,
+  t.title,
+  t.overall_status,
+  c.detected_at,
+  c.category,
+  c.field,
+  c.severity,
+  {SEVERITY_RANK} AS severity_rank,
+  c.summary,
+  c.old_value,
+  c.new_value,
+  c.from_snapshot_id,
+  c.to_snapshot_id
+FROM changes c
+JOIN (SELECT nct_id, max(detected_at) AS latest FROM changes GROUP BY nct_id) m
+  ON m.nct_id = c.nct_id AND m.latest = c.detected_at
+LEFT JOIN studies t ON t.nct_id = c.nct_id
+ORDER BY c.detected_at DESC, severity_rank DESC, c.id
+"""
+
+VIEWS: dict[str, str] = {
+    "status_history": STATUS_HISTORY,
+    "date_shifts": DATE_SHIFTS,
+    "latest_changes": LATEST_CHANGES,
+}
+
+
+def create_views(db: Database) -> None:
+    """(Re)create every view; called from a store migration."""
+    for name, sql in VIEWS.items():
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+        db.execute(f"CREATE VIEW {name} AS {sql.strip()}")

@@ -1,0 +1,120 @@
+"""The SQL views (migration 0003_views) checked on a database with a known history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from history_data import FAILING, SEED, TERMINATED, known_history
+
+from monitor import sqlviews
+from monitor.store import Store, iter_rows
+
+
+@pytest.fixture
+def store() -> Store:
+    return known_history(Store.memory())
+
+
+def rows(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    return list(iter_rows(store, sql, params))
+
+
+def test_migration_creates_every_view() -> None:
+    assert set(Store.memory().db.view_names()) == set(sqlviews.VIEW_NAMES)
+
+
+def test_create_views_is_repeatable(store: Store) -> None:
+    sqlviews.create_views(store.db)
+    assert len(rows(store, "select * from status_history")) == 2
+
+
+def test_status_history_lists_every_transition(store: Store) -> None:
+    got = rows(
+        store,
+        "select nct_id, from_status, to_status, version_date, why_stopped, severity "
+        "from status_history",
+    )
+    assert got == [
+        {
+            "nct_id": TERMINATED,
+            "from_status": "RECRUITING",
+            "to_status": "TERMINATED",
+            "version_date": "2020-02-07",
+            "why_stopped": "Sponsor decision",
+            "severity": "critical",
+        },
+        {
+            "nct_id": SEED,
+            "from_status": "NOT_YET_RECRUITING",
+            "to_status": "WITHDRAWN",
+            "version_date": "2025-08-08",
+            "why_stopped": "<b>funding</b>",
+            "severity": "critical",
+        },
+    ]
+
+
+def test_date_shifts_are_signed_days_at_the_coarser_precision(store: Store) -> None:
+    got = rows(
+        store,
+        "select nct_id, date_field, old_date, new_date, shift_days, kind, lead_sponsor "
+        "from date_shifts",
+    )
+    assert [(r["nct_id"], r["date_field"], r["shift_days"], r["kind"]) for r in got] == [
+        (TERMINATED, "primary_completion", 0, "precision"),
+        (TERMINATED, "completion", 183, "shift"),
+        (SEED, "start", 365, "shift"),
+        (SEED, "primary_completion", 365, "shift"),
+        (SEED, "completion", 364, "shift"),
+    ]
+    assert {r["lead_sponsor"] for r in got} == {"Tocagen Inc.", "Hrain Biotechnology"}
+
+
+def test_date_shifts_precision_and_type_columns(store: Store) -> None:
+    (row,) = rows(store, "select * from date_shifts where kind = 'precision'")
+    assert (row["old_precision"], row["new_precision"]) == ("month", "day")
+    assert (row["old_type"], row["new_type"]) == ("ESTIMATED", "ACTUAL")
+
+
+def test_date_shifts_of_a_type_only_change(store: Store) -> None:
+    store.db["changes"].insert(
+        {
+            "nct_id": SEED,
+            "detected_at": "2026-01-01T00:00:00Z",
+            "category": "dates",
+            "field": "protocolSection.statusModule.startDateStruct.type",
+            "severity": "minor",
+            "old_value": '"ESTIMATED"',
+            "new_value": '"ACTUAL"',
+            "summary": "Start date type: ESTIMATED → ACTUAL",
+        }
+    )
+    (row,) = rows(store, "select * from date_shifts where kind = 'type'")
+    assert (row["old_type"], row["new_type"], row["shift_days"]) == ("ESTIMATED", "ACTUAL", None)
+
+
+def test_latest_changes_keeps_each_study_newest_batch(store: Store) -> None:
+    got = rows(store, "select nct_id, category, severity, title from latest_changes")
+    assert [(r["nct_id"], r["category"], r["severity"]) for r in got] == [
+        (SEED, "status", "critical"),
+        (SEED, "status", "major"),
+        (TERMINATED, "status", "critical"),
+        (TERMINATED, "outcomes", "critical"),
+        (TERMINATED, "dates", "major"),
+        (TERMINATED, "dates", "minor"),
+    ]
+    assert FAILING not in {r["nct_id"] for r in got}
+
+
+def test_readme_question_completion_slip_per_sponsor(store: Store) -> None:
+    got = rows(
+        store,
+        "select lead_sponsor, count(distinct nct_id) as trials, sum(shift_days) as days "
+        "from date_shifts where date_field = 'completion' group by lead_sponsor "
+        "order by days desc",
+    )
+    assert got == [
+        {"lead_sponsor": "Hrain Biotechnology", "trials": 1, "days": 364},
+        {"lead_sponsor": "Tocagen Inc.", "trials": 1, "days": 183},
+    ]
