@@ -18,8 +18,9 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 import orjson
+from rich.console import RenderableType
 
-from monitor import __version__, schedule, views
+from monitor import __version__, render, schedule, views
 from monitor import status as status_report
 from monitor.config import Config, load_config, normalize_nct_id
 from monitor.errors import (
@@ -35,6 +36,8 @@ from monitor.models import CATEGORIES, SEVERITIES, RunReport
 from monitor.notify.log import LogNotifier
 from monitor.notify.outbox import Notifier, Outbox
 from monitor.pipeline import Cycle, Item, iso, missing_watched, run_cycle
+from monitor.progress import progress
+from monitor.report import build_report, write_report
 from monitor.schedule import stop_on_signals
 from monitor.sources.files import iter_records
 from monitor.store import Store
@@ -86,6 +89,9 @@ def handle_errors(func: F) -> F:
             fail(1, str(e), level)
         except KeyboardInterrupt:
             fail(130, "interrupted", level)
+        except BrokenPipeError:  # `trialmon changes | head`: the reader has seen enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as e:  # a bug: still one plain line unless -v
             fail(1, f"internal error: {type(e).__name__}: {e} (run with -v for details)", level)
 
@@ -148,7 +154,12 @@ def summary_line(report: RunReport) -> str:
     )
 
 
-def one_cycle(config: Config, source: str, should_stop: Callable[[], bool]) -> RunReport:
+def one_cycle(
+    config: Config,
+    source: str,
+    should_stop: Callable[[], bool],
+    on_progress: Callable[[int], None] = lambda steps: None,
+) -> RunReport:
     """One cycle over ``source``, shared by ``run`` and ``daemon`` (the caller holds the lock)."""
     store = Store.open(config.database)
     try:
@@ -161,6 +172,7 @@ def one_cycle(config: Config, source: str, should_stop: Callable[[], bool]) -> R
             source_name=name,
             outbox=outbox,
             should_stop=should_stop,
+            on_progress=on_progress,
         )
         return run_cycle(cycle, items)
     finally:
@@ -181,7 +193,8 @@ def run(ctx: Context, source_opt: str | None) -> None:
     stop = take_run_lock(config)
     if stop is None:
         return
-    report = one_cycle(config, source_opt or config.source, stop.is_set)
+    with progress("Checking studies", total=len(config.watch.studies) or None) as advance:
+        report = one_cycle(config, source_opt or config.source, stop.is_set, advance)
     click.echo(summary_line(report))
     for error in report.errors:
         click.echo(f"  failed: {error.message}", err=True)
@@ -205,6 +218,16 @@ def echo_json(value: Any) -> None:
     click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
 
 
+def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
+    """A rich table on a terminal, plain lines when stdout is piped or redirected."""
+    console = render.terminal()
+    if console is not None:
+        console.print(rich_view())
+        return
+    for line in lines:
+        click.echo(line)
+
+
 @cli.command()
 @click.argument("nct_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
@@ -216,14 +239,7 @@ def history(ctx: Context, nct_id: str, fmt: str) -> None:
     if fmt == "json":
         echo_json(data)
         return
-    click.echo(f"{data['nct_id']}  {data['title'] or ''}")
-    click.echo(f"status {data['overall_status']}, first seen {data['first_seen']}")
-    for v in data["versions"]:
-        click.echo(f"\n#{v['snapshot_id']}  {v['captured_at']}  ({v['source']})")
-        if not v["changes"]:
-            click.echo("  baseline" if v is data["versions"][0] else "  no material change")
-        for c in v["changes"]:
-            click.echo(f"  [{c['severity']}] {c['summary']}")
+    show(lambda: render.history_table(data), render.history_lines(data))
 
 
 @cli.command()
@@ -245,13 +261,8 @@ def diff(ctx: Context, nct_id: str, from_id: int | None, to_id: int | None, fmt:
             ]
         )
         return
-    click.echo(
-        f"{nct}: snapshot #{old['id']} ({old['captured_at']}) → #{new['id']} ({new['captured_at']})"
-    )
-    for c in found:
-        click.echo(f"  [{c.severity}] {c.category}: {c.summary}")
-    if not found:
-        click.echo("  no material change")
+    header = render.diff_header(nct, old, new)
+    show(lambda: render.diff_table(header, found), render.diff_lines(header, found))
 
 
 CSV_COLUMNS = [
@@ -317,9 +328,43 @@ def changes(
     elif fmt == "csv":
         click.echo(to_csv(rows), nl=False)
     else:
-        for r in rows:
-            line = f"[{r['severity']}] {r['category']}: {r['summary']}"
-            click.echo(f"{r['detected_at']}  {r['nct_id']}  {line}")
+        show(lambda: render.changes_table(rows), render.changes_lines(rows))
+
+
+# ---------------------------------------------------------------- studies, report
+
+
+@cli.command()
+@click.option("--failing", is_flag=True, help="Only studies whose last checks failed.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_context
+@handle_errors
+def studies(ctx: Context, failing: bool, fmt: str) -> None:
+    """Each watched or known study: status, last checked, last changed, any failure."""
+    rows = views.studies(ctx.store(), ctx.config.watch.studies, failing=failing)
+    if fmt == "json":
+        echo_json(rows)
+        return
+    show(lambda: render.studies_table(rows), render.studies_lines(rows))
+
+
+@cli.command("report")
+@click.argument("nct_ids", nargs=-1, required=True, metavar="NCT_ID...")
+@click.option(
+    "--html",
+    "html_path",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Where to write the self-contained HTML page.",
+)
+@pass_context
+@handle_errors
+def report_command(ctx: Context, nct_ids: tuple[str, ...], html_path: Path) -> None:
+    """An HTML page with status timeline, date-slippage chart and change list."""
+    wanted = list(dict.fromkeys(nct_argument(n) for n in nct_ids))
+    page = build_report(ctx.store(), wanted, generated_at=now_utc())
+    write_report(html_path, page)
+    click.echo(f"Wrote {html_path} ({len(wanted)} {'study' if len(wanted) == 1 else 'studies'}).")
 
 
 # ---------------------------------------------------------------- daemon and status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -128,3 +129,43 @@ def changes(
 def _check(value: str, choices: tuple[str, ...], option: str) -> None:
     if value not in choices:
         raise UsageError(f"{option}: {value!r} is not one of {', '.join(choices)}")
+
+
+# ---------------------------------------------------------------- studies
+
+STUDIES_SQL = """
+select t.nct_id, t.title, t.overall_status, t.first_seen, t.last_checked, t.last_changed,
+  t.last_update_posted, t.consecutive_failures, t.last_error, t.latest_snapshot_id,
+  (select count(*) from snapshots s where s.nct_id = t.nct_id) as snapshots,
+  (select count(*) from changes c where c.nct_id = t.nct_id) as changes
+from studies t order by t.nct_id
+"""
+
+UNKNOWN_STUDY: dict[str, Any] = {
+    "title": None,
+    "overall_status": None,
+    "first_seen": None,
+    "last_checked": None,
+    "last_changed": None,
+    "last_update_posted": None,
+    "consecutive_failures": 0,
+    "last_error": None,
+    "latest_snapshot_id": None,
+    "snapshots": 0,
+    "changes": 0,
+}
+
+
+def studies(
+    store: Store, watched: Iterable[str] = (), *, failing: bool = False
+) -> list[dict[str, Any]]:
+    """Every known study, plus watched ones never stored yet, with their check state."""
+    wanted = set(watched)
+    rows = {r["nct_id"]: r for r in iter_rows(store, STUDIES_SQL)}
+    for nct_id in wanted - rows.keys():
+        rows[nct_id] = {"nct_id": nct_id, **UNKNOWN_STUDY}
+    out = [
+        {**row, "watched": nct_id in wanted, "known": row["first_seen"] is not None}
+        for nct_id, row in sorted(rows.items())
+    ]
+    return [r for r in out if r["consecutive_failures"]] if failing else out

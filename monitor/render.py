@@ -1,0 +1,202 @@
+"""How the query commands look: rich tables on a terminal, plain lines when piped.
+
+Each view has a ``*_table`` (a rich renderable) and a ``*_lines`` (plain text, one record per
+line, stable for grep and cut) built from the same data. Record text is wrapped in ``Text`` so
+that brackets in a title or summary are never read as rich markup. The CLI picks one of the two
+(:func:`terminal`); nothing here prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from monitor.models import Change
+
+SEVERITY_STYLE = {"critical": "bold red", "major": "yellow", "minor": "cyan", "info": "dim"}
+STATUS_STYLE = {
+    "RECRUITING": "green",
+    "COMPLETED": "blue",
+    "WITHDRAWN": "bold red",
+    "TERMINATED": "bold red",
+    "SUSPENDED": "red",
+}
+
+
+def terminal(console: Console | None = None) -> Console | None:
+    """A console for stdout when it is a terminal, else ``None`` (plain text)."""
+    console = console or Console()
+    return console if console.is_terminal else None
+
+
+def text(value: Any, style: str = "") -> Text:
+    return Text("" if value is None else str(value), style=style)
+
+
+def severity(value: str) -> Text:
+    return text(value, SEVERITY_STYLE.get(value, ""))
+
+
+def status(value: str | None) -> Text:
+    return text(value or "—", STATUS_STYLE.get(value or "", ""))
+
+
+WRAPPING = {"summary", "title"}
+
+
+def table(title: str | None, *columns: str) -> Table:
+    """Short columns (ids, times, severities) never wrap; text columns take the rest."""
+    grid = Table(title=title, title_justify="left", header_style="bold", expand=False)
+    for name in columns:
+        if name in WRAPPING:
+            grid.add_column(name, overflow="fold", ratio=1, min_width=12)
+        else:
+            grid.add_column(name, no_wrap=True)
+    return grid
+
+
+def when(value: str | None) -> Text:
+    """An ISO time shortened for a terminal: ``2025-08-08T10:11:12Z`` → ``2025-08-08 10:11``."""
+    if not value:
+        return text("never" if value is None else value, "dim")
+    return text(value[:16].replace("T", " "))
+
+
+# ---------------------------------------------------------------- history
+
+
+def history_title(data: Mapping[str, Any]) -> str:
+    return f"{data['nct_id']}  {data.get('title') or ''}".rstrip()
+
+
+def history_table(data: Mapping[str, Any]) -> RenderableType:
+    grid = table(None, "#", "version date", "source", "severity", "summary")
+    for index, version in enumerate(data["versions"]):
+        head = [
+            text(version["snapshot_id"]),
+            text(version.get("last_update_posted") or version["captured_at"][:10]),
+            text(version["source"]),
+        ]
+        changes = version["changes"]
+        if not changes:
+            grid.add_row(*head, text(""), text(_no_change(index), "dim"))
+        for number, change in enumerate(changes):
+            cells = head if number == 0 else [text("")] * len(head)
+            grid.add_row(*cells, severity(change["severity"]), text(change["summary"]))
+    header = Text.assemble(
+        (history_title(data), "bold"),
+        "\nstatus ",
+        status(data.get("overall_status")),
+        f", first seen {data.get('first_seen')}",
+    )
+    return Group(header, grid)
+
+
+def _no_change(index: int) -> str:
+    return "baseline" if index == 0 else "no material change"
+
+
+def history_lines(data: Mapping[str, Any]) -> Iterator[str]:
+    yield history_title(data)
+    yield f"status {data['overall_status']}, first seen {data['first_seen']}"
+    for index, version in enumerate(data["versions"]):
+        yield ""
+        yield f"#{version['snapshot_id']}  {version['captured_at']}  ({version['source']})"
+        if not version["changes"]:
+            yield f"  {_no_change(index)}"
+        for change in version["changes"]:
+            yield f"  [{change['severity']}] {change['summary']}"
+
+
+# ---------------------------------------------------------------- diff
+
+
+def diff_header(nct_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    return (
+        f"{nct_id}: snapshot #{old['id']} ({old['captured_at']}) → "
+        f"#{new['id']} ({new['captured_at']})"
+    )
+
+
+def diff_table(header: str, found: Sequence[Change]) -> RenderableType:
+    if not found:
+        return Group(Text(header, style="bold"), Text("no material change", style="dim"))
+    grid = table(None, "severity", "category", "field", "summary")
+    for change in found:
+        grid.add_row(
+            severity(change.severity), text(change.category), text(change.field, "dim"),
+            text(change.summary),
+        )  # fmt: skip
+    return Group(Text(header, style="bold"), grid)
+
+
+def diff_lines(header: str, found: Sequence[Change]) -> Iterator[str]:
+    yield header
+    for change in found:
+        yield f"  [{change.severity}] {change.category}: {change.summary}"
+    if not found:
+        yield "  no material change"
+
+
+# ---------------------------------------------------------------- changes
+
+
+def changes_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
+    grid = table(f"{len(rows)} changes, newest first", "detected", "study", "severity",
+                 "category", "summary")  # fmt: skip
+    for row in rows:
+        grid.add_row(
+            when(row["detected_at"]), text(row["nct_id"]), severity(row["severity"]),
+            text(row["category"]), text(row["summary"]),
+        )  # fmt: skip
+    return grid
+
+
+def changes_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    for row in rows:
+        line = f"[{row['severity']}] {row['category']}: {row['summary']}"
+        yield f"{row['detected_at']}  {row['nct_id']}  {line}"
+
+
+# ---------------------------------------------------------------- studies
+
+
+def failure(row: Mapping[str, Any]) -> str:
+    count = row.get("consecutive_failures") or 0
+    if not count:
+        return ""
+    return f"{count}× {row.get('last_error') or 'failed'}"
+
+
+def studies_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
+    grid = table(f"{len(rows)} studies", "study", "status", "last checked", "last changed",
+                 "changes", "title")  # fmt: skip
+    for row in rows:
+        title = text(row["title"])
+        if failure(row):
+            title.append(f"\nfailing: {failure(row)}", style="red")
+        grid.add_row(
+            text(row["nct_id"], "" if row["known"] else "dim"), status(row["overall_status"]),
+            when(row["last_checked"]), text((row["last_changed"] or "")[:10]),
+            text(row["changes"]), title,
+        )  # fmt: skip
+    return grid
+
+
+def studies_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    for row in rows:
+        cells = [
+            row["nct_id"],
+            row["overall_status"] or "-",
+            f"checked {row['last_checked'] or 'never'}",
+            f"changed {row['last_changed'] or '-'}",
+            f"{row['snapshots']} versions, {row['changes']} changes",
+        ]
+        if failure(row):
+            cells.append(f"FAILING {failure(row)}")
+        cells.append(row["title"] or "")
+        yield "  ".join(cells).rstrip()

@@ -1,0 +1,371 @@
+"""``trialmon report``: one self-contained HTML page for one study or a portfolio of studies.
+
+Per study: the status timeline, the date-slippage chart (inline SVG, see :mod:`monitor.chart`)
+and the change list with severities. The page has no script and loads nothing: a
+Content-Security-Policy forbids every fetch, and all record text is escaped.
+``collect`` reads the store; ``render_page`` is pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from monitor import chart
+from monitor.errors import StoreError, UsageError
+from monitor.models import SEVERITIES, severity_rank
+from monitor.store import Store, iter_rows
+
+DATE_FIELDS: tuple[str, ...] = ("start", "primary_completion", "completion")
+DATE_STRUCTS = {
+    "start": "startDateStruct",
+    "primary_completion": "primaryCompletionDateStruct",
+    "completion": "completionDateStruct",
+}
+STATUS_CLASS = re.compile(r"^[A-Z_]+$")
+CHANGES_SQL = """
+select c.*, coalesce(s.last_update_posted, substr(s.captured_at, 1, 10)) as version_date
+from changes c left join snapshots s on s.id = c.to_snapshot_id
+where c.nct_id = ? order by c.detected_at desc, c.id
+"""
+
+
+@dataclass(frozen=True)
+class Version:
+    snapshot_id: int
+    captured_at: str
+    version_date: str
+    status: str | None
+    dates: Mapping[str, str | None]
+
+
+@dataclass(frozen=True)
+class Period:
+    status: str
+    since: str
+    until: str
+    days: int
+    current: bool
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    study: Mapping[str, Any]
+    sponsor: str | None
+    versions: tuple[Version, ...]
+    changes: tuple[Mapping[str, Any], ...]
+
+
+# ---------------------------------------------------------------- reading the store
+
+
+def status_module(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    section = record.get("protocolSection", record)
+    module = section.get("statusModule") if isinstance(section, Mapping) else None
+    return module if isinstance(module, Mapping) else {}
+
+
+def record_dates(record: Mapping[str, Any]) -> dict[str, str | None]:
+    module = status_module(record)
+    out: dict[str, str | None] = {}
+    for name, key in DATE_STRUCTS.items():
+        value = module.get(key)
+        out[name] = value.get("date") if isinstance(value, Mapping) else None
+    return out
+
+
+def record_sponsor(record: Mapping[str, Any]) -> str | None:
+    section = record.get("protocolSection", record)
+    lead = section.get("sponsorCollaboratorsModule", {}).get("leadSponsor", {})
+    name = lead.get("name") if isinstance(lead, Mapping) else None
+    return str(name) if name else None
+
+
+def version_of(snap: Mapping[str, Any], record: Mapping[str, Any], prior: str | None) -> Version:
+    status = status_module(record).get("overallStatus") or prior
+    return Version(
+        snapshot_id=snap["id"],
+        captured_at=snap["captured_at"],
+        version_date=snap["last_update_posted"] or snap["captured_at"][:10],
+        status=status,
+        dates=record_dates(record),
+    )
+
+
+def collect(store: Store, nct_id: str) -> StudyReport:
+    """Everything the page shows of one study, oldest version first."""
+    study = store.study(nct_id)
+    if study is None:
+        raise UsageError(f"{nct_id} is not in the database (run `trialmon run` first)")
+    versions: list[Version] = []
+    record: dict[str, Any] = {}
+    for snap in store.snapshots_of(nct_id):
+        record = orjson.loads(snap["record"])
+        prior = versions[-1].status if versions else None
+        versions.append(version_of(snap, record, prior))
+    changes = tuple(iter_rows(store, CHANGES_SQL, [nct_id]))
+    return StudyReport(study, record_sponsor(record), tuple(versions), changes)
+
+
+def build_report(store: Store, nct_ids: Sequence[str], *, generated_at: datetime) -> str:
+    return render_page([collect(store, n) for n in nct_ids], generated_at)
+
+
+def write_report(path: Path, page: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page, encoding="utf-8")
+    except OSError as e:
+        raise StoreError(f"cannot write the report to {str(path)!r}: {e}") from e
+
+
+# ---------------------------------------------------------------- deriving
+
+
+def periods(report: StudyReport, as_of: str) -> list[Period]:
+    """Consecutive versions with one status, as periods; the current one runs to ``as_of``."""
+    starts: list[tuple[str, str]] = []
+    for version in report.versions:
+        status = version.status or "UNKNOWN"
+        if not starts or starts[-1][0] != status:
+            starts.append((status, version.version_date))
+    end = max(report.versions[-1].version_date, as_of)
+    out = []
+    for index, (status, since) in enumerate(starts):
+        current = index == len(starts) - 1
+        until = end if current else starts[index + 1][1]
+        days = days_between(since, until) or 0
+        out.append(Period(status, since, until, max(days, 0), current))
+    return out
+
+
+def days_between(old: str | None, new: str | None) -> int | None:
+    """Signed days from ``old`` to ``new``, compared at the coarser precision of the two."""
+    if not old or not new:
+        return None
+    common = min(len(old), len(new))
+    return (chart.parse_day(new[:common]) - chart.parse_day(old[:common])).days
+
+
+def series(report: StudyReport) -> dict[str, list[chart.Point]]:
+    """Each planned date at the versions that set or revised it."""
+    out: dict[str, list[chart.Point]] = {name: [] for name in DATE_FIELDS}
+    for version in report.versions:
+        for name in DATE_FIELDS:
+            planned = version.dates.get(name)
+            points = out[name]
+            if planned and (not points or points[-1].planned != planned):
+                points.append(chart.Point(version.version_date, planned))
+    return out
+
+
+def severity_counts(report: StudyReport) -> dict[str, int]:
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for change in report.changes:
+        counts[change["severity"]] = counts.get(change["severity"], 0) + 1
+    return counts
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def e(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def status_class(status: str | None) -> str:
+    value = status or ""
+    return f"status-{value}" if STATUS_CLASS.match(value) else "status-OTHER"
+
+
+def anchor(nct_id: str) -> str:
+    return f"study-{e(nct_id)}"
+
+
+def render_page(reports: Sequence[StudyReport], generated_at: datetime) -> str:
+    stamp = generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    names = ", ".join(r.study["nct_id"] for r in reports)
+    title = f"trialmon report: {names}" if len(reports) == 1 else "trialmon portfolio report"
+    body = [
+        f"<header><h1>{e(title)}</h1><p class='generated'>Generated {e(stamp)} "
+        f"from the trialmon database. Version dates are the registry's last-update-posted "
+        f"dates.</p></header>",
+        portfolio(reports) if len(reports) > 1 else "",
+        *(study_section(r, stamp[:10]) for r in reports),
+    ]
+    return PAGE.format(title=e(title), style=STYLE, body="\n".join(body))
+
+
+def portfolio(reports: Sequence[StudyReport]) -> str:
+    rows = []
+    for r in reports:
+        counts = severity_counts(r)
+        slip = net_shift(series(r)["completion"])
+        rows.append(
+            f"<tr><td><a href='#{anchor(r.study['nct_id'])}'>{e(r.study['nct_id'])}</a></td>"
+            f"<td>{e(r.study['title'])}</td>"
+            f"<td><span class='status {status_class(r.study['overall_status'])}'>"
+            f"{e(r.study['overall_status'])}</span></td>"
+            f"<td>{e(r.study['last_changed'])}</td>"
+            f"<td class='num'>{counts['critical']}</td><td class='num'>{counts['major']}</td>"
+            f"<td class='num'>{len(r.changes)}</td><td class='num'>{e(signed(slip))}</td></tr>"
+        )
+    head = (
+        "<tr><th>Study</th><th>Title</th><th>Status</th><th>Last changed</th><th>Critical</th>"
+        "<th>Major</th><th>All changes</th><th>Completion slip (days)</th></tr>"
+    )
+    return (
+        f"<section class='portfolio'><h2>{len(reports)} studies</h2>"
+        f"<table class='overview'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+        "</section>"
+    )
+
+
+def net_shift(points: Sequence[chart.Point]) -> int | None:
+    return days_between(points[0].planned, points[-1].planned) if len(points) > 1 else None
+
+
+def signed(days: int | None) -> str:
+    return "" if days is None else f"{days:+d}"
+
+
+def study_section(report: StudyReport, as_of: str) -> str:
+    study = report.study
+    nct_id = study["nct_id"]
+    return (
+        f"<section class='study' id='{anchor(nct_id)}'>"
+        f"<h2><span class='nct'>{e(nct_id)}</span> {e(study['title'])}</h2>"
+        f"{facts(report)}"
+        f"<h3>Status timeline</h3>{timeline(report, as_of)}"
+        f"<h3>Planned dates</h3>"
+        f"{chart.slippage_svg(series(report), f'Planned dates of {nct_id} by version')}"
+        f"{date_table(report)}"
+        f"<h3>Changes</h3>{change_table(report)}"
+        "</section>"
+    )
+
+
+def facts(report: StudyReport) -> str:
+    study = report.study
+    failures = study.get("consecutive_failures") or 0
+    items = [
+        ("Status", f"<span class='status {status_class(study['overall_status'])}'>"
+                   f"{e(study['overall_status'])}</span>"),
+        ("Lead sponsor", e(report.sponsor)),
+        ("First seen", e(study["first_seen"])),
+        ("Last checked", e(study["last_checked"])),
+        ("Last changed", e(study["last_changed"])),
+        ("Stored versions", str(len(report.versions))),
+    ]  # fmt: skip
+    if failures:
+        items.append(("Failing", f"{failures}× {e(study.get('last_error'))}"))
+    cells = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in items)
+    return f"<dl class='facts'>{cells}</dl>"
+
+
+def timeline(report: StudyReport, as_of: str) -> str:
+    spans = periods(report, as_of)
+    total = sum(p.days for p in spans) or 1
+    bar = "".join(
+        f"<span class='segment {status_class(p.status)}' "
+        f"style='flex-grow:{max(p.days, 1) / total:.4f}' title='{e(p.status)}'></span>"
+        for p in spans
+    )
+    items = "".join(
+        f"<li class='period {status_class(p.status)}'><span class='status "
+        f"{status_class(p.status)}'>{e(p.status)}</span> <time>{e(p.since)}</time> → "
+        f"<time>{e(p.until)}</time>{' (current, as of this report)' if p.current else ''}"
+        f" <span class='days'>{p.days} days</span></li>"
+        for p in spans
+    )
+    return f"<div class='timeline-bar'>{bar}</div><ol class='timeline'>{items}</ol>"
+
+
+def date_table(report: StudyReport) -> str:
+    rows = []
+    for name, points in series(report).items():
+        if not points:
+            continue
+        history = " → ".join(e(p.planned) for p in points)
+        rows.append(
+            f"<tr><td>{e(chart.SERIES_LABELS[name])}</td><td>{history}</td>"
+            f"<td class='num'>{e(signed(net_shift(points)))}</td></tr>"
+        )
+    if not rows:
+        return ""
+    head = "<tr><th>Date</th><th>As planned, version by version</th><th>Net shift (days)</th></tr>"
+    return f"<table class='dates'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def change_table(report: StudyReport) -> str:
+    if not report.changes:
+        return "<p class='none'>No change recorded: only the baseline is stored.</p>"
+    ordered = sorted(
+        report.changes, key=lambda c: (c["version_date"] or "", severity_rank(c["severity"])),
+        reverse=True,
+    )  # fmt: skip
+    rows = "".join(
+        f"<tr class='change severity-{e(c['severity'])}'><td><time>{e(c['version_date'])}</time>"
+        f"</td><td><span class='badge'>{e(c['severity'])}</span></td><td>{e(c['category'])}</td>"
+        f"<td>{e(c['summary'])}</td></tr>"
+        for c in ordered
+    )
+    head = "<tr><th>Version</th><th>Severity</th><th>Category</th><th>Change</th></tr>"
+    return f"<table class='changes'><thead>{head}</thead><tbody>{rows}</tbody></table>"
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>{title}</title>
+<style>{style}</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1a202c;margin:0 auto;
+ max-width:980px;padding:24px}
+h1{font-size:1.5em;margin:0}h2{border-bottom:2px solid #e2e8f0;padding-bottom:4px;margin-top:2em}
+h3{margin:1.4em 0 .5em}.generated{color:#4a5568;margin:.3em 0 0}.nct{font-family:monospace}
+table{border-collapse:collapse;width:100%;margin:.4em 0}
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e2e8f0;vertical-align:top}
+th{background:#f7fafc;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:6px 16px}
+.facts dt{color:#718096;font-size:.8em;text-transform:uppercase}.facts dd{margin:0}
+.status{padding:1px 6px;border-radius:4px;background:#e2e8f0;font-size:.9em;white-space:nowrap}
+.timeline-bar{display:flex;height:18px;border-radius:4px;overflow:hidden;margin:.3em 0}
+.segment{display:block;min-width:3px;background:#a0aec0}
+.timeline{padding-left:1.2em;margin:.4em 0}.timeline li{margin:2px 0}.days{color:#718096}
+.status.status-RECRUITING,.segment.status-RECRUITING{background:#c6f6d5}
+.status.status-NOT_YET_RECRUITING,.segment.status-NOT_YET_RECRUITING{background:#bee3f8}
+.status.status-ACTIVE_NOT_RECRUITING,.segment.status-ACTIVE_NOT_RECRUITING{background:#e9d8fd}
+.status.status-ENROLLING_BY_INVITATION,.segment.status-ENROLLING_BY_INVITATION{background:#c4f1f9}
+.status.status-COMPLETED,.segment.status-COMPLETED{background:#90cdf4}
+.status.status-SUSPENDED,.segment.status-SUSPENDED{background:#fbd38d}
+.status.status-WITHDRAWN,.status.status-TERMINATED,.status.status-WITHHELD,
+.status.status-NO_LONGER_AVAILABLE,.segment.status-WITHDRAWN,.segment.status-TERMINATED,
+.segment.status-WITHHELD,.segment.status-NO_LONGER_AVAILABLE{background:#fc8181}
+.badge{padding:1px 6px;border-radius:4px;font-size:.85em;background:#edf2f7}
+.severity-critical .badge{background:#c53030;color:#fff}
+.severity-major .badge{background:#dd6b20;color:#fff}
+.severity-minor .badge{background:#bee3f8}.severity-info .badge{color:#718096}
+svg.slippage{max-width:100%;height:auto;background:#fff;border:1px solid #e2e8f0}
+svg .grid{stroke:#edf2f7}svg .tick,svg .axis-label,svg .legend text{font-size:11px;fill:#4a5568}
+svg .diagonal{stroke:#a0aec0;stroke-dasharray:5 4}
+.no-chart,.none{color:#718096}
+"""
