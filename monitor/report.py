@@ -24,11 +24,6 @@ from monitor.models import SEVERITIES, severity_rank
 from monitor.store import Store, iter_rows
 
 DATE_FIELDS: tuple[str, ...] = ("start", "primary_completion", "completion")
-DATE_STRUCTS = {
-    "start": "startDateStruct",
-    "primary_completion": "primaryCompletionDateStruct",
-    "completion": "completionDateStruct",
-}
 STATUS_CLASS = re.compile(r"^[A-Z_]+$")
 CHANGES_SQL = """
 select c.*, coalesce(s.last_update_posted, substr(s.captured_at, 1, 10)) as version_date
@@ -66,30 +61,28 @@ class StudyReport:
 # ---------------------------------------------------------------- reading the store
 
 
-def status_module(record: Mapping[str, Any]) -> Mapping[str, Any]:
-    section = record.get("protocolSection", record)
-    module = section.get("statusModule") if isinstance(section, Mapping) else None
-    return module if isinstance(module, Mapping) else {}
+def section(record: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """A section of a canonical record (monitor.normalize), ``{}`` when absent or malformed."""
+    value = record.get(name)
+    return value if isinstance(value, Mapping) else {}
 
 
 def record_dates(record: Mapping[str, Any]) -> dict[str, str | None]:
-    module = status_module(record)
+    dates = section(record, "dates")
     out: dict[str, str | None] = {}
-    for name, key in DATE_STRUCTS.items():
-        value = module.get(key)
-        out[name] = value.get("date") if isinstance(value, Mapping) else None
+    for name in DATE_FIELDS:
+        value = dates.get(name)
+        out[name] = str(value["date"]) if isinstance(value, Mapping) and value.get("date") else None
     return out
 
 
 def record_sponsor(record: Mapping[str, Any]) -> str | None:
-    section = record.get("protocolSection", record)
-    lead = section.get("sponsorCollaboratorsModule", {}).get("leadSponsor", {})
-    name = lead.get("name") if isinstance(lead, Mapping) else None
-    return str(name) if name else None
+    lead = section(section(record, "sponsor"), "lead")
+    return str(lead["name"]) if lead.get("name") else None
 
 
 def version_of(snap: Mapping[str, Any], record: Mapping[str, Any], prior: str | None) -> Version:
-    status = status_module(record).get("overallStatus") or prior
+    status = section(record, "status").get("overall_status") or prior
     return Version(
         snapshot_id=snap["id"],
         captured_at=snap["captured_at"],

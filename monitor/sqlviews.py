@@ -6,9 +6,12 @@
                     (``2025-06`` → ``2025-06-30`` is a precision change with a shift of 0);
 ``latest_changes``  each study's most recent batch of changes, with its title and status.
 
-The views are created by a store migration; a later change of a view is a new migration that
-calls :func:`create_views` again (it drops and recreates them). Record paths are looked up in
-both the canonical shape (``protocolSection.statusModule...``) and its module-level form.
+The views read ``changes`` (fields ``status.overall_status`` and ``dates.start``,
+``dates.primary_completion``, ``dates.completion`` as monitor.classify names them, with values
+``{"date": ..., "type": ...}``) and the canonical ``snapshots.record`` of monitor.normalize
+(``status.why_stopped``, ``sponsor.lead.name``). They are created by a store migration; a later
+change of a view is a new migration that calls :func:`create_views` again (it drops and
+recreates them).
 """
 
 from __future__ import annotations
@@ -18,17 +21,11 @@ from sqlite_utils import Database
 VIEW_NAMES: tuple[str, ...] = ("status_history", "date_shifts", "latest_changes")
 
 
-def _record_path(column: str, path: str) -> str:
-    """``json_extract`` of a record path, with or without the ``protocolSection`` prefix."""
-    return (
-        f"coalesce(json_extract({column}, '$.protocolSection.{path}'), "
-        f"json_extract({column}, '$.{path}'))"
-    )
-
-
-def _flat_field(column: str = "c.field") -> str:
-    """The field lower-cased without separators: ``primaryCompletion`` ~ ``primary_completion``."""
-    return f"replace(replace(lower({column}), '_', ''), '-', '')"
+DATE_FIELDS: dict[str, str] = {
+    "dates.start": "start",
+    "dates.primary_completion": "primary_completion",
+    "dates.completion": "completion",
+}
 
 
 VERSION_DATE = "coalesce(s.last_update_posted, substr(s.captured_at, 1, 10))"
@@ -47,14 +44,14 @@ SELECT
   {VERSION_DATE} AS version_date,
   c.detected_at,
   c.severity,
-  {_record_path("s.record", "statusModule.whyStopped")} AS why_stopped,
+  json_extract(s.record, '$.status.why_stopped') AS why_stopped,
   c.from_snapshot_id,
   c.to_snapshot_id,
   c.summary
 FROM changes c
 LEFT JOIN snapshots s ON s.id = c.to_snapshot_id
 LEFT JOIN studies t ON t.nct_id = c.nct_id
-WHERE c.category = 'status' AND {_flat_field()} LIKE '%overallstatus%'
+WHERE c.category = 'status' AND c.field = 'status.overall_status'
 ORDER BY c.nct_id, version_date, c.id
 """
 
@@ -94,10 +91,7 @@ WITH raw AS (
   SELECT
     c.id AS change_id,
     c.nct_id,
-    CASE
-      WHEN {_flat_field()} LIKE '%primarycompletion%' THEN 'primary_completion'
-      WHEN {_flat_field()} LIKE '%completion%' THEN 'completion'
-      WHEN {_flat_field()} LIKE '%start%' THEN 'start'
+    CASE c.field {" ".join(f"WHEN '{k}' THEN '{v}'" for k, v in DATE_FIELDS.items())}
     END AS date_field,
     c.field,
     {_date_part("c.old_value")} AS old_date,
@@ -120,7 +114,7 @@ SELECT
   cut.change_id,
   cut.nct_id,
   t.title,
-  {_record_path("s.record", "sponsorCollaboratorsModule.leadSponsor.name")} AS lead_sponsor,
+  json_extract(s.record, '$.sponsor.lead.name') AS lead_sponsor,
   cut.date_field,
   cut.old_date,
   cut.new_date,

@@ -1,28 +1,30 @@
-"""A known history written straight through ``Store``, for the views, CLI and report tests.
+"""A known history written through the pipeline's own steps, for the views, CLI and report tests.
 
-SYNTHETIC data: the records are small API-v2-shaped records built for these tests. NCT06009107
-follows the seed document (/work/shared/seeds/000_8367b1182d448020.txt: a study that moved to
-WITHDRAWN with revised dates); NCT02576665 borrows its sponsor, status and dates from
+Each version is an API-v2-shaped record that goes through ``normalize`` and, from the second
+version on, ``compare`` and ``classify`` exactly as ``pipeline.process_record`` does, then into
+``Store.save_snapshot``: the field names, values and summaries are the real ones.
+
+SYNTHETIC data: the records are small records built for these tests. NCT06009107 follows the seed
+document (/work/shared/seeds/000_8367b1182d448020.txt: a study that moved to WITHDRAWN with
+revised dates); NCT02576665 borrows its sponsor, status and dates from
 /work/shared/ctgov-samples/study_NCT02576665_terminated.json; everything else is invented.
 """
 
 from __future__ import annotations
 
-import hashlib
+from datetime import datetime
 from typing import Any
 
-from monitor.models import Change
+from monitor import normalize
+from monitor.config import ChangesConfig
+from monitor.models import RawRecord
+from monitor.pipeline import detect, new_snapshot
 from monitor.store import NewSnapshot, Store, to_json
 
 SEED = "NCT06009107"
 TERMINATED = "NCT02576665"
 FAILING = "NCT01234567"
-
-STATUS = "protocolSection.statusModule.overallStatus"
-START = "protocolSection.statusModule.startDateStruct"
-PRIMARY = "protocolSection.statusModule.primaryCompletionDateStruct"
-COMPLETION = "protocolSection.statusModule.completionDateStruct"
-PRIMARY_OUTCOMES = "protocolSection.outcomesModule.primaryOutcomes"
+RULES = ChangesConfig()
 
 
 def record(
@@ -31,15 +33,18 @@ def record(
     status: str,
     dates: tuple[str, str, str],
     sponsor: str,
+    *,
+    posted: str,
     why_stopped: str | None = None,
     outcomes: tuple[str, ...] = ("Objective response rate",),
+    date_type: str = "ESTIMATED",
 ) -> dict[str, Any]:
-    start, primary, completion = dates
+    """An API v2 study with the fields the views look at."""
+    names = ("startDateStruct", "primaryCompletionDateStruct", "completionDateStruct")
     status_module: dict[str, Any] = {
         "overallStatus": status,
-        "startDateStruct": {"date": start, "type": "ESTIMATED"},
-        "primaryCompletionDateStruct": {"date": primary, "type": "ESTIMATED"},
-        "completionDateStruct": {"date": completion, "type": "ESTIMATED"},
+        **{name: {"date": d, "type": date_type} for name, d in zip(names, dates, strict=True)},
+        "lastUpdatePostDateStruct": {"date": posted, "type": "ACTUAL"},
     }
     if why_stopped:
         status_module["whyStopped"] = why_stopped
@@ -47,36 +52,38 @@ def record(
         "protocolSection": {
             "identificationModule": {"nctId": nct_id, "briefTitle": title},
             "statusModule": status_module,
-            "sponsorCollaboratorsModule": {"leadSponsor": {"name": sponsor}},
+            "sponsorCollaboratorsModule": {"leadSponsor": {"name": sponsor, "class": "INDUSTRY"}},
             "outcomesModule": {"primaryOutcomes": [{"measure": m} for m in outcomes]},
         }
     }
 
 
-def dated(date: str, kind: str = "ESTIMATED") -> dict[str, str]:
-    return {"date": date, "type": kind}
+def save(store: Store, study: dict[str, Any], captured_at: str) -> int:
+    """One version of a study through normalize -> compare -> classify -> store."""
+    nct_id = study["protocolSection"]["identificationModule"]["nctId"]
+    raw = RawRecord(nct_id, study, "history", f"test:{nct_id}", captured_at=captured_at)
+    canonical = normalize.normalize(study)
+    previous = store.latest([nct_id]).get(nct_id)
+    changes = detect(previous, canonical, RULES) if previous else []
+    now = datetime.fromisoformat(captured_at.replace("Z", "+00:00"))
+    snap = new_snapshot(raw, canonical, normalize.content_hash(canonical), changes, now)
+    return store.save_snapshot(snap, previous, run_id=None)
 
 
-def save(
-    store: Store, rec: dict[str, Any], captured_at: str, posted: str, changes: list[Change]
-) -> int:
-    """Store one version of a study, as the pipeline would."""
-    ident = rec["protocolSection"]["identificationModule"]
-    nct_id = ident["nctId"]
-    text = to_json(rec)
+def save_canonical(store: Store, nct_id: str, canonical: dict[str, Any], captured_at: str) -> int:
+    """A canonical record written as is, bypassing normalization (any text a database may hold)."""
     snap = NewSnapshot(
         nct_id=nct_id,
         captured_at=captured_at,
-        source="history",
-        content_hash="v1:" + hashlib.sha256(text.encode()).hexdigest(),
-        last_update_posted=posted,
-        record=text,
-        title=ident["briefTitle"],
-        overall_status=rec["protocolSection"]["statusModule"]["overallStatus"],
-        changes=changes,
+        source="files",
+        content_hash="test:" + captured_at,
+        last_update_posted=None,
+        record=to_json(canonical),
+        title=canonical.get("identification", {}).get("brief_title"),
+        overall_status=canonical.get("status", {}).get("overall_status"),
+        changes=[],
     )
-    previous = store.latest([nct_id]).get(nct_id)
-    return store.save_snapshot(snap, previous, run_id=None)
+    return store.save_snapshot(snap, store.latest([nct_id]).get(nct_id), run_id=None)
 
 
 SEED_TITLE = 'A Study of HY004 Treatment in Adult r/r B-ALL <CAR-T> & "friends"'
@@ -86,73 +93,36 @@ def seed_history(store: Store) -> None:
     """NCT06009107: baseline, then dates revised, then WITHDRAWN."""
     dates1 = ("2024-06", "2025-06", "2026-12-31")
     dates2 = ("2025-06", "2026-06-30", "2027-12-30")
-    r1 = record(SEED, SEED_TITLE, "NOT_YET_RECRUITING", dates1, "Hrain Biotechnology")
-    save(store, r1, "2024-05-02T00:00:00Z", "2024-05-02", [])
-    r2 = record(SEED, SEED_TITLE, "NOT_YET_RECRUITING", dates2, "Hrain Biotechnology")
-    save(
-        store,
-        r2,
-        "2025-01-10T00:00:00Z",
-        "2025-01-10",
-        [
-            Change("dates", START, "major", dated("2024-06"), dated("2025-06"),
-                   "Start date: 2024-06 → 2025-06 (+365 days)"),
-            Change("dates", PRIMARY, "major", dated("2025-06"), dated("2026-06-30"),
-                   "Primary completion date: 2025-06 → 2026-06-30 (+365 days)"),
-            Change("dates", COMPLETION, "major", dated("2026-12-31"), dated("2027-12-30"),
-                   "Completion date: 2026-12-31 → 2027-12-30 (+364 days)"),
-        ],
-    )  # fmt: skip
+    sponsor = "Hrain Biotechnology"
+    r1 = record(SEED, SEED_TITLE, "NOT_YET_RECRUITING", dates1, sponsor, posted="2024-05-02")
+    save(store, r1, "2024-05-02T00:00:00Z")
+    r2 = record(SEED, SEED_TITLE, "NOT_YET_RECRUITING", dates2, sponsor, posted="2025-01-10")
+    save(store, r2, "2025-01-10T00:00:00Z")
     r3 = record(
-        SEED, SEED_TITLE, "WITHDRAWN", dates2, "Hrain Biotechnology", why_stopped="<b>funding</b>"
+        SEED, SEED_TITLE, "WITHDRAWN", dates2, sponsor, posted="2025-08-08", why_stopped="Funding"
     )
-    save(
-        store,
-        r3,
-        "2025-08-08T00:00:00Z",
-        "2025-08-08",
-        [
-            Change("status", STATUS, "critical", "NOT_YET_RECRUITING", "WITHDRAWN",
-                   "Overall status: NOT_YET_RECRUITING → WITHDRAWN"),
-            Change("status", "protocolSection.statusModule.whyStopped", "major", None,
-                   "<b>funding</b>", 'Why stopped: set to "<b>funding</b>"'),
-        ],
-    )  # fmt: skip
+    save(store, r3, "2025-08-08T00:00:00Z")
 
 
 def terminated_history(store: Store) -> None:
-    """NCT02576665: RECRUITING, then a precision-only date change, then TERMINATED."""
+    """NCT02576665: RECRUITING, then TERMINATED with a precision-only date change."""
     title = "Tocagen Toca 511 trial"
     d1 = ("2016-07", "2019-05", "2019-06")
     d2 = ("2016-07", "2019-05-15", "2019-12-20")
-    r1 = record(TERMINATED, title, "RECRUITING", d1, "Tocagen Inc.")
-    save(store, r1, "2018-01-05T00:00:00Z", "2018-01-05", [])
+    r1 = record(TERMINATED, title, "RECRUITING", d1, "Tocagen Inc.", posted="2018-01-05")
+    save(store, r1, "2018-01-05T00:00:00Z")
     r2 = record(
-        TERMINATED, title, "TERMINATED", d2, "Tocagen Inc.", "Sponsor decision", outcomes=()
-    )
-    save(
-        store,
-        r2,
-        "2020-02-07T00:00:00Z",
-        "2020-02-07",
-        [
-            Change("status", STATUS, "critical", "RECRUITING", "TERMINATED",
-                   "Overall status: RECRUITING → TERMINATED"),
-            Change("dates", PRIMARY, "minor", dated("2019-05"), dated("2019-05-15", "ACTUAL"),
-                   "Primary completion date: 2019-05 → 2019-05-15 (precision)"),
-            Change("dates", COMPLETION, "major", dated("2019-06"), dated("2019-12-20", "ACTUAL"),
-                   "Completion date: 2019-06 → 2019-12-20 (+183 days)"),
-            Change("outcomes", PRIMARY_OUTCOMES, "critical",
-                   {"measure": "Objective response rate"}, None,
-                   'Primary outcome removed: "Objective response rate"'),
-        ],
+        TERMINATED, title, "TERMINATED", d2, "Tocagen Inc.", posted="2020-02-07",
+        why_stopped="Sponsor decision", outcomes=(), date_type="ACTUAL",
     )  # fmt: skip
+    save(store, r2, "2020-02-07T00:00:00Z")
 
 
 def failing_study(store: Store) -> None:
     """NCT01234567: one baseline, then two failed checks."""
-    rec = record(FAILING, "A study that fails", "RECRUITING", ("2020", "2021", "2022"), "Acme")
-    save(store, rec, "2024-01-01T00:00:00Z", "2023-12-20", [])
+    dates = ("2020", "2021", "2022")
+    rec = record(FAILING, "A study that fails", "RECRUITING", dates, "Acme", posted="2023-12-20")
+    save(store, rec, "2024-01-01T00:00:00Z")
     store.record_failure(FAILING, "HTTP 503 from registry", "2024-01-02T00:00:00Z")
     store.record_failure(FAILING, "HTTP 503 from registry", "2024-01-03T00:00:00Z")
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from history_data import FAILING, SEED, TERMINATED, known_history
 
 from monitor.cli import cli
 from monitor.store import Store
+from tests.history_data import FAILING, SEED, TERMINATED, known_history
 
 NEVER_CHECKED = "NCT99999999"
 
@@ -55,7 +55,7 @@ def test_history_json_is_one_object_oldest_first(invoke: Any) -> None:
     data = parsed(invoke("history", SEED, "--format", "json"))
     assert isinstance(data, dict)
     assert data["nct_id"] == SEED and data["overall_status"] == "WITHDRAWN"
-    assert [len(v["changes"]) for v in data["versions"]] == [0, 3, 2]
+    assert [len(v["changes"]) for v in data["versions"]] == [0, 4, 3]
     assert data["versions"][2]["changes"][0]["new_value"] == "WITHDRAWN"
 
 
@@ -94,7 +94,7 @@ def test_diff_of_a_foreign_snapshot_is_refused(invoke: Any) -> None:
 
 def test_changes_json_newest_first(invoke: Any) -> None:
     data = parsed(invoke("changes", "--format", "json"))
-    assert len(data) == 9
+    assert len(data) == 14
     stamps = [c["detected_at"] for c in data]
     assert stamps == sorted(stamps, reverse=True)
     assert {c["nct_id"] for c in data} == {SEED, TERMINATED}
@@ -103,13 +103,14 @@ def test_changes_json_newest_first(invoke: Any) -> None:
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        (["--study", TERMINATED], 4),
-        (["--category", "dates"], 5),
+        (["--study", TERMINATED], 7),
+        (["--category", "dates"], 6),
         (["--min-severity", "critical"], 3),
-        (["--since", "2025-01-01"], 5),
+        (["--min-severity", "major"], 9),
+        (["--since", "2025-01-01"], 7),
         (["--since", "2025-08-01T00:00:00Z", "--category", "status"], 2),
     ],
-    ids=["study", "category", "min-severity", "since-date", "since-and-category"],
+    ids=["study", "category", "critical", "major", "since-date", "since-and-category"],
 )
 def test_changes_filters(invoke: Any, options: list[str], expected: int) -> None:
     assert len(parsed(invoke("changes", *options, "--format", "json"))) == expected
@@ -118,7 +119,7 @@ def test_changes_filters(invoke: Any, options: list[str], expected: int) -> None
 def test_changes_csv_reads_back(invoke: Any) -> None:
     out = invoke("changes", "--study", SEED, "--format", "csv").stdout
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert len(rows) == 5
+    assert len(rows) == 7
     withdrawn = next(r for r in rows if r["summary"].startswith("Overall status"))
     assert json.loads(withdrawn["new_value"]) == "WITHDRAWN"
     dates = next(r for r in rows if r["summary"].startswith("Completion date"))
@@ -149,7 +150,7 @@ def test_studies_json_lists_known_and_watched(invoke: Any) -> None:
     data = {r["nct_id"]: r for r in parsed(invoke("studies", "--format", "json"))}
     assert set(data) == {FAILING, TERMINATED, SEED, NEVER_CHECKED}
     assert data[SEED]["watched"] and data[SEED]["overall_status"] == "WITHDRAWN"
-    assert data[SEED]["snapshots"] == 3 and data[SEED]["changes"] == 5
+    assert data[SEED]["snapshots"] == 3 and data[SEED]["changes"] == 7
     assert data[NEVER_CHECKED]["known"] is False and data[NEVER_CHECKED]["last_checked"] is None
     assert data[FAILING]["consecutive_failures"] == 2
     assert data[FAILING]["last_error"] == "HTTP 503 from registry"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 
-from history_data import FAILING, SEED, known_history
 from rich.console import Console, RenderableType
 
 from monitor import render, views
 from monitor.models import Change
 from monitor.store import Store
+from tests.history_data import FAILING, SEED, known_history
 
 
 def shown(renderable: RenderableType) -> str:

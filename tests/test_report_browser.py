@@ -17,10 +17,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from history_data import SEED, TERMINATED, known_history
 
 from monitor.report import build_report
 from monitor.store import Store
+from tests.history_data import SEED, TERMINATED, known_history
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (
@@ -109,7 +109,7 @@ def test_rendered_dom_has_chart_and_timeline(browser: str, page: Path, tmp_path:
     assert rendered.classes["series-completion"] == 2
     assert rendered.classes["timeline"] == 2 and rendered.classes["period"] == 4
     assert rendered.classes["segment"] == 4
-    assert rendered.classes["change"] == 9
+    assert rendered.classes["change"] == 14
     assert rendered.classes["severity-critical"] == 3
     assert "script" not in rendered.tags
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from history_data import FAILING, SEED, TERMINATED, known_history
 
 from monitor import sqlviews
 from monitor.store import Store, iter_rows
+from tests.history_data import FAILING, SEED, TERMINATED, known_history
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_status_history_lists_every_transition(store: Store) -> None:
             "from_status": "NOT_YET_RECRUITING",
             "to_status": "WITHDRAWN",
             "version_date": "2025-08-08",
-            "why_stopped": "<b>funding</b>",
+            "why_stopped": "Funding",
             "severity": "critical",
         },
     ]
@@ -62,8 +62,9 @@ def test_date_shifts_are_signed_days_at_the_coarser_precision(store: Store) -> N
         "from date_shifts",
     )
     assert [(r["nct_id"], r["date_field"], r["shift_days"], r["kind"]) for r in got] == [
-        (TERMINATED, "primary_completion", 0, "precision"),
         (TERMINATED, "completion", 183, "shift"),
+        (TERMINATED, "start", 0, "type"),
+        (TERMINATED, "primary_completion", 0, "precision"),
         (SEED, "start", 365, "shift"),
         (SEED, "primary_completion", 365, "shift"),
         (SEED, "completion", 364, "shift"),
@@ -78,20 +79,27 @@ def test_date_shifts_precision_and_type_columns(store: Store) -> None:
 
 
 def test_date_shifts_of_a_type_only_change(store: Store) -> None:
-    store.db["changes"].insert(
+    (row,) = rows(store, "select * from date_shifts where kind = 'type'")
+    assert (row["nct_id"], row["date_field"], row["shift_days"]) == (TERMINATED, "start", 0)
+    assert (row["old_type"], row["new_type"]) == ("ESTIMATED", "ACTUAL")
+
+
+def test_date_shifts_of_a_date_set_for_the_first_time(store: Store) -> None:
+    store.db.table("changes").insert(
         {
             "nct_id": SEED,
             "detected_at": "2026-01-01T00:00:00Z",
             "category": "dates",
-            "field": "protocolSection.statusModule.startDateStruct.type",
-            "severity": "minor",
-            "old_value": '"ESTIMATED"',
-            "new_value": '"ACTUAL"',
-            "summary": "Start date type: ESTIMATED → ACTUAL",
+            "field": "dates.start",
+            "severity": "major",
+            "old_value": "null",
+            "new_value": '{"date": "2026-03", "type": "ESTIMATED"}',
+            "summary": "Start date: (none) → 2026-03",
         }
     )
-    (row,) = rows(store, "select * from date_shifts where kind = 'type'")
-    assert (row["old_type"], row["new_type"], row["shift_days"]) == ("ESTIMATED", "ACTUAL", None)
+    (row,) = rows(store, "select * from date_shifts where kind = 'set'")
+    assert (row["old_date"], row["new_date"], row["shift_days"]) == (None, "2026-03", None)
+    assert row["new_precision"] == "month"
 
 
 def test_latest_changes_keeps_each_study_newest_batch(store: Store) -> None:
@@ -99,10 +107,14 @@ def test_latest_changes_keeps_each_study_newest_batch(store: Store) -> None:
     assert [(r["nct_id"], r["category"], r["severity"]) for r in got] == [
         (SEED, "status", "critical"),
         (SEED, "status", "major"),
+        (SEED, "administrative", "info"),
         (TERMINATED, "status", "critical"),
         (TERMINATED, "outcomes", "critical"),
+        (TERMINATED, "status", "major"),
         (TERMINATED, "dates", "major"),
         (TERMINATED, "dates", "minor"),
+        (TERMINATED, "dates", "minor"),
+        (TERMINATED, "administrative", "info"),
     ]
     assert FAILING not in {r["nct_id"] for r in got}
 
