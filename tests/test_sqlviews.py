@@ -119,14 +119,46 @@ def test_latest_changes_keeps_each_study_newest_batch(store: Store) -> None:
     assert FAILING not in {r["nct_id"] for r in got}
 
 
+# The README questions, with the SQL of docs/README-views.md ("this month" pinned to a date).
+
+MOVED_THIS_MONTH = """
+    select nct_id, title, from_status, to_status, version_date, why_stopped
+    from status_history
+    where to_status in ('WITHDRAWN', 'TERMINATED')
+      and detected_at >= strftime('%Y-%m-01', ?)
+    order by detected_at desc"""
+
+SLIP_PER_SPONSOR = """
+    select lead_sponsor, count(distinct nct_id) as trials, count(*) as revisions,
+           sum(shift_days) as total_days, max(shift_days) as worst_days
+    from date_shifts
+    where date_field = 'completion' and kind = 'shift'
+    group by lead_sponsor order by total_days desc"""
+
+PRIMARY_OUTCOMES = """
+    select nct_id, detected_at, severity, summary from changes
+    where field like 'outcomes.primary%' order by detected_at desc"""
+
+
+def test_readme_question_moved_to_withdrawn_or_terminated_this_month(store: Store) -> None:
+    got = rows(store, MOVED_THIS_MONTH, ("2025-08-20",))
+    assert [(r["nct_id"], r["to_status"], r["why_stopped"]) for r in got] == [
+        (SEED, "WITHDRAWN", "Funding")
+    ]
+    assert len(rows(store, MOVED_THIS_MONTH, ("2020-02-07",))) == 2
+
+
 def test_readme_question_completion_slip_per_sponsor(store: Store) -> None:
-    got = rows(
-        store,
-        "select lead_sponsor, count(distinct nct_id) as trials, sum(shift_days) as days "
-        "from date_shifts where date_field = 'completion' group by lead_sponsor "
-        "order by days desc",
-    )
-    assert got == [
-        {"lead_sponsor": "Hrain Biotechnology", "trials": 1, "days": 364},
-        {"lead_sponsor": "Tocagen Inc.", "trials": 1, "days": 183},
+    assert rows(store, SLIP_PER_SPONSOR) == [
+        {"lead_sponsor": "Hrain Biotechnology", "trials": 1, "revisions": 1,
+         "total_days": 364, "worst_days": 364},
+        {"lead_sponsor": "Tocagen Inc.", "trials": 1, "revisions": 1,
+         "total_days": 183, "worst_days": 183},
+    ]  # fmt: skip
+
+
+def test_readme_question_primary_outcome_changes(store: Store) -> None:
+    got = rows(store, PRIMARY_OUTCOMES)
+    assert [(r["nct_id"], r["severity"], r["summary"]) for r in got] == [
+        (TERMINATED, "critical", 'Primary outcome removed: "Objective response rate"')
     ]
