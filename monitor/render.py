@@ -53,7 +53,7 @@ def table(title: str | None, *columns: str) -> Table:
     grid = Table(title=title, title_justify="left", header_style="bold", expand=False)
     for name in columns:
         if name in WRAPPING:
-            grid.add_column(name, overflow="fold", ratio=1, min_width=12)
+            grid.add_column(name, overflow="fold", ratio=1, min_width=8)
         else:
             grid.add_column(name, no_wrap=True)
     return grid
@@ -173,8 +173,8 @@ def failure(row: Mapping[str, Any]) -> str:
 
 
 def studies_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
-    grid = table(f"{len(rows)} studies", "study", "status", "last checked", "last changed",
-                 "changes", "title")  # fmt: skip
+    grid = table(f"{len(rows)} studies", "study", "status", "checked", "changed", "chg",
+                 "title")  # fmt: skip
     for row in rows:
         title = text(row["title"])
         if failure(row):
