@@ -32,6 +32,9 @@ from monitor.errors import (
 )
 from monitor.lock import RunLock, daemon_lock_path, run_lock_path
 from monitor.models import CATEGORIES, SEVERITIES, RunReport
+from monitor.notify.apprise import AppriseNotifier
+from monitor.notify.digest import make_test_digest
+from monitor.notify.email import EmailNotifier
 from monitor.notify.log import LogNotifier
 from monitor.notify.outbox import Notifier, Outbox
 from monitor.pipeline import Cycle, Item, iso, missing_watched, run_cycle
@@ -115,10 +118,21 @@ pass_context = click.make_pass_decorator(Context)
 
 
 def build_notifiers(config: Config) -> list[Notifier]:
+    """The enabled channels; one that cannot work (no password, no apprise) is a ConfigError."""
+    notify = config.notify
     notifiers: list[Notifier] = []
-    if config.notify.log.enabled:
-        notifiers.append(LogNotifier(config.notify.log))
+    if notify.log.enabled:
+        notifiers.append(LogNotifier(notify.log))
+    if notify.email.enabled:
+        notifiers.append(EmailNotifier(notify.email, config.watch.queries))
+    if notify.apprise.enabled:
+        notifiers.append(AppriseNotifier(notify.apprise))
     return notifiers
+
+
+def build_outbox(config: Config, store: Store) -> Outbox:
+    notify = config.notify
+    return Outbox(store, build_notifiers(config), notify.max_attempts, notify.alert_after_failures)
 
 
 def offline_items(config: Config, directory: Path) -> Iterator[Item]:
@@ -150,10 +164,11 @@ def summary_line(report: RunReport) -> str:
 
 def one_cycle(config: Config, source: str, should_stop: Callable[[], bool]) -> RunReport:
     """One cycle over ``source``, shared by ``run`` and ``daemon`` (the caller holds the lock)."""
+    notifiers = build_notifiers(config)  # a channel that cannot work is refused before any work
     store = Store.open(config.database)
     try:
         name, items = source_items(config, source)
-        outbox = Outbox(store, build_notifiers(config), config.notify.max_attempts)
+        outbox = build_outbox(config, store, notifiers)
         cycle = Cycle(
             store=store,
             rules=config.changes,
@@ -424,6 +439,41 @@ def status_command(ctx: Context, fmt: str) -> None:
         echo_json(data)
     else:
         click.echo(status_report.render_text(data))
+
+
+# ---------------------------------------------------------------- notify
+
+
+@cli.command()
+@click.option("--test", "test", is_flag=True, help="Send a test message.")
+@click.argument("channel", required=False, type=click.Choice(["log", "email", "apprise"]))
+@pass_context
+@handle_errors
+def notify(ctx: Context, test: bool, channel: str | None) -> None:
+    """Send a test message through each enabled channel (or only CHANNEL) and say what happened."""
+    if not test:
+        raise UsageError("say what to do: trialmon notify --test [CHANNEL]")
+    chosen = [n for n in build_notifiers(ctx.config) if channel in (None, n.channel)]
+    if not chosen:
+        which = f"[notify.{channel}]" if channel else "no [notify.*] section"
+        raise UsageError(f"{which} is not enabled in the configuration")
+    failures = sum(send_test(notifier) for notifier in chosen)
+    if failures:
+        raise DeliveryError(f"{failures} test message(s) could not be delivered")
+
+
+def send_test(notifier: Notifier) -> int:
+    """Send the test message on one channel, print the outcome; returns the failures."""
+    failures = 0
+    for part in notifier.split(make_test_digest(iso(now_utc()))):
+        try:
+            notifier.send(part)
+        except DeliveryError as e:
+            failures += 1
+            click.echo(f"{notifier.channel}: FAILED {notifier.describe(part)}: {e}")
+        else:
+            click.echo(f"{notifier.channel}: sent {notifier.describe(part)}")
+    return failures
 
 
 def main() -> None:
