@@ -47,10 +47,21 @@ class EmailNotifier:
         self.query_recipients = {q.name: q.recipients for q in queries if q.recipients}
         self.env = os.environ if env is None else env
         self.ssl_context = ssl_context
-        if config.username and not self.env.get(config.password_env):
+        if config.username:
+            self._check_password()
+
+    def _check_password(self) -> None:
+        name = self.config.password_env
+        password = self.env.get(name)
+        if not password:
             raise ConfigError(
-                f"[notify.email] password_env: the variable {config.password_env} is not set "
-                f"(a password is needed because username is set)"
+                f"[notify.email] password_env: the variable {name} is not set "
+                "(a password is needed because username is set)"
+            )
+        if not (password + self.config.username).isascii():
+            raise ConfigError(
+                f"[notify.email] password_env: the password in {name} (or the username) has "
+                "characters outside ASCII, which Python's SMTP login cannot send"
             )
 
     # ------------------------------------------------------------ routing
