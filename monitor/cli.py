@@ -130,9 +130,12 @@ def build_notifiers(config: Config) -> list[Notifier]:
     return notifiers
 
 
-def build_outbox(config: Config, store: Store) -> Outbox:
+def build_outbox(config: Config, store: Store, notifiers: list[Notifier] | None = None) -> Outbox:
+    """The outbox every cycle driver (run, daemon) should use: it carries the [notify] limits."""
     notify = config.notify
-    return Outbox(store, build_notifiers(config), notify.max_attempts, notify.alert_after_failures)
+    if notifiers is None:
+        notifiers = build_notifiers(config)
+    return Outbox(store, notifiers, notify.max_attempts, notify.alert_after_failures)
 
 
 def offline_items(config: Config, directory: Path) -> Iterator[Item]:
@@ -162,9 +165,15 @@ def summary_line(report: RunReport) -> str:
     )
 
 
-def one_cycle(config: Config, source: str, should_stop: Callable[[], bool]) -> RunReport:
+def one_cycle(
+    config: Config,
+    source: str,
+    should_stop: Callable[[], bool],
+    notifiers: list[Notifier] | None = None,
+) -> RunReport:
     """One cycle over ``source``, shared by ``run`` and ``daemon`` (the caller holds the lock)."""
-    notifiers = build_notifiers(config)  # a channel that cannot work is refused before any work
+    if notifiers is None:
+        notifiers = build_notifiers(config)  # a channel that cannot work: before any work
     store = Store.open(config.database)
     try:
         name, items = source_items(config, source)
@@ -193,10 +202,11 @@ def run(ctx: Context, source_opt: str | None) -> None:
     it says so on stderr and exits 0 without touching the database.
     """
     config = ctx.config
+    notifiers = build_notifiers(config)  # a channel that cannot work is refused before any work
     stop = take_run_lock(config)
     if stop is None:
         return
-    report = one_cycle(config, source_opt or config.source, stop.is_set)
+    report = one_cycle(config, source_opt or config.source, stop.is_set, notifiers)
     click.echo(summary_line(report))
     for error in report.errors:
         click.echo(f"  failed: {error.message}", err=True)
