@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
+import tomllib
 from typing import Any
 
 import pytest
 
-from monitor.config import AppriseNotifyConfig
+from monitor.cli import build_notifiers
+from monitor.config import AppriseNotifyConfig, parse_config
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Change
 from monitor.notify.apprise import AppriseNotifier, masked, url_id
+from monitor.notify.digest import make_test_digest
 from monitor.notify.outbox import Outbox
 from monitor.store import NewSnapshot, Store
 
+from .conftest import ROOT
 from .servers import Webhook, webhook_server
 
 NOW = "2026-11-26T20:03:14Z"
@@ -65,8 +70,6 @@ def test_a_refused_post_is_a_delivery_error_naming_no_secret() -> None:
     with webhook_server(hook) as port:
         url = f"json://user:tok3n@127.0.0.1:{port}/x"
         notifier = AppriseNotifier(AppriseNotifyConfig(True, (url,)))
-        from monitor.notify.digest import make_test_digest
-
         [part] = notifier.split(make_test_digest(NOW))
         with pytest.raises(DeliveryError) as info:
             notifier.send(part)
@@ -98,3 +101,12 @@ def test_url_ids_and_masks_hide_the_secret_part() -> None:
     url = "slack://TokenA/TokenB/TokenC/#general"
     assert url_id(url).startswith("slack:") and "Token" not in url_id(url)
     assert masked(url) == "slack://…"
+
+
+def test_the_documented_configuration_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The TOML examples of docs/README-notify.md load, and their Apprise URLs are understood."""
+    text = (ROOT / "docs" / "README-notify.md").read_text()
+    data = tomllib.loads("\n".join(re.findall(r"```toml\n(.*?)```", text, re.S)))
+    monkeypatch.setenv("TRIALMON_SMTP_PASSWORD", "x")
+    channels = [n.channel for n in build_notifiers(parse_config(data))]
+    assert channels == ["log", "email", "apprise"]
