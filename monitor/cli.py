@@ -33,6 +33,9 @@ from monitor.errors import (
 )
 from monitor.lock import RunLock, daemon_lock_path, run_lock_path
 from monitor.models import CATEGORIES, SEVERITIES, RunReport
+from monitor.notify.apprise import AppriseNotifier
+from monitor.notify.digest import make_test_digest
+from monitor.notify.email import EmailNotifier
 from monitor.notify.log import LogNotifier
 from monitor.notify.outbox import Notifier, Outbox
 from monitor.pipeline import Cycle, Item, iso, missing_watched, run_cycle
@@ -121,10 +124,24 @@ pass_context = click.make_pass_decorator(Context)
 
 
 def build_notifiers(config: Config) -> list[Notifier]:
+    """The enabled channels; one that cannot work (no password, no apprise) is a ConfigError."""
+    notify = config.notify
     notifiers: list[Notifier] = []
-    if config.notify.log.enabled:
-        notifiers.append(LogNotifier(config.notify.log))
+    if notify.log.enabled:
+        notifiers.append(LogNotifier(notify.log))
+    if notify.email.enabled:
+        notifiers.append(EmailNotifier(notify.email, config.watch.queries))
+    if notify.apprise.enabled:
+        notifiers.append(AppriseNotifier(notify.apprise))
     return notifiers
+
+
+def build_outbox(config: Config, store: Store, notifiers: list[Notifier] | None = None) -> Outbox:
+    """The outbox every cycle driver (run, daemon) should use: it carries the [notify] limits."""
+    notify = config.notify
+    if notifiers is None:
+        notifiers = build_notifiers(config)
+    return Outbox(store, notifiers, notify.max_attempts, notify.alert_after_failures)
 
 
 def offline_items(config: Config, directory: Path) -> Iterator[Item]:
@@ -159,12 +176,15 @@ def one_cycle(
     source: str,
     should_stop: Callable[[], bool],
     on_progress: Callable[[int], None] = lambda steps: None,
+    notifiers: list[Notifier] | None = None,
 ) -> RunReport:
     """One cycle over ``source``, shared by ``run`` and ``daemon`` (the caller holds the lock)."""
+    if notifiers is None:
+        notifiers = build_notifiers(config)  # a channel that cannot work: before any work
     store = Store.open(config.database)
     try:
         name, items = source_items(config, source)
-        outbox = Outbox(store, build_notifiers(config), config.notify.max_attempts)
+        outbox = build_outbox(config, store, notifiers)
         cycle = Cycle(
             store=store,
             rules=config.changes,
@@ -190,11 +210,12 @@ def run(ctx: Context, source_opt: str | None) -> None:
     it says so on stderr and exits 0 without touching the database.
     """
     config = ctx.config
+    notifiers = build_notifiers(config)  # a channel that cannot work is refused before any work
     stop = take_run_lock(config)
     if stop is None:
         return
     with progress("Checking studies", total=len(config.watch.studies) or None) as advance:
-        report = one_cycle(config, source_opt or config.source, stop.is_set, advance)
+        report = one_cycle(config, source_opt or config.source, stop.is_set, advance, notifiers)
     click.echo(summary_line(report))
     for error in report.errors:
         click.echo(f"  failed: {error.message}", err=True)
@@ -395,11 +416,11 @@ def daemon_logging(verbose: int) -> None:
             handler.setFormatter(logging.Formatter(stamp + "%(message)s", "%Y-%m-%dT%H:%M:%S%z"))
 
 
-def daemon_cycle(config: Config, stop: threading.Event) -> None:
+def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Notifier]) -> None:
     """One scheduled cycle under the run lock; a cycle held by someone else is skipped."""
     try:
         with RunLock(run_lock_path(config.database), command="daemon"):
-            report = one_cycle(config, config.source, stop.is_set)
+            report = one_cycle(config, config.source, stop.is_set, notifiers=notifiers)
     except LockHeldError as e:
         log.warning("cycle skipped: %s", e)
         return
@@ -437,6 +458,7 @@ def daemon(ctx: Context, wait: bool) -> None:
     lock). A stop request ends the running cycle before its next study, and exits 0.
     """
     config = ctx.config
+    notifiers = build_notifiers(config)  # a channel that cannot work: refused at start
     daemon_logging(ctx.verbose)
     lock = RunLock(daemon_lock_path(config.database), command="daemon", what="daemon")
     with lock, stop_on_signals(threading.Event()) as stop:
@@ -444,7 +466,7 @@ def daemon(ctx: Context, wait: bool) -> None:
         log.info("daemon started (pid %s): %s", os.getpid(), schedule.describe(config.schedule))
         schedule.run_daemon(
             config.schedule,
-            lambda: daemon_cycle(config, stop),
+            lambda: daemon_cycle(config, stop, notifiers),
             stop,
             wait=wait,
             on_next=lambda when: record_next(config, when),
@@ -469,6 +491,41 @@ def status_command(ctx: Context, fmt: str) -> None:
         echo_json(data)
     else:
         click.echo(status_report.render_text(data))
+
+
+# ---------------------------------------------------------------- notify
+
+
+@cli.command()
+@click.option("--test", "test", is_flag=True, help="Send a test message.")
+@click.argument("channel", required=False, type=click.Choice(["log", "email", "apprise"]))
+@pass_context
+@handle_errors
+def notify(ctx: Context, test: bool, channel: str | None) -> None:
+    """Send a test message through each enabled channel (or only CHANNEL) and say what happened."""
+    if not test:
+        raise UsageError("say what to do: trialmon notify --test [CHANNEL]")
+    chosen = [n for n in build_notifiers(ctx.config) if channel in (None, n.channel)]
+    if not chosen:
+        which = f"[notify.{channel}]" if channel else "no [notify.*] section"
+        raise UsageError(f"{which} is not enabled in the configuration")
+    failures = sum(send_test(notifier) for notifier in chosen)
+    if failures:
+        raise DeliveryError(f"{failures} test message(s) could not be delivered")
+
+
+def send_test(notifier: Notifier) -> int:
+    """Send the test message on one channel, print the outcome; returns the failures."""
+    failures = 0
+    for part in notifier.split(make_test_digest(iso(now_utc()))):
+        try:
+            notifier.send(part)
+        except DeliveryError as e:
+            failures += 1
+            click.echo(f"{notifier.channel}: FAILED {notifier.describe(part)}: {e}")
+        else:
+            click.echo(f"{notifier.channel}: sent {notifier.describe(part)}")
+    return failures
 
 
 def main() -> None:

@@ -78,6 +78,7 @@ class EmailNotifyConfig:
     min_severity: str = "major"
     timeout: float = 30
     study_recipients: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    ca_file: str | None = None  # extra CA certificates (PEM) to trust, e.g. a private CA
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class AppriseNotifyConfig:
 @dataclass(frozen=True)
 class NotifyConfig:
     max_attempts: int = 10
+    alert_after_failures: int = 3  # a study failing this many cycles in a row is news
     log: LogNotifyConfig = field(default_factory=LogNotifyConfig)
     email: EmailNotifyConfig = field(default_factory=EmailNotifyConfig)
     apprise: AppriseNotifyConfig = field(default_factory=AppriseNotifyConfig)
@@ -348,16 +350,32 @@ def _email(t: _Table) -> EmailNotifyConfig:
         min_severity=t.choice("min_severity", SEVERITIES, d.min_severity),
         timeout=t.positive("timeout", d.timeout),
         study_recipients=study_recipients,
+        ca_file=_ca_file(t),
     )
     if "password" in t.data:
         raise ConfigError(
             f"{t.key('password')}: passwords are never read from the file; "
             f"put it in the variable named by password_env ({cfg.password_env})"
         )
-    if cfg.enabled and not (cfg.recipients or cfg.study_recipients):
-        raise ConfigError(f"{t.key('recipients')}: email is enabled but no recipient is set")
     t.done()
     return cfg
+
+
+def _ca_file(t: _Table) -> str | None:
+    value = t.get("ca_file", str, None)
+    if value is not None and not Path(value).is_file():
+        raise ConfigError(f"{t.key('ca_file')}: {value!r} is not a readable file")
+    return value
+
+
+def _check_email_recipients(notify: NotifyConfig, watch: WatchConfig) -> None:
+    email = notify.email
+    routed = email.recipients or email.study_recipients or any(q.recipients for q in watch.queries)
+    if email.enabled and not routed:
+        raise ConfigError(
+            "[notify.email] recipients: email is enabled but no recipient is set "
+            "(recipients, study_recipients or a query's recipients)"
+        )
 
 
 def _apprise(t: _Table) -> AppriseNotifyConfig:
@@ -376,6 +394,9 @@ def _apprise(t: _Table) -> AppriseNotifyConfig:
 def _notify(t: _Table) -> NotifyConfig:
     cfg = NotifyConfig(
         max_attempts=t.positive("max_attempts", NotifyConfig().max_attempts, int),
+        alert_after_failures=t.positive(
+            "alert_after_failures", NotifyConfig().alert_after_failures, int
+        ),
         log=_log(t.sub("log")),
         email=_email(t.sub("email")),
         apprise=_apprise(t.sub("apprise")),
@@ -456,6 +477,7 @@ def parse_config(
     if source != "ctgov" and not (base / source).is_dir():
         raise ConfigError(f'source: {source!r} is neither "ctgov" nor an existing directory')
     sections = {name: build(top.sub(name)) for name, build in SECTIONS.items()}
+    _check_email_recipients(sections["notify"], sections["watch"])
     unknown = sorted(set(top.data) - top.used)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown key (value {top.data[unknown[0]]!r})")

@@ -1,9 +1,15 @@
-"""A digest: one cycle's changes for one channel, grouped by study, highest severity first."""
+"""A digest: one cycle's news for one channel, grouped by study, highest severity first.
+
+News is the cycle's changes plus *notices*: a study that has failed several cycles in a row,
+or one that recovered. ``route`` says where a part of a digest goes (email addresses, or the
+id of an Apprise URL); it is empty for channels with a single destination.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+import html
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import orjson
@@ -11,6 +17,12 @@ import orjson
 from monitor.models import severity_rank
 
 HISTORY_URL = "https://clinicaltrials.gov/study/{nct_id}?tab=history"
+TEST_SUBJECT = "[trialmon] test message"
+TEST_TEXT = "This is a test message from trialmon: if you read it, this channel works."
+
+
+def history_url(nct_id: str) -> str:
+    return HISTORY_URL.format(nct_id=nct_id)
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,7 @@ class StudyDigest:
     nct_id: str
     title: str | None
     changes: tuple[DigestChange, ...]
+    queries: tuple[str, ...] = ()  # the watched queries that found this study
 
     @property
     def top_severity(self) -> str:
@@ -36,7 +49,22 @@ class StudyDigest:
 
     @property
     def history_url(self) -> str:
-        return HISTORY_URL.format(nct_id=self.nct_id)
+        return history_url(self.nct_id)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A study failing ``failures`` cycles in a row (``event="failing"``), or recovered."""
+
+    nct_id: str
+    event: str
+    failures: int
+    message: str
+
+    def line(self) -> str:
+        if self.event == "failing":
+            return f"failing for {self.failures} cycles in a row: {self.message}"
+        return "recovered: checked successfully again"
 
 
 @dataclass(frozen=True)
@@ -44,6 +72,9 @@ class Digest:
     run_id: int
     created_at: str
     studies: tuple[StudyDigest, ...]
+    notices: tuple[Notice, ...] = ()
+    route: tuple[str, ...] = ()
+    test: bool = False
 
     @property
     def change_count(self) -> int:
@@ -53,10 +84,34 @@ class Digest:
     def critical_count(self) -> int:
         return sum(c.severity == "critical" for s in self.studies for c in s.changes)
 
+    @property
+    def empty(self) -> bool:
+        return not (self.studies or self.notices or self.test)
+
     def subject(self) -> str:
+        if self.test:
+            return TEST_SUBJECT
         n, m, k = self.change_count, len(self.studies), self.critical_count
-        # The exact wording of CONTRACT.md, singular counts included, so filters can match it.
-        return f"[trialmon] {n} changes in {m} studies ({k} critical)"
+        # The exact wording of CONTRACT.md, singular counts included, so filters can match it;
+        # notices only ever add a suffix.
+        return f"[trialmon] {n} changes in {m} studies ({k} critical){self._notice_suffix()}"
+
+    def _notice_suffix(self) -> str:
+        failing = sum(n.event == "failing" for n in self.notices)
+        recovered = len(self.notices) - failing
+        parts = [f"{failing} failing"] if failing else []
+        parts += [f"{recovered} recovered"] if recovered else []
+        return f"; studies {', '.join(parts)}" if parts else ""
+
+    def only(self, nct_ids: Collection[str], route: tuple[str, ...]) -> Digest:
+        """The part of this digest about ``nct_ids``, addressed to ``route``."""
+        studies = tuple(s for s in self.studies if s.nct_id in nct_ids)
+        notices = tuple(n for n in self.notices if n.nct_id in nct_ids)
+        return replace(self, studies=studies, notices=notices, route=route)
+
+    def nct_ids(self) -> list[str]:
+        ids = [s.nct_id for s in self.studies] + [n.nct_id for n in self.notices]
+        return list(dict.fromkeys(ids))
 
     def to_json(self) -> str:
         return orjson.dumps(asdict(self)).decode()
@@ -64,11 +119,19 @@ class Digest:
     @classmethod
     def from_json(cls, text: str) -> Digest:
         data = orjson.loads(text)
-        studies = tuple(
-            StudyDigest(s["nct_id"], s["title"], tuple(DigestChange(**c) for c in s["changes"]))
-            for s in data["studies"]
+        return cls(
+            run_id=data["run_id"],
+            created_at=data["created_at"],
+            studies=tuple(_study(s) for s in data["studies"]),
+            notices=tuple(Notice(**n) for n in data.get("notices", ())),
+            route=tuple(data.get("route", ())),
+            test=bool(data.get("test", False)),
         )
-        return cls(data["run_id"], data["created_at"], studies)
+
+
+def _study(data: Mapping[str, Any]) -> StudyDigest:
+    changes = tuple(DigestChange(**c) for c in data["changes"])
+    return StudyDigest(data["nct_id"], data["title"], changes, tuple(data.get("queries", ())))
 
 
 def build_digest(
@@ -77,6 +140,9 @@ def build_digest(
     rows: Iterable[Mapping[str, Any]],
     titles: Mapping[str, str | None],
     min_severity: str,
+    *,
+    queries: Mapping[str, tuple[str, ...]] | None = None,
+    notices: Iterable[Notice] = (),
 ) -> Digest:
     """Group change rows by study, keep those at or above ``min_severity``, order them."""
     floor = severity_rank(min_severity)
@@ -86,12 +152,15 @@ def build_digest(
             grouped.setdefault(row["nct_id"], []).append(_change(row))
     studies = [
         StudyDigest(
-            nct, titles.get(nct), tuple(sorted(cs, key=lambda c: -severity_rank(c.severity)))
+            nct,
+            titles.get(nct),
+            tuple(sorted(cs, key=lambda c: -severity_rank(c.severity))),
+            (queries or {}).get(nct, ()),
         )
         for nct, cs in grouped.items()
     ]
     studies.sort(key=lambda s: (-severity_rank(s.top_severity), s.nct_id))
-    return Digest(run_id, created_at, tuple(studies))
+    return Digest(run_id, created_at, tuple(studies), tuple(notices))
 
 
 def _change(row: Mapping[str, Any]) -> DigestChange:
@@ -110,8 +179,18 @@ def _loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
+def make_test_digest(now: str) -> Digest:
+    """The digest ``trialmon notify --test`` sends."""
+    return Digest(run_id=0, created_at=now, studies=(), test=True)
+
+
+# ---------------------------------------------------------------- rendering
+
+
 def render_text(digest: Digest) -> str:
     """The plain-text digest: a header line, then each study with its changes."""
+    if digest.test:
+        return TEST_TEXT
     lines = [digest.subject().removeprefix("[trialmon] ").capitalize()]
     for study in digest.studies:
         title = f" — {study.title}" if study.title else ""
@@ -119,4 +198,40 @@ def render_text(digest: Digest) -> str:
         lines.append(f"{study.nct_id}{title}")
         lines.extend(f"  [{c.severity}] {c.category}: {c.summary}" for c in study.changes)
         lines.append(f"  history: {study.history_url}")
+    if digest.notices:
+        lines += ["", "Studies that cannot be checked:"]
+        lines += [f"  {n.nct_id}: {n.line()}" for n in digest.notices]
     return "\n".join(lines)
+
+
+def render_html(digest: Digest) -> str:
+    """The HTML digest; every piece of record text is escaped."""
+    if digest.test:
+        return f"<p>{_esc(TEST_TEXT)}</p>"
+    parts = [f"<p>{_esc(digest.subject().removeprefix('[trialmon] ').capitalize())}</p>"]
+    parts += [_study_html(s) for s in digest.studies]
+    if digest.notices:
+        parts.append("<h3>Studies that cannot be checked</h3><ul>")
+        parts += [f"<li>{_link(n.nct_id)}: {_esc(n.line())}</li>" for n in digest.notices]
+        parts.append("</ul>")
+    body = "\n".join(parts)
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{body}\n</body></html>'
+    )
+
+
+def _study_html(study: StudyDigest) -> str:
+    title = f" — {_esc(study.title)}" if study.title else ""
+    items = "".join(
+        f"<li><strong>[{_esc(c.severity)}]</strong> {_esc(c.category)}: {_esc(c.summary)}</li>"
+        for c in study.changes
+    )
+    return f"<h3>{_link(study.nct_id)}{title}</h3>\n<ul>{items}</ul>"
+
+
+def _link(nct_id: str) -> str:
+    return f'<a href="{_esc(history_url(nct_id))}">{_esc(nct_id)}</a>'
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)

@@ -1,10 +1,16 @@
-"""The log channel: a text digest or one JSON object per change per line."""
+"""The log channel: a text digest or one JSON object per change per line, to stderr or a file.
+
+In ``json`` format each change is one object with ``nct_id, category, severity, field,
+old_value, new_value, summary, detected_at, run_id``; a notice (a study failing or recovered)
+is one object with ``event`` set to ``failing`` or ``recovered``, and a delivery the outbox gave
+up on is one object with ``event`` set to ``delivery_failed``.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import orjson
 
@@ -21,8 +27,24 @@ class LogNotifier:
         self.min_severity = config.min_severity
         self.stream = stream
 
+    def split(self, digest: Digest) -> list[Digest]:
+        return [digest]
+
+    def describe(self, digest: Digest) -> str:
+        return f"to {self.config.file or 'stderr'}"
+
     def send(self, digest: Digest) -> None:
         text = render_text(digest) if self.config.format == "text" else json_lines(digest)
+        self._emit(text)
+
+    def notice(self, text: str, **fields: Any) -> None:
+        """A one-line operational notice (e.g. a delivery given up) on this channel."""
+        if self.config.format == "json":
+            self._emit(orjson.dumps({**fields, "message": text}).decode())
+        else:
+            self._emit(f"trialmon: {text}")
+
+    def _emit(self, text: str) -> None:
         try:
             self._write(text + "\n")
         except OSError as e:
@@ -41,8 +63,10 @@ class LogNotifier:
 
 
 def json_lines(digest: Digest) -> str:
-    """One JSON object per change, per line."""
+    """One JSON object per change (and per notice), per line."""
     lines = []
+    if digest.test:
+        lines.append({"event": "test", "message": render_text(digest), "run_id": 0})
     for study in digest.studies:
         for c in study.changes:
             obj = {
@@ -56,5 +80,16 @@ def json_lines(digest: Digest) -> str:
                 "detected_at": c.detected_at,
                 "run_id": digest.run_id,
             }
-            lines.append(orjson.dumps(obj).decode())
-    return "\n".join(lines)
+            lines.append(obj)
+    for n in digest.notices:
+        lines.append(
+            {
+                "nct_id": n.nct_id,
+                "event": n.event,
+                "failures": n.failures,
+                "summary": n.line(),
+                "detected_at": digest.created_at,
+                "run_id": digest.run_id,
+            }
+        )
+    return "\n".join(orjson.dumps(line).decode() for line in lines)

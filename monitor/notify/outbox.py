@@ -1,35 +1,75 @@
 """The outbox: digests enter ``deliveries`` as ``pending`` and leave as ``sent`` exactly once.
 
-A digest is stored with its full payload, so a retry sends exactly what the first attempt
-would have sent. Runs interrupted by a crash get their digests at the next cycle's start.
+Rules:
+
+- A cycle's digests are queued (one row per channel, or per recipient set / URL when a channel
+  splits its digest) with their full payload, so a retry sends exactly what the first attempt
+  would have sent. Runs interrupted by a crash get their digests at the next cycle's start.
+- Each cycle delivers every pending row, oldest first. A failure keeps the row ``pending`` with
+  ``attempts`` and ``last_error``; later rows of the same destination wait for the next cycle,
+  so digests arrive in order. After ``max_attempts`` the row becomes ``failed`` and this is
+  reported once on the log channel.
+- A row is marked ``sent`` as soon as the channel returns, i.e. once the server acknowledged it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from monitor.errors import DeliveryError
+from monitor.models import severity_rank
 from monitor.notify.digest import Digest, build_digest
+from monitor.notify.failures import take_notices
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
+NOTICE_SEVERITY = "major"  # a channel at min_severity critical does not get failure notices
+QUERY_PREFIX = 'New study matching query "'
 
 
 class Notifier(Protocol):
     channel: str
     min_severity: str
 
+    def split(self, digest: Digest) -> list[Digest]:
+        """The digest as the messages to send, each with its ``route``."""
+
     def send(self, digest: Digest) -> None:
         """Deliver the digest or raise DeliveryError."""
 
+    def describe(self, digest: Digest) -> str:
+        """Where the digest goes, in a few words (``to a@example.org via host:587``)."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    channel: str
+    attempts: int
+    digest: Digest
+
+    @property
+    def destination(self) -> tuple[str, tuple[str, ...]]:
+        return self.channel, self.digest.route
+
 
 class Outbox:
-    def __init__(self, store: Store, notifiers: Sequence[Notifier], max_attempts: int = 10) -> None:
+    def __init__(
+        self,
+        store: Store,
+        notifiers: Sequence[Notifier],
+        max_attempts: int = 10,
+        alert_after_failures: int = 3,
+    ) -> None:
         self.store = store
         self.notifiers = {n.channel: n for n in notifiers}
         self.max_attempts = max_attempts
+        self.alert_after_failures = alert_after_failures
+
+    # ------------------------------------------------------------ queueing
 
     def recover(self, now: str) -> None:
         """Digests of runs a killed process left behind enter the outbox."""
@@ -37,27 +77,27 @@ class Outbox:
             self.enqueue(run_id, now)
 
     def enqueue(self, run_id: int, now: str) -> None:
-        """One pending digest per channel that has something at its severity (idempotent)."""
+        """Queue this run's digests for every channel with something to say (idempotent)."""
         rows = self.store.run_changes(run_id)
-        titles = self._titles({r["nct_id"] for r in rows})
-        db = self.store.db
-        with db.atomic():
+        nct_ids = {r["nct_id"] for r in rows}
+        titles, queries = self._titles(nct_ids), query_names(self.store, nct_ids)
+        with self.store.db.atomic():
+            notices = take_notices(self.store, self.alert_after_failures)
             for channel, notifier in self.notifiers.items():
                 if self._has_delivery(run_id, channel):
                     continue
-                digest = build_digest(run_id, now, rows, titles, notifier.min_severity)
-                if digest.studies:
-                    db.table("deliveries").insert(self._row(run_id, channel, now, digest))
+                news = notices if _gets_notices(notifier) else []
+                digest = build_digest(
+                    run_id, now, rows, titles, notifier.min_severity, queries=queries, notices=news
+                )
+                self._insert(channel, notifier, digest)
 
-    def _row(self, run_id: int, channel: str, now: str, digest: Digest) -> dict[str, object]:
-        return {
-            "run_id": run_id,
-            "channel": channel,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-            "payload": digest.to_json(),
-        }
+    def _insert(self, channel: str, notifier: Notifier, digest: Digest) -> None:
+        if digest.empty:
+            return
+        for part in notifier.split(digest):
+            if not part.empty:
+                self.store.db.table("deliveries").insert(_row(channel, part))
 
     def _has_delivery(self, run_id: int, channel: str) -> bool:
         sql = "select 1 from deliveries where run_id = ? and channel = ?"
@@ -66,55 +106,106 @@ class Outbox:
     def _titles(self, nct_ids: set[str]) -> dict[str, str | None]:
         return {n: (s or {}).get("title") for n in nct_ids for s in [self.store.study(n)]}
 
-    def deliver(self, now: str) -> tuple[int, int]:
-        """Send pending digests, oldest first; returns (sent, failed attempts)."""
-        sent = failed = 0
+    # ------------------------------------------------------------ delivering
+
+    def pending(self) -> list[Pending]:
         sql = (
             "select id, channel, attempts, payload from deliveries "
             "where status = 'pending' order by id"
         )
-        for delivery_id, channel, attempts, payload in self.store.db.execute(sql).fetchall():
-            notifier = self.notifiers.get(channel)
+        rows = self.store.db.execute(sql).fetchall()
+        return [Pending(i, ch, att or 0, Digest.from_json(p)) for i, ch, att, p in rows]
+
+    def deliver(self, now: str) -> tuple[int, int]:
+        """Send pending digests, oldest first; returns (sent, not delivered)."""
+        sent = failed = 0
+        blocked: set[tuple[str, tuple[str, ...]]] = set()
+        for item in self.pending():
+            notifier = self.notifiers.get(item.channel)
             if notifier is None:
                 continue  # channel disabled since: keep the digest for when it comes back
-            ok = self._attempt(delivery_id, notifier, attempts, payload, now)
-            sent, failed = sent + ok, failed + (not ok)
+            if item.destination in blocked:
+                failed += 1  # keep the order: wait behind the older digest that failed
+                continue
+            if self._attempt(item, notifier, now):
+                sent += 1
+            else:
+                failed += 1
+                blocked.add(item.destination)
         return sent, failed
 
-    def _attempt(
-        self, delivery_id: int, notifier: Notifier, attempts: int, payload: str, now: str
-    ) -> bool:
+    def _attempt(self, item: Pending, notifier: Notifier, now: str) -> bool:
         try:
-            notifier.send(Digest.from_json(payload))
+            notifier.send(item.digest)
         except DeliveryError as e:
-            self._failed(delivery_id, notifier.channel, attempts + 1, str(e))
+            self._failed(item, str(e))
             return False
-        with self.store.db.atomic():
-            self.store.db.table("deliveries").update(
-                delivery_id,
-                {"status": "sent", "attempts": attempts + 1, "sent_at": now, "last_error": None},
-            )
+        self._update(
+            item.id, status="sent", attempts=item.attempts + 1, sent_at=now, last_error=None
+        )
+        log.info("digest %s sent on %s %s", item.id, item.channel, notifier.describe(item.digest))
         return True
 
-    def _failed(self, delivery_id: int, channel: str, attempts: int, error: str) -> None:
+    def _failed(self, item: Pending, error: str) -> None:
+        attempts = item.attempts + 1
         status = "failed" if attempts >= self.max_attempts else "pending"
-        with self.store.db.atomic():
-            self.store.db.table("deliveries").update(
-                delivery_id, {"status": status, "attempts": attempts, "last_error": error}
-            )
+        self._update(item.id, status=status, attempts=attempts, last_error=error)
         if status == "failed":
-            log.error(
-                "digest %s on %s given up after %s attempts: %s",
-                delivery_id,
-                channel,
-                attempts,
-                error,
-            )
+            self._report_given_up(item, attempts, error)
         else:
             log.warning(
-                "digest %s on %s not delivered (attempt %s): %s",
-                delivery_id,
-                channel,
-                attempts,
-                error,
+                "digest %s on %s not delivered (attempt %s of %s, will retry): %s",
+                *(item.id, item.channel, attempts, self.max_attempts, error),
             )
+
+    def _update(self, delivery_id: int, **values: Any) -> None:
+        with self.store.db.atomic():
+            self.store.db.table("deliveries").update(delivery_id, values)
+
+    def _report_given_up(self, item: Pending, attempts: int, error: str) -> None:
+        """Said once, when the row turns ``failed``: on the log channel, else as a log error."""
+        text = (
+            f"digest {item.id} of run {item.digest.run_id} on {item.channel} given up after "
+            f"{attempts} attempts (status failed): {error}"
+        )
+        log_channel = self.notifiers.get("log")
+        if log_channel is None or item.channel == "log" or not hasattr(log_channel, "notice"):
+            log.error("%s", text)
+            return
+        fields = {"event": "delivery_failed", "delivery_id": item.id, "channel": item.channel}
+        try:
+            log_channel.notice(text, **fields, run_id=item.digest.run_id)
+        except DeliveryError:
+            log.error("%s", text)
+
+
+def _row(channel: str, digest: Digest) -> dict[str, object]:
+    return {
+        "run_id": digest.run_id,
+        "channel": channel,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": digest.created_at,
+        "payload": digest.to_json(),
+    }
+
+
+def _gets_notices(notifier: Notifier) -> bool:
+    return severity_rank(notifier.min_severity) <= severity_rank(NOTICE_SEVERITY)
+
+
+def query_names(store: Store, nct_ids: set[str]) -> dict[str, tuple[str, ...]]:
+    """The watched queries that found each study, from its ``New study matching query`` rows."""
+    if not nct_ids:
+        return {}
+    ids = sorted(nct_ids)
+    marks = ",".join("?" * len(ids))
+    sql = (
+        "select nct_id, summary from changes where category = 'record' "
+        f"and summary like ? and nct_id in ({marks}) order by id"
+    )
+    found: dict[str, list[str]] = {}
+    for nct, summary in store.db.execute(sql, [QUERY_PREFIX + "%", *ids]).fetchall():
+        name = summary[len(QUERY_PREFIX) :].removesuffix('"')
+        found.setdefault(nct, []).append(name)
+    return {nct: tuple(dict.fromkeys(names)) for nct, names in found.items()}

@@ -1,0 +1,93 @@
+"""The apprise channel (optional extra ``trialmon[apprise]``): chat tools and webhooks.
+
+Slack, Teams, Discord, Matrix, ntfy, Telegram and generic JSON webhooks all go through
+Apprise; we only hand it a title and a body. Each URL is its own delivery in the outbox (its
+``route`` is a short hash of the URL, so no secret lands in the database), so a retry never
+re-posts to a URL that already accepted the digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from monitor.config import AppriseNotifyConfig
+from monitor.errors import ConfigError, DeliveryError
+from monitor.notify.digest import Digest, render_text
+
+log = logging.getLogger(__name__)
+INSTALL_HINT = "pip install 'trialmon[apprise]'"
+
+
+def url_id(url: str) -> str:
+    """A stable, secret-free name for an Apprise URL: its scheme and a short hash."""
+    scheme = url.partition("://")[0] or "url"
+    return f"{scheme}:{hashlib.sha256(url.encode()).hexdigest()[:12]}"
+
+
+def masked(url: str) -> str:
+    """``slack://T000/B000/XXXX`` -> ``slack://…`` (the rest of a URL is often a token)."""
+    return re.sub(r"://.*", "://…", url)
+
+
+def load_apprise() -> Any:
+    try:
+        import apprise
+    except ImportError as e:
+        raise ConfigError(
+            f"[notify.apprise] enabled: the apprise channel needs the apprise package; "
+            f"install it with: {INSTALL_HINT}"
+        ) from e
+    return apprise
+
+
+class AppriseNotifier:
+    channel = "apprise"
+
+    def __init__(self, config: AppriseNotifyConfig) -> None:
+        self.config = config
+        self.min_severity = config.min_severity
+        self.apprise = load_apprise()
+        self.urls = {url_id(u): u for u in config.urls}
+        for index, url in enumerate(config.urls):
+            self._check(index, url)
+
+    def _check(self, index: int, url: str) -> None:
+        if not self.apprise.Apprise().add(url):
+            raise ConfigError(
+                f"[notify.apprise] urls[{index}]: {masked(url)!r} is not a URL Apprise supports"
+            )
+
+    def split(self, digest: Digest) -> list[Digest]:
+        return [digest.only(digest.nct_ids(), (key,)) for key in self.urls]
+
+    def describe(self, digest: Digest) -> str:
+        return f"to {', '.join(masked(self.urls.get(k, k)) for k in digest.route)}"
+
+    def send(self, digest: Digest) -> None:
+        urls = self._urls(digest.route)
+        title, body = digest.subject(), render_text(digest)
+        try:
+            ok = self._notify(urls, title, body)
+        except Exception as e:  # Apprise plugins raise anything; the outbox needs DeliveryError
+            raise DeliveryError(f"apprise: {type(e).__name__}: {e}") from e
+        if not ok:
+            where = ", ".join(masked(u) for u in urls)
+            raise DeliveryError(f"apprise: {where} did not accept the message")
+
+    def _notify(self, urls: Sequence[str], title: str, body: str) -> bool:
+        apobj = self.apprise.Apprise()
+        apobj.add(list(urls))
+        return bool(apobj.notify(body=body, title=title, body_format="text"))
+
+    def _urls(self, route: Sequence[str]) -> list[str]:
+        missing = [key for key in route if key not in self.urls]
+        if missing:
+            raise DeliveryError(
+                f"apprise: the URL this digest was meant for ({', '.join(missing)}) "
+                "is no longer in [notify.apprise] urls"
+            )
+        return [self.urls[key] for key in route]
