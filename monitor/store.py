@@ -370,13 +370,7 @@ class Store:
         """Store a source's event (gone, alias, query membership) and its change, atomically."""
         with self.db.atomic():
             if change is not None:
-                study = self.study(event.nct_id)
-                snapshot_id = study["latest_snapshot_id"] if study else None
-                self.db.table("changes").insert(
-                    change_row(event.nct_id, change, snapshot_id, snapshot_id, now, run_id)
-                )
-                if study:
-                    self.db.table("studies").update(event.nct_id, {"last_changed": now})
+                self.record_change(event.nct_id, change, now, run_id)
             self._apply_event(event, now)
 
     def _apply_event(self, event: RecordEvent, now: str) -> None:
