@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.config import Config, CtgovConfig, QueryWatch, WatchConfig
+from monitor.config import Config, CtgovConfig, QueryWatch, WatchConfig, parse_config
+from monitor.errors import ConfigError
 from monitor.models import RunReport
 from monitor.pipeline import Cycle, run_cycle
 from monitor.sources import ctgov
@@ -31,6 +32,19 @@ WATERMARK = "NCTId,NCTIdAlias,LastUpdatePostDate"
 
 def study(nct: str, posted: str = "2026-01-05", **kw: Any) -> dict[str, Any]:
     return synthetic(TEMPLATE, nct, posted=posted, status=kw.pop("status", "RECRUITING"), **kw)
+
+
+def tiny(nct: str) -> dict[str, Any]:
+    """A SYNTHETIC minimal study (id, title, status, last update), for tests of volume."""
+    return {
+        "protocolSection": {
+            "identificationModule": {"nctId": nct, "briefTitle": f"Study {nct}"},
+            "statusModule": {
+                "overallStatus": "RECRUITING",
+                "lastUpdatePostDateStruct": {"date": "2026-01-05", "type": "ACTUAL"},
+            },
+        }
+    }
 
 
 def make_config(
@@ -109,6 +123,26 @@ def test_marks_of_a_fields_subset() -> None:
     assert mark == ctgov.Mark("NCT00000001", "2026-02-01", ("NCT00000009",))
     assert ctgov.to_mark({"protocolSection": {}}) is None
     assert ctgov.study_id({"protocolSection": {"identificationModule": {"nctId": "x"}}}) is None
+
+
+@pytest.mark.parametrize(
+    ("ctgov_table", "message"),
+    [
+        ({"page_size": 1001}, "[ctgov] page_size: 1001 is above the API's 1000"),
+        ({"full_pass_every": 0}, "[ctgov] full_pass_every: must be greater than 0, got 0"),
+        ({"max_attempts": 2.5}, "[ctgov] max_attempts: expected an integer, got 2.5"),
+        ({"base_url": "http://example.org"}, "must use https (plain http only for loopback)"),
+    ],
+)
+def test_ctgov_settings_are_validated(ctgov_table: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"ctgov": ctgov_table})
+    assert message in str(caught.value)
+
+
+def test_ctgov_defaults_are_polite() -> None:
+    cfg = parse_config({"ctgov": {"base_url": "http://127.0.0.1:8080"}}).ctgov
+    assert (cfg.requests_per_minute, cfg.page_size, cfg.max_attempts) == (50, 1000, 6)
 
 
 # ---------------------------------------------------------------- incremental cycles
@@ -197,7 +231,7 @@ def test_thousands_of_ids_are_batched_under_8_kb(
     fake_api: FakeApi, runner: Callable[..., Runner]
 ) -> None:
     ids = tuple(studies_range(1, 1500))
-    fake_api.add(*(study(n) for n in ids))
+    fake_api.add(*(tiny(n) for n in ids))
     r = runner(*ids)
     r.cycle()
     run = r.cycle()
