@@ -25,6 +25,7 @@ import httpx
 import orjson
 
 from monitor import __version__
+from monitor.config import CtgovConfig
 from monitor.errors import NotFoundError, PermanentFetchError, TransientFetchError
 
 log = logging.getLogger(__name__)
@@ -214,6 +215,12 @@ def retry_after(response: httpx.Response) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def polite(client: httpx.Client, config: CtgovConfig, clock: Clock | None = None) -> Http:
+    """The :class:`Http` for ``[ctgov]`` settings: its rate limit and its number of attempts."""
+    limiter = RateLimiter(config.requests_per_minute, clock)
+    return Http(client, limiter, RetryPolicy(max_attempts=config.max_attempts))
 
 
 def build_client(base_url: str, timeout: float) -> httpx.Client:

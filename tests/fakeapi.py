@@ -446,6 +446,7 @@ class FakeHandler(BaseHTTPRequestHandler):
     def send_fault(self, fault: Fault) -> None:
         if fault.delay:
             time.sleep(fault.delay)
+            self.close_connection = True
         if fault.close:
             self.close_connection = True
             return
@@ -466,7 +467,10 @@ class FakeHandler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+            self.close_connection = True
 
 
 def studies_range(first: int, count: int) -> Iterator[str]:

@@ -419,6 +419,18 @@ def test_a_400_in_a_batch_is_narrowed_to_the_refused_id(
     assert [(e.nct_id, e.transient) for e in run.errors] == [("NCT00000005", False)]
 
 
+def test_a_timeout_is_retried(fake_api: FakeApi, store: Store) -> None:
+    fake_api.add(study("NCT00000001"))
+    fake_api.fault = lambda seen: Fault(delay=0.3) if len(fake_api.requests) == 1 else None
+    config = make_config(fake_api, ("NCT00000001",))
+    with httpx.Client(base_url=fake_api.url, timeout=0.1) as client:
+        source = ctgov.build(config, client, store, now=DAY0, clock=FakeClock())
+        cycle = Cycle(store=store, rules=config.changes, now=DAY0, source_name="ctgov")
+        run = run_cycle(cycle, source.items())
+    assert (run.new, run.failed) == (1, 0)
+    assert [r.path for r in fake_api.requests[:2]] == ["/api/v2/version"] * 2
+
+
 def test_an_unreachable_registry_fails_every_study_after_bounded_retries(
     fake_api: FakeApi, runner: Callable[..., Runner]
 ) -> None:

@@ -39,7 +39,7 @@ from monitor.errors import (
     PermanentFetchError,
     TransientFetchError,
 )
-from monitor.http import Clock, Http, RateLimiter, RetryPolicy, json_body
+from monitor.http import Clock, Http, json_body, polite
 from monitor.models import Checkpoint, RawRecord, RecordEvent, StudyError
 from monitor.store import Store
 
@@ -513,6 +513,4 @@ def build(
     clock: Clock | None = None,
 ) -> CtgovSource:
     """The live source over ``client`` (built by the CLI), with its one rate limiter."""
-    limiter = RateLimiter(config.ctgov.requests_per_minute, clock)
-    http = Http(client, limiter, RetryPolicy(max_attempts=config.ctgov.max_attempts))
-    return CtgovSource(http, store, config, now=now, force=force)
+    return CtgovSource(polite(client, config.ctgov, clock), store, config, now=now, force=force)
