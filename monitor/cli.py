@@ -31,6 +31,7 @@ from monitor.errors import (
     TrialmonError,
     UsageError,
 )
+from monitor.http import build_client
 from monitor.lock import RunLock, daemon_lock_path, run_lock_path
 from monitor.models import CATEGORIES, SEVERITIES, RunReport
 from monitor.notify.apprise import AppriseNotifier
@@ -42,6 +43,7 @@ from monitor.pipeline import Cycle, Item, iso, missing_watched, run_cycle
 from monitor.progress import progress
 from monitor.report import build_report, write_report
 from monitor.schedule import stop_on_signals
+from monitor.sources import ctgov
 from monitor.sources.files import iter_records
 from monitor.store import Store
 
@@ -152,11 +154,24 @@ def offline_items(config: Config, directory: Path) -> Iterator[Item]:
     return iter(items)
 
 
-def source_items(config: Config, source: str) -> tuple[str, Iterator[Item]]:
+def ctgov_items(config: Config, store: Store, now: datetime, force: bool) -> Iterator[Item]:
+    """The live source's items; the one httpx client lives as long as the iteration."""
+    with build_client(config.ctgov.base_url, config.ctgov.timeout) as client:
+        yield from ctgov.build(config, client, store, now=now, force=force).items()
+
+
+def source_items(
+    config: Config,
+    source: str,
+    *,
+    store: Store | None = None,
+    now: datetime | None = None,
+    force: bool = False,
+) -> tuple[str, Iterator[Item]]:
     if source == "ctgov":
-        raise UsageError(
-            "the live ClinicalTrials.gov source is not available yet; use --source DIR"
-        )
+        if store is None:
+            raise UsageError("the live source needs the database (internal: pass store=)")
+        return "ctgov", ctgov_items(config, store, now or now_utc(), force)
     directory = Path(source)
     if not directory.is_dir():
         raise UsageError(f'--source: {source!r} is neither "ctgov" nor a directory')
@@ -177,18 +192,21 @@ def one_cycle(
     should_stop: Callable[[], bool],
     on_progress: Callable[[int], None] = lambda steps: None,
     notifiers: list[Notifier] | None = None,
+    *,
+    force: bool = False,
 ) -> RunReport:
     """One cycle over ``source``, shared by ``run`` and ``daemon`` (the caller holds the lock)."""
     if notifiers is None:
         notifiers = build_notifiers(config)  # a channel that cannot work: before any work
     store = Store.open(config.database)
     try:
-        name, items = source_items(config, source)
+        now = now_utc()
+        name, items = source_items(config, source, store=store, now=now, force=force)
         outbox = build_outbox(config, store, notifiers)
         cycle = Cycle(
             store=store,
             rules=config.changes,
-            now=now_utc(),
+            now=now,
             source_name=name,
             outbox=outbox,
             should_stop=should_stop,
@@ -201,9 +219,10 @@ def one_cycle(
 
 @cli.command()
 @click.option("--source", "source_opt", metavar="ctgov|DIR", help="Where records come from.")
+@click.option("--force", is_flag=True, help="Check the registry even when it released no new data.")
 @pass_context
 @handle_errors
-def run(ctx: Context, source_opt: str | None) -> None:
+def run(ctx: Context, source_opt: str | None, force: bool) -> None:
     """Run one monitoring cycle and print a summary.
 
     When another cycle holds the run lock (the daemon, or an earlier cron run still going),
@@ -215,7 +234,9 @@ def run(ctx: Context, source_opt: str | None) -> None:
     if stop is None:
         return
     with progress("Checking studies", total=len(config.watch.studies) or None) as advance:
-        report = one_cycle(config, source_opt or config.source, stop.is_set, advance, notifiers)
+        report = one_cycle(
+            config, source_opt or config.source, stop.is_set, advance, notifiers, force=force
+        )
     click.echo(summary_line(report))
     for error in report.errors:
         click.echo(f"  failed: {error.message}", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,44 @@ class StudyError:
     nct_id: str | None
     message: str
     transient: bool = True
+
+
+RECORD_EVENTS: tuple[str, ...] = (
+    "unchanged",
+    "alias",
+    "gone",
+    "returned",
+    "new_in_query",
+    "left_query",
+)
+
+
+@dataclass(frozen=True)
+class RecordEvent:
+    """What a source learned about a study without a new record to compare.
+
+    ``unchanged``: checked cheaply (its last-update date did not move); ``alias``: the registry
+    answers the watched id under ``detail``; ``gone`` / ``returned``: the registry stopped / started
+    again returning it; ``new_in_query`` / ``left_query``: it entered / left the saved search
+    named ``query``.
+    """
+
+    nct_id: str
+    kind: str
+    query: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Runs ``action`` once every item a source produced before it has been processed.
+
+    A source saves its own progress this way (e.g. the registry's data release it has seen),
+    so a cycle interrupted half-way never marks unprocessed records as done.
+    """
+
+    action: Callable[[], None]
+    nct_id: None = None
 
 
 @dataclass

@@ -13,17 +13,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from monitor import normalize
-from monitor.classify import classify
+from monitor.classify import classify, record_change
 from monitor.compare import compare
 from monitor.config import ChangesConfig
 from monitor.errors import RecordError
-from monitor.models import Change, RawRecord, RunReport, StudyError
+from monitor.models import Change, Checkpoint, RawRecord, RecordEvent, RunReport, StudyError
 from monitor.notify.outbox import Outbox
 from monitor.store import Latest, NewSnapshot, Store
 
 log = logging.getLogger(__name__)
 
-Item = RawRecord | StudyError
+Item = RawRecord | StudyError | RecordEvent | Checkpoint
+CHANGE_EVENTS = frozenset({"gone", "returned", "new_in_query", "left_query"})
 BATCH = 500
 
 
@@ -96,7 +97,13 @@ def process_batch(cycle: Cycle, batch: Sequence[Item], report: RunReport) -> Non
         if isinstance(item, StudyError):
             note_error(cycle, report, item)
             continue
-        outcome = process_record(cycle, item, latest.get(item.nct_id), report)
+        if isinstance(item, Checkpoint):
+            item.action()
+            continue
+        if isinstance(item, RecordEvent):
+            outcome = process_event(cycle, item, report)
+        else:
+            outcome = process_record(cycle, item, latest.get(item.nct_id), report)
         if outcome == "unchanged":
             unchanged.append(item.nct_id)
     cycle.store.touch(unchanged, iso(cycle.now))
@@ -125,6 +132,21 @@ def process_record(cycle: Cycle, raw: RawRecord, previous: Latest | None, report
 def same_format(old_hash: str, new_hash: str) -> bool:
     """A previous snapshot of another record format is re-baselined, never diffed."""
     return old_hash.split(":")[0] == new_hash.split(":")[0]
+
+
+def process_event(cycle: Cycle, event: RecordEvent, report: RunReport) -> str:
+    """Count or store what a source learned without a new record; returns the outcome."""
+    if event.kind in ("unchanged", "gone"):
+        report.checked += 1
+        report.unchanged += event.kind == "unchanged"
+        report.changed += event.kind == "gone"
+    if event.kind == "unchanged":
+        return "unchanged"
+    change = record_change(event.kind, query=event.query) if event.kind in CHANGE_EVENTS else None
+    cycle.store.record_event(event, change, iso(cycle.now), report.run_id)
+    if change is not None:
+        report.changes.append((event.nct_id, change))
+    return event.kind
 
 
 def detect(previous: Latest, record: dict, rules: ChangesConfig) -> list[Change]:

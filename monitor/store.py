@@ -20,7 +20,7 @@ from sqlite_utils.migrations import Migrations
 
 from monitor import sqlviews
 from monitor.errors import StoreError
-from monitor.models import Change, RunReport
+from monitor.models import Change, RecordEvent, RunReport
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,27 @@ def _initial(db: Database) -> None:
     )
     db.table("deliveries").create_index(["status"])
     db.table("meta").create({"key": str, "value": str}, pk="key")
+
+
+@migrations(name="0002_ctgov_state")
+def _ctgov_state(db: Database) -> None:
+    """What the live source remembers: aliases and gone studies, saved-search membership."""
+    db.table("ctgov_studies").create(
+        {"nct_id": str, "current_id": str, "gone_since": str, "updated_at": str}, pk="nct_id"
+    )
+    db.table("ctgov_queries").create(
+        {
+            "name": str,
+            "params_hash": str,
+            "last_success": str,
+            "last_full_pass": str,
+            "cycles_since_full": int,
+        },
+        pk="name",
+    )
+    db.table("ctgov_query_members").create(
+        {"query": str, "nct_id": str, "first_seen": str}, pk=("query", "nct_id")
+    )
 
 
 @migrations(name="0003_views")
@@ -342,6 +363,71 @@ class Store:
             self.db.table("changes").insert(row)
             if study:
                 self.db.table("studies").update(nct_id, {"last_changed": now})
+
+    def record_event(
+        self, event: RecordEvent, change: Change | None, now: str, run_id: int | None
+    ) -> None:
+        """Store a source's event (gone, alias, query membership) and its change, atomically."""
+        with self.db.atomic():
+            if change is not None:
+                self.record_change(event.nct_id, change, now, run_id)
+            self._apply_event(event, now)
+
+    def _apply_event(self, event: RecordEvent, now: str) -> None:
+        nct, studies = event.nct_id, self.db.table("ctgov_studies")
+        if event.kind in ("gone", "returned"):
+            gone = now if event.kind == "gone" else None
+            studies.upsert({"nct_id": nct, "gone_since": gone, "updated_at": now}, pk="nct_id")
+        elif event.kind == "alias":
+            row = {"nct_id": nct, "current_id": event.detail, "updated_at": now}
+            studies.upsert(row, pk="nct_id")
+        elif event.kind == "new_in_query":
+            self.add_query_members(str(event.query), [nct], now)
+        elif event.kind == "left_query":
+            self.db.execute(
+                "delete from ctgov_query_members where query = ? and nct_id = ?",
+                [event.query, nct],
+            )
+
+    def ctgov_studies(self) -> dict[str, dict[str, Any]]:
+        """Alias and gone state of every study the live source has an opinion on."""
+        return {r["nct_id"]: r for r in self.db.table("ctgov_studies").rows}
+
+    def last_update_posted(self, nct_ids: Sequence[str]) -> dict[str, str | None]:
+        """The stored last-update date of each given study that has a snapshot."""
+        found: dict[str, str | None] = {}
+        for start in range(0, len(nct_ids), BATCH):
+            chunk = list(nct_ids[start : start + BATCH])
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                "select nct_id, last_update_posted from studies "
+                f"where latest_snapshot_id is not null and nct_id in ({marks})"
+            )
+            found.update(self.db.execute(sql, chunk).fetchall())
+        return found
+
+    def query_state(self, name: str) -> dict[str, Any] | None:
+        rows = list(self.db.table("ctgov_queries").rows_where("name = ?", [name]))
+        return rows[0] if rows else None
+
+    def query_members(self, name: str) -> set[str]:
+        sql = "select nct_id from ctgov_query_members where query = ?"
+        return {r[0] for r in self.db.execute(sql, [name])}
+
+    def add_query_members(self, name: str, nct_ids: Iterable[str], now: str) -> None:
+        rows = ({"query": name, "nct_id": n, "first_seen": now} for n in nct_ids)
+        self.db.table("ctgov_query_members").insert_all(rows, pk=("query", "nct_id"), ignore=True)
+
+    def save_query_state(
+        self, state: dict[str, Any], baseline: Iterable[str] | None = None
+    ) -> None:
+        """A saved search's progress; on its first pass also its members (the baseline)."""
+        with self.db.atomic():
+            self.db.table("ctgov_queries").upsert(state, pk="name")
+            if baseline is not None:
+                sql = "delete from ctgov_query_members where query = ?"
+                self.db.execute(sql, [state["name"]])
+                self.add_query_members(state["name"], baseline, str(state["last_success"]))
 
     def touch(self, nct_ids: Iterable[str], now: str) -> None:
         """Mark unchanged studies as checked, in one statement per batch."""

@@ -1,12 +1,14 @@
-"""Shared fixtures: paths to test data and a fresh store."""
+"""Shared fixtures: paths to test data, a fresh store, and the loopback fake of the registry."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from monitor.store import Store
+from tests.fakeapi import FakeApi
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
@@ -15,3 +17,10 @@ ROOT = Path(__file__).parent.parent
 @pytest.fixture
 def store() -> Store:
     return Store.memory()
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeApi]:
+    """A fake ClinicalTrials.gov API on 127.0.0.1 (OS-chosen port), stopped after the test."""
+    with FakeApi() as api:
+        yield api

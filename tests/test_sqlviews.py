@@ -119,7 +119,7 @@ def test_latest_changes_keeps_each_study_newest_batch(store: Store) -> None:
     assert FAILING not in {r["nct_id"] for r in got}
 
 
-# The README questions, with the SQL of docs/README-views.md ("this month" pinned to a date).
+# The README questions, with the SQL of README.md ("this month" pinned to a date).
 
 MOVED_THIS_MONTH = """
     select nct_id, title, from_status, to_status, version_date, why_stopped
