@@ -237,11 +237,10 @@ def run(ctx: Context, source_opt: str | None, force: bool) -> None:
         report = one_cycle(
             config, source_opt or config.source, stop.is_set, advance, notifiers, force=force
         )
-    click.echo(summary_line(report))
-    for error in report.errors:
-        click.echo(f"  failed: {error.message}", err=True)
+    click.echo(summary_line(report))  # each failure was already logged on stderr as it happened
     if report.errors and report.checked == 0:
-        raise SourceError("no study could be checked: every record failed")
+        first = report.errors[0].message
+        raise SourceError(f"nothing could be checked: every request or record failed ({first})")
     if report.deliveries_failed and not report.deliveries_sent:
         raise DeliveryError("no notification of this cycle could be delivered (kept pending)")
 

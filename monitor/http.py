@@ -30,7 +30,7 @@ from monitor.errors import NotFoundError, PermanentFetchError, TransientFetchErr
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"trialmon/{__version__} (+https://github.com/trialmon/trialmon)"
+USER_AGENT = f"trialmon/{__version__} (clinical-trial registry monitor; python-httpx)"
 RETRY_STATUSES = frozenset({403, 408, 429, 500, 502, 503, 504})
 Params = Mapping[str, str | int]
 

@@ -90,7 +90,7 @@ def test_json_answer_with_the_user_agent(mock: respx.MockRouter, clock: FakeCloc
     body = make_http(clock).get_json("/api/v2/version")
     assert body == {"dataTimestamp": "2026-09-04T09:00:06"}
     agent = route.calls.last.request.headers["User-Agent"]
-    assert agent == USER_AGENT and agent.startswith(f"trialmon/{__version__} (+https://")
+    assert agent == USER_AGENT and agent.startswith(f"trialmon/{__version__} (")
 
 
 @pytest.mark.parametrize("status", [429, 403, 500, 502, 503, 504])
