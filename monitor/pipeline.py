@@ -113,20 +113,33 @@ def process_record(cycle: Cycle, raw: RawRecord, previous: Latest | None, report
     """Normalize one record and store it when its content moved; returns the outcome."""
     report.checked += 1
     try:
-        record = normalize.normalize(raw.data)
+        snap = next_snapshot(raw, previous, cycle.rules, cycle.now)
     except RecordError as e:
         note_error(cycle, report, StudyError(raw.nct_id, f"{raw.origin}: {e}", transient=False))
         return "failed"
-    digest = normalize.content_hash(record)
-    if previous is not None and previous.content_hash == digest:
+    if snap is None:
         report.unchanged += 1
         return "unchanged"
-    comparable = previous is not None and same_format(previous.content_hash, digest)
-    changes = detect(previous, record, cycle.rules) if previous and comparable else []
-    snap = new_snapshot(raw, record, digest, changes, cycle.now)
     cycle.store.save_snapshot(snap, previous, report.run_id)
-    count_outcome(report, raw.nct_id, previous, changes)
+    count_outcome(report, raw.nct_id, previous, list(snap.changes))
     return "new" if previous is None else "changed"
+
+
+def next_snapshot(
+    raw: RawRecord, previous: Latest | None, rules: ChangesConfig, now: datetime
+) -> NewSnapshot | None:
+    """normalize -> hash -> compare -> classify: the snapshot to store, or None if unchanged.
+
+    The one path every driver (live cycles, record-history backfill) takes from a raw record
+    to a classified snapshot. Raises ``RecordError`` for a record that cannot be normalized.
+    """
+    record = normalize.normalize(raw.data)
+    digest = normalize.content_hash(record)
+    if previous is not None and previous.content_hash == digest:
+        return None
+    comparable = previous is not None and same_format(previous.content_hash, digest)
+    changes = detect(previous, record, rules) if previous and comparable else []
+    return new_snapshot(raw, record, digest, changes, now)
 
 
 def same_format(old_hash: str, new_hash: str) -> bool:
