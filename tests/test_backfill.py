@@ -1,0 +1,286 @@
+"""Record-history backfill end to end: a loopback registry, the real httpx client, a store.
+
+The versions are SYNTHETIC, built from the REAL capture ``int_history_NCT03690141.json``
+(see ``tests/historydata.py``): version 0 with 30 ESTIMATED and the original primary outcome,
+status changes on the capture's dates, version 9 equal to the capture's study (16 ACTUAL).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from monitor.backfill import Backfill, BackfillReport, run_backfill
+from monitor.config import ChangesConfig
+from monitor.errors import NotFoundError, PermanentFetchError, TransientFetchError
+from monitor.models import RawRecord
+from monitor.pipeline import Cycle, run_cycle
+from monitor.store import Store
+from tests.historydata import NCT_ID, build_versions, history_summary, version_dates
+
+NOW = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
+OTHER = "NCT00000002"
+
+
+# ---------------------------------------------------------------- a loopback registry
+
+
+class Registry:
+    """A tiny loopback server of the record-history endpoints, with a request log and faults."""
+
+    def __init__(self) -> None:
+        self.histories: dict[str, dict[int, dict[str, Any]]] = {}
+        self.raw_lists: dict[str, Any] = {}  # a list answer to serve as is
+        self.fail_from: int | None = None  # versions >= this answer 503
+        self.requests: list[str] = []
+        handler = type("Handler", (_Handler,), {"registry": self})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        self.server.serve_forever(poll_interval=0.01)  # quick shutdown at teardown
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def answer(self, path: str) -> tuple[int, Any]:
+        self.requests.append(path)
+        parts = path.strip("/").split("/")  # api int studies NCT history [N]
+        if parts[:3] != ["api", "int", "studies"] or len(parts) < 5 or parts[4] != "history":
+            return 404, "Not found"
+        nct_id = parts[3]
+        if nct_id in self.raw_lists and len(parts) == 5:
+            return 200, self.raw_lists[nct_id]
+        versions = self.histories.get(nct_id)
+        if versions is None:
+            return 404, f"Study {nct_id} not found"
+        if len(parts) == 5:
+            return 200, history_summary(versions)
+        number = int(parts[5])
+        if self.fail_from is not None and number >= self.fail_from:
+            return 503, "Service Unavailable"
+        return 200, {"studyVersion": number, "study": versions[number]}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    registry: Registry
+
+    def do_GET(self) -> None:
+        status, body = self.registry.answer(self.path.split("?")[0])
+        data = body.encode() if isinstance(body, str) else orjson.dumps(body)
+        self.send_response(status)
+        kind = "text/plain" if isinstance(body, str) else "application/json"
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+class HttpxGetter:
+    """get_json over the real httpx client (error translation as the live source does it)."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        response = self.client.get(path, params=params)
+        url = str(response.request.url)
+        if response.status_code == 404:
+            raise NotFoundError(f"{url}: not found (404)")
+        if response.status_code >= 500:
+            raise TransientFetchError(f"{url}: HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise PermanentFetchError(f"{url}: HTTP {response.status_code}")
+        return orjson.loads(response.content)
+
+
+@pytest.fixture
+def registry() -> Iterator[Registry]:
+    reg = Registry()
+    reg.histories[NCT_ID] = build_versions()
+    reg.thread.start()
+    yield reg
+    reg.server.shutdown()
+    reg.server.server_close()
+    reg.thread.join(timeout=5)
+
+
+@pytest.fixture
+def client(registry: Registry) -> Iterator[HttpxGetter]:
+    with httpx.Client(base_url=registry.url, timeout=5) as http:
+        yield HttpxGetter(http)
+
+
+def backfill(store: Store, client: HttpxGetter, *ids: str) -> BackfillReport:
+    bf = Backfill(store=store, client=client, rules=ChangesConfig(), now=NOW)
+    return run_backfill(bf, ids or [NCT_ID])
+
+
+def timeline(store: Store) -> list[tuple[str, str, int | None]]:
+    return [(s["captured_at"], s["source"], s["version"]) for s in store.snapshots_of(NCT_ID)]
+
+
+def summaries(store: Store) -> list[tuple[str, str]]:
+    rows = store.db.execute(
+        "select detected_at, summary from changes where nct_id = ? order by detected_at, id",
+        [NCT_ID],
+    )
+    return [(r[0][:10], r[1]) for r in rows]
+
+
+def live_record(study: dict[str, Any]) -> RawRecord:
+    return RawRecord(NCT_ID, study, "ctgov", "live")
+
+
+def live_cycle(store: Store, study: dict[str, Any], now: datetime) -> None:
+    cycle = Cycle(store=store, rules=ChangesConfig(), now=now, source_name="ctgov")
+    run_cycle(cycle, [live_record(study)])
+
+
+# ---------------------------------------------------------------- the timeline
+
+
+def test_the_timeline_is_complete_from_version_0(store: Store, client: HttpxGetter) -> None:
+    report = backfill(store, client)
+    dates = {n: f"{d}T00:00:00Z" for n, d, _ in version_dates()}
+    expected = [(dates[n], "history", n) for n in range(10) if n != 4]  # 4 repeats 3
+    assert timeline(store) == expected
+    [result] = report.studies
+    assert (result.versions, result.stored, result.same, result.error) == (10, 9, 1, None)
+    study = store.study(NCT_ID)
+    assert study is not None
+    assert study["overall_status"] == "COMPLETED"
+    assert study["latest_snapshot_id"] == store.snapshots_of(NCT_ID)[-1]["id"]
+    assert report.run.status == "ok"
+
+
+def test_enrollment_and_status_changes_are_found_on_their_dates(
+    store: Store, client: HttpxGetter
+) -> None:
+    backfill(store, client)
+    found = summaries(store)
+    assert ("2018-10-16", "Overall status: NOT_YET_RECRUITING → RECRUITING") in found
+    assert ("2019-07-16", "Overall status: RECRUITING → ACTIVE_NOT_RECRUITING") in found
+    assert ("2019-07-16", "Enrollment: 30 (ESTIMATED) → 16 (ACTUAL) (-47%)") in found
+    assert ("2020-04-27", "Overall status: ACTIVE_NOT_RECRUITING → COMPLETED") in found
+    reworded = 'description changed: removed "RECIST"; added "iRECIST"'
+    assert any(d == "2019-01-18" and s.endswith(reworded) for d, s in found)
+    assert not any("<" in s or "&#x2F;" in s for _, s in found)  # HTML normalized
+
+
+def test_a_second_run_stores_nothing_and_fetches_only_the_list(
+    store: Store, client: HttpxGetter, registry: Registry
+) -> None:
+    backfill(store, client)
+    before = (timeline(store), summaries(store))
+    registry.requests.clear()
+    report = backfill(store, client)
+    assert (timeline(store), summaries(store)) == before
+    assert registry.requests == [f"/api/int/studies/{NCT_ID}/history"]
+    assert (report.studies[0].already, report.studies[0].stored) == (10, 0)
+
+
+def test_an_interrupted_backfill_resumes_where_it_stopped(
+    store: Store, client: HttpxGetter, registry: Registry
+) -> None:
+    registry.fail_from = 6
+    first = backfill(store, client)
+    error = first.studies[0].error
+    assert error is not None and error.transient
+    assert f"/api/int/studies/{NCT_ID}/history/6" in error.message
+    assert [v for _, _, v in timeline(store)] == [0, 1, 2, 3, 5]
+    assert first.run.status == "partial"
+
+    registry.fail_from, registry.requests = None, []
+    second = backfill(store, client)
+    assert second.studies[0].error is None
+    fetched = [p.rsplit("/", 1)[-1] for p in registry.requests[1:]]
+    assert fetched == ["6", "7", "8", "9"]
+
+    fresh = Store.memory()
+    backfill(fresh, client)
+    assert timeline(store) == timeline(fresh)
+    assert summaries(store) == summaries(fresh)
+
+
+# ---------------------------------------------------------------- merging with live snapshots
+
+
+def test_a_live_snapshot_identical_to_the_latest_version_is_no_change(
+    store: Store, client: HttpxGetter
+) -> None:
+    live_cycle(store, build_versions()[9], NOW)
+    backfill(store, client)
+    snaps = timeline(store)
+    assert snaps[-1] == ("2026-11-26T20:00:00Z", "ctgov", None)
+    assert [v for _, _, v in snaps[:-1]] == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    live_id = store.snapshots_of(NCT_ID)[-1]["id"]
+    assert store.db.execute("select count(*) from changes where to_snapshot_id = ?", [live_id])
+    assert not store.changes_between(store.snapshots_of(NCT_ID)[-2]["id"], live_id)
+    study = store.study(NCT_ID)
+    assert study is not None and study["latest_snapshot_id"] == live_id
+
+
+def test_a_live_baseline_after_the_last_version_gets_the_changes_since(
+    store: Store, client: HttpxGetter, registry: Registry
+) -> None:
+    live_cycle(store, build_versions()[9], datetime(2020, 1, 1, tzinfo=UTC))
+    report = backfill(store, client)
+    assert report.studies[0].left == 1  # version 9 (2020-04-27) is after the live snapshot
+    assert [v for _, _, v in timeline(store)] == [0, 1, 2, 3, 5, 6, 7, 8, None]
+    assert ("2020-01-01", "Overall status: ACTIVE_NOT_RECRUITING → COMPLETED") in summaries(store)
+    registry.requests.clear()
+    backfill(store, client)
+    assert (
+        summaries(store).count(("2020-01-01", "Overall status: ACTIVE_NOT_RECRUITING → COMPLETED"))
+        == 1
+    )
+
+
+def test_after_a_live_run_followed_the_history_new_versions_are_left_to_it(
+    store: Store, client: HttpxGetter, registry: Registry
+) -> None:
+    versions = build_versions()
+    registry.histories[NCT_ID] = {n: s for n, s in versions.items() if n < 9}
+    backfill(store, client)
+    live_cycle(store, versions[9], NOW)  # the live monitor records 8 -> 9 and notifies it
+    registry.histories[NCT_ID] = versions
+    report = backfill(store, client)
+    assert (report.studies[0].stored, report.studies[0].left) == (0, 1)
+    assert timeline(store)[-1] == ("2026-11-26T20:00:00Z", "ctgov", None)
+
+
+# ---------------------------------------------------------------- no history, errors
+
+
+def test_a_study_without_history_is_a_normal_case(store: Store, client: HttpxGetter) -> None:
+    report = backfill(store, client, OTHER)
+    [result] = report.studies
+    assert (result.versions, result.error) == (0, None)
+    assert report.run.status == "ok"
+    assert store.study(OTHER) is None
+
+
+def test_an_unexpected_format_names_the_endpoint_and_others_go_on(
+    store: Store, client: HttpxGetter, registry: Registry
+) -> None:
+    registry.raw_lists[OTHER] = {"versions": []}
+    report = backfill(store, client, OTHER, NCT_ID)
+    bad, good = report.studies
+    assert bad.error is not None and not bad.error.transient
+    assert f"GET /api/int/studies/{OTHER}/history: unexpected record-history format" in (
+        bad.error.message
+    )
+    assert good.stored == 9
