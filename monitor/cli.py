@@ -11,17 +11,21 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+import httpx
 import orjson
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from monitor import __version__, render, schedule, views
 from monitor import status as status_report
+from monitor.backfill import Backfill, BackfillReport, StudyResult, run_backfill
 from monitor.config import Config, load_config, normalize_nct_id
 from monitor.errors import (
     ConfigError,
@@ -31,7 +35,7 @@ from monitor.errors import (
     TrialmonError,
     UsageError,
 )
-from monitor.http import build_client
+from monitor.http import Http, RateLimiter, RetryPolicy, build_client
 from monitor.lock import RunLock, daemon_lock_path, run_lock_path
 from monitor.models import CATEGORIES, SEVERITIES, RunReport
 from monitor.notify.apprise import AppriseNotifier
@@ -40,7 +44,7 @@ from monitor.notify.email import EmailNotifier
 from monitor.notify.log import LogNotifier
 from monitor.notify.outbox import Notifier, Outbox
 from monitor.pipeline import Cycle, Item, iso, missing_watched, run_cycle
-from monitor.progress import progress
+from monitor.progress import progress, stderr_console
 from monitor.report import build_report, write_report
 from monitor.schedule import stop_on_signals
 from monitor.sources import ctgov
@@ -546,6 +550,109 @@ def send_test(notifier: Notifier) -> int:
         else:
             click.echo(f"{notifier.channel}: sent {notifier.describe(part)}")
     return failures
+
+
+# ---------------------------------------------------------------- backfill
+
+
+class BackfillBar:
+    """Versions done of total, one bar per study, on a terminal only (stderr)."""
+
+    def __init__(self, console: Console) -> None:
+        self.bar: Progress | None = None
+        if console.is_terminal:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+            self.bar = Progress(*columns, console=console, transient=True)
+        self.tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> BackfillBar:
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.stop()
+
+    def __call__(self, nct_id: str, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if nct_id not in self.tasks:
+            self.tasks[nct_id] = self.bar.add_task(f"{nct_id} versions", total=total)
+        self.bar.update(self.tasks[nct_id], completed=done, total=total)
+
+
+def backfill_ids(ctx: Context, store: Store, ids: tuple[str, ...], every: bool) -> list[str]:
+    """The studies to backfill: the ones named, and with --all every watched or stored one."""
+    if not ids and not every:
+        raise UsageError("backfill: name one or more NCT_IDs, or use --all")
+    chosen = [nct_argument(i) for i in ids]
+    if every:
+        chosen += [*ctx.config.watch.studies, *store.known_studies()]
+    return list(dict.fromkeys(chosen))
+
+
+def study_line(result: StudyResult) -> str:
+    if result.error is not None:
+        return f"{result.nct_id}: failed: {result.error.message}"
+    if not result.versions:
+        return f"{result.nct_id}: no record history in the registry"
+    parts = [f"{result.versions} versions", f"{result.stored} stored"]
+    for count, label in (
+        (result.same, "identical to the version before"),
+        (result.already, "already imported"),
+        (result.left, "left to live monitoring"),
+    ):
+        if count:
+            parts.append(f"{count} {label}")
+    return f"{result.nct_id}: {', '.join(parts)}; {result.changes} changes"
+
+
+def registry_http(config: Config, client: httpx.Client) -> Http:
+    """The same HTTP layer as the live source: its rate limiter, retries and errors."""
+    limiter = RateLimiter(config.ctgov.requests_per_minute)
+    return Http(client, limiter, RetryPolicy(max_attempts=config.ctgov.max_attempts))
+
+
+@cli.command()
+@click.argument("nct_ids", nargs=-1, metavar="NCT_ID...")
+@click.option("--all", "every", is_flag=True, help="Every watched study and every stored one.")
+@pass_context
+@handle_errors
+def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
+    """Import studies' earlier versions from the registry's record history.
+
+    Each version becomes a snapshot dated by the version's date, and the changes between
+    versions are classified like live ones (never notified). Running it again stores nothing
+    new; an interrupted backfill continues where it stopped.
+    """
+    config = ctx.config
+    click.get_current_context().with_resource(
+        RunLock(run_lock_path(config.database), command="backfill")
+    )
+    store = click.get_current_context().with_resource(closing(ctx.store()))
+    ids = backfill_ids(ctx, store, nct_ids, every)
+    stop = click.get_current_context().with_resource(stop_on_signals(threading.Event()))
+    client = build_client(config.ctgov.base_url, config.ctgov.timeout)
+    with client, BackfillBar(stderr_console()) as bar:
+        bf = Backfill(store, registry_http(config, client), config.changes, now_utc(), bar)
+        bf.should_stop = stop.is_set
+        report = run_backfill(bf, ids)
+    report_backfill(report)
+
+
+def report_backfill(report: BackfillReport) -> None:
+    for result in report.studies:
+        click.echo(study_line(result), err=result.error is not None)
+    run = report.run
+    stored = sum(r.stored for r in report.studies)
+    click.echo(
+        f"Backfilled {run.checked} studies: {stored} versions stored, "
+        f"{len(run.changes)} changes recorded, {run.failed} failed "
+        f"(run {run.run_id}, {run.status})."
+    )
+    if report.studies and all(r.error for r in report.studies):
+        raise SourceError("no study could be backfilled: every study failed")
 
 
 def main() -> None:

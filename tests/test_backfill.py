@@ -7,10 +7,13 @@ status changes on the capture's dates, version 9 equal to the capture's study (1
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -215,6 +218,18 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(
     assert summaries(store) == summaries(fresh)
 
 
+def test_a_stop_request_ends_the_backfill_between_versions(
+    store: Store, client: HttpxGetter
+) -> None:
+    seen: list[tuple[str, int, int]] = []
+    bf = Backfill(store, client, ChangesConfig(), NOW, lambda *p: seen.append(p))
+    bf.should_stop = lambda: len(seen) > 3  # after versions 0, 1 and 2
+    report = run_backfill(bf, [NCT_ID])
+    assert report.run.status == "stopped"
+    assert seen == [(NCT_ID, n, 10) for n in range(4)]
+    assert [v for _, _, v in timeline(store)] == [0, 1, 2]
+    assert backfill(store, client).studies[0].already == 3
+
 # ---------------------------------------------------------------- merging with live snapshots
 
 
@@ -227,8 +242,8 @@ def test_a_live_snapshot_identical_to_the_latest_version_is_no_change(
     assert snaps[-1] == ("2026-11-26T20:00:00Z", "ctgov", None)
     assert [v for _, _, v in snaps[:-1]] == [0, 1, 2, 3, 5, 6, 7, 8, 9]
     live_id = store.snapshots_of(NCT_ID)[-1]["id"]
-    assert store.db.execute("select count(*) from changes where to_snapshot_id = ?", [live_id])
-    assert not store.changes_between(store.snapshots_of(NCT_ID)[-2]["id"], live_id)
+    into_live = "select count(*) from changes where to_snapshot_id = ?"
+    assert store.db.execute(into_live, [live_id]).fetchone()[0] == 0
     study = store.study(NCT_ID)
     assert study is not None and study["latest_snapshot_id"] == live_id
 
@@ -284,3 +299,56 @@ def test_an_unexpected_format_names_the_endpoint_and_others_go_on(
         bad.error.message
     )
     assert good.stored == 9
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def trialmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "monitor", *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+
+
+def write_config(tmp_path: Path, registry: Registry) -> None:
+    (tmp_path / "config.toml").write_text(
+        f'database = "history.db"\n[ctgov]\nbase_url = "{registry.url}"\n'
+        "requests_per_minute = 6000\nmax_attempts = 2\n"
+        f'[watch]\nstudies = ["{NCT_ID}", "{OTHER}"]\n'
+    )
+
+
+def test_backfill_all_then_history_shows_the_timeline_in_date_order(
+    tmp_path: Path, registry: Registry
+) -> None:
+    write_config(tmp_path, registry)
+    result = trialmon("backfill", "--all", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"{NCT_ID}: 10 versions, 9 stored, 1 identical to the version before" in result.stdout
+    assert f"{OTHER}: no record history in the registry" in result.stdout
+    assert "Backfilled 2 studies: 9 versions stored" in result.stdout
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+
+    shown = trialmon("history", NCT_ID, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    heads = [line.split()[1] for line in shown.stdout.splitlines() if line.startswith("#")]
+    assert heads == sorted(heads) and heads[0] == "2018-09-27T00:00:00Z" and len(heads) == 9
+    assert "Enrollment: 30 (ESTIMATED) → 16 (ACTUAL) (-47%)" in shown.stdout
+
+    again = trialmon("backfill", NCT_ID, cwd=tmp_path)
+    assert "0 stored, 10 already imported; 0 changes" in again.stdout
+
+
+def test_backfill_without_ids_is_a_usage_error(tmp_path: Path, registry: Registry) -> None:
+    write_config(tmp_path, registry)
+    result = trialmon("backfill", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "name one or more NCT_IDs, or use --all" in result.stderr
+
+
+def test_backfill_exits_1_when_every_study_fails(tmp_path: Path, registry: Registry) -> None:
+    write_config(tmp_path, registry)
+    registry.fail_from = 0
+    result = trialmon("backfill", NCT_ID, cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"/api/int/studies/{NCT_ID}/history/0" in result.stderr
+    assert "Traceback" not in result.stderr
