@@ -1,4 +1,5 @@
-"""Record-history backfill end to end: a loopback registry, the real httpx client, a store.
+"""Record-history backfill end to end: the loopback fake API, the live source's HTTP layer
+(httpx, rate limiter, retries), a store, and the ``trialmon`` command.
 
 The versions are SYNTHETIC, built from the REAL capture ``int_history_NCT03690141.json``
 (see ``tests/historydata.py``): version 0 with 30 ESTIMATED and the original primary outcome,
@@ -9,124 +10,79 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
 import pytest
 
 from monitor.backfill import Backfill, BackfillReport, run_backfill
 from monitor.config import ChangesConfig
-from monitor.errors import NotFoundError, PermanentFetchError, TransientFetchError
+from monitor.http import Http, RateLimiter, RetryPolicy, build_client
 from monitor.models import RawRecord
 from monitor.pipeline import Cycle, run_cycle
 from monitor.store import Store
+from tests.fakeapi import FakeApi, FakeClock, Fault, Seen
 from tests.historydata import NCT_ID, build_versions, history_summary, version_dates
 
 NOW = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
 OTHER = "NCT00000002"
 
 
-# ---------------------------------------------------------------- a loopback registry
+# ---------------------------------------------------------------- the loopback registry
 
 
 class Registry:
-    """A tiny loopback server of the record-history endpoints, with a request log and faults."""
+    """The shared loopback fake of the API (``tests/fakeapi.py``), serving record histories,
+    with a fault switch: versions from ``fail_from`` on answer 503, or a list served as is."""
 
-    def __init__(self) -> None:
-        self.histories: dict[str, dict[int, dict[str, Any]]] = {}
-        self.raw_lists: dict[str, Any] = {}  # a list answer to serve as is
-        self.fail_from: int | None = None  # versions >= this answer 503
-        self.requests: list[str] = []
-        handler = type("Handler", (_Handler,), {"registry": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
+    def __init__(self, api: FakeApi) -> None:
+        self.api = api
+        self.fail_from: int | None = None
+        self.raw_lists: dict[str, Any] = {}
+        api.fault = self.fault
 
-    def _serve(self) -> None:
-        self.server.serve_forever(poll_interval=0.01)  # quick shutdown at teardown
+    def serve(self, versions: dict[int, dict[str, Any]]) -> None:
+        self.api.histories[NCT_ID] = {**history_summary(versions), "versions": versions}
+
+    def fault(self, seen: Seen) -> Fault | None:
+        parts = seen.path.strip("/").split("/")  # api int studies NCT history [N]
+        if len(parts) == 5 and parts[3] in self.raw_lists:
+            return Fault(200, self.raw_lists[parts[3]])
+        if len(parts) == 6 and self.fail_from is not None and int(parts[5]) >= self.fail_from:
+            return Fault(503, "Service Unavailable")
+        return None
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.api.url
 
-    def answer(self, path: str) -> tuple[int, Any]:
-        self.requests.append(path)
-        parts = path.strip("/").split("/")  # api int studies NCT history [N]
-        if parts[:3] != ["api", "int", "studies"] or len(parts) < 5 or parts[4] != "history":
-            return 404, "Not found"
-        nct_id = parts[3]
-        if nct_id in self.raw_lists and len(parts) == 5:
-            return 200, self.raw_lists[nct_id]
-        versions = self.histories.get(nct_id)
-        if versions is None:
-            return 404, f"Study {nct_id} not found"
-        if len(parts) == 5:
-            return 200, history_summary(versions)
-        number = int(parts[5])
-        if self.fail_from is not None and number >= self.fail_from:
-            return 503, "Service Unavailable"
-        return 200, {"studyVersion": number, "study": versions[number]}
+    @property
+    def requests(self) -> list[str]:
+        return [seen.path for seen in self.api.seen("/api/int/")]
 
-
-class _Handler(BaseHTTPRequestHandler):
-    registry: Registry
-
-    def do_GET(self) -> None:
-        status, body = self.registry.answer(self.path.split("?")[0])
-        data = body.encode() if isinstance(body, str) else orjson.dumps(body)
-        self.send_response(status)
-        kind = "text/plain" if isinstance(body, str) else "application/json"
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-
-class HttpxGetter:
-    """get_json over the real httpx client (error translation as the live source does it)."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
-
-    def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        response = self.client.get(path, params=params)
-        url = str(response.request.url)
-        if response.status_code == 404:
-            raise NotFoundError(f"{url}: not found (404)")
-        if response.status_code >= 500:
-            raise TransientFetchError(f"{url}: HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise PermanentFetchError(f"{url}: HTTP {response.status_code}")
-        return orjson.loads(response.content)
+    def clear(self) -> None:
+        self.api.clear_log()
 
 
 @pytest.fixture
-def registry() -> Iterator[Registry]:
-    reg = Registry()
-    reg.histories[NCT_ID] = build_versions()
-    reg.thread.start()
-    yield reg
-    reg.server.shutdown()
-    reg.server.server_close()
-    reg.thread.join(timeout=5)
+def registry(fake_api: FakeApi) -> Registry:
+    reg = Registry(fake_api)
+    reg.serve(build_versions())
+    return reg
 
 
 @pytest.fixture
-def client(registry: Registry) -> Iterator[HttpxGetter]:
-    with httpx.Client(base_url=registry.url, timeout=5) as http:
-        yield HttpxGetter(http)
+def client(registry: Registry) -> Iterator[Http]:
+    """The live source's HTTP layer: its rate limiter (on a fake clock) and retries."""
+    clock = FakeClock()
+    with build_client(registry.url, timeout=5) as http:
+        limiter = RateLimiter(50, clock)
+        yield Http(http, limiter, RetryPolicy(max_attempts=2), jitter=lambda: 0.0)
 
 
-def backfill(store: Store, client: HttpxGetter, *ids: str) -> BackfillReport:
+def backfill(store: Store, client: Http, *ids: str) -> BackfillReport:
     bf = Backfill(store=store, client=client, rules=ChangesConfig(), now=NOW)
     return run_backfill(bf, ids or [NCT_ID])
 
@@ -155,7 +111,7 @@ def live_cycle(store: Store, study: dict[str, Any], now: datetime) -> None:
 # ---------------------------------------------------------------- the timeline
 
 
-def test_the_timeline_is_complete_from_version_0(store: Store, client: HttpxGetter) -> None:
+def test_the_timeline_is_complete_from_version_0(store: Store, client: Http) -> None:
     report = backfill(store, client)
     dates = {n: f"{d}T00:00:00Z" for n, d, _ in version_dates()}
     expected = [(dates[n], "history", n) for n in range(10) if n != 4]  # 4 repeats 3
@@ -169,9 +125,7 @@ def test_the_timeline_is_complete_from_version_0(store: Store, client: HttpxGett
     assert report.run.status == "ok"
 
 
-def test_enrollment_and_status_changes_are_found_on_their_dates(
-    store: Store, client: HttpxGetter
-) -> None:
+def test_enrollment_and_status_changes_are_found_on_their_dates(store: Store, client: Http) -> None:
     backfill(store, client)
     found = summaries(store)
     assert ("2018-10-16", "Overall status: NOT_YET_RECRUITING → RECRUITING") in found
@@ -184,11 +138,11 @@ def test_enrollment_and_status_changes_are_found_on_their_dates(
 
 
 def test_a_second_run_stores_nothing_and_fetches_only_the_list(
-    store: Store, client: HttpxGetter, registry: Registry
+    store: Store, client: Http, registry: Registry
 ) -> None:
     backfill(store, client)
     before = (timeline(store), summaries(store))
-    registry.requests.clear()
+    registry.clear()
     report = backfill(store, client)
     assert (timeline(store), summaries(store)) == before
     assert registry.requests == [f"/api/int/studies/{NCT_ID}/history"]
@@ -196,7 +150,7 @@ def test_a_second_run_stores_nothing_and_fetches_only_the_list(
 
 
 def test_an_interrupted_backfill_resumes_where_it_stopped(
-    store: Store, client: HttpxGetter, registry: Registry
+    store: Store, client: Http, registry: Registry
 ) -> None:
     registry.fail_from = 6
     first = backfill(store, client)
@@ -206,7 +160,8 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(
     assert [v for _, _, v in timeline(store)] == [0, 1, 2, 3, 5]
     assert first.run.status == "partial"
 
-    registry.fail_from, registry.requests = None, []
+    registry.fail_from = None
+    registry.clear()
     second = backfill(store, client)
     assert second.studies[0].error is None
     fetched = [p.rsplit("/", 1)[-1] for p in registry.requests[1:]]
@@ -218,9 +173,7 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(
     assert summaries(store) == summaries(fresh)
 
 
-def test_a_stop_request_ends_the_backfill_between_versions(
-    store: Store, client: HttpxGetter
-) -> None:
+def test_a_stop_request_ends_the_backfill_between_versions(store: Store, client: Http) -> None:
     seen: list[tuple[str, int, int]] = []
     bf = Backfill(store, client, ChangesConfig(), NOW, lambda *p: seen.append(p))
     bf.should_stop = lambda: len(seen) > 3  # after versions 0, 1 and 2
@@ -230,11 +183,12 @@ def test_a_stop_request_ends_the_backfill_between_versions(
     assert [v for _, _, v in timeline(store)] == [0, 1, 2]
     assert backfill(store, client).studies[0].already == 3
 
+
 # ---------------------------------------------------------------- merging with live snapshots
 
 
 def test_a_live_snapshot_identical_to_the_latest_version_is_no_change(
-    store: Store, client: HttpxGetter
+    store: Store, client: Http
 ) -> None:
     live_cycle(store, build_versions()[9], NOW)
     backfill(store, client)
@@ -249,14 +203,14 @@ def test_a_live_snapshot_identical_to_the_latest_version_is_no_change(
 
 
 def test_a_live_baseline_after_the_last_version_gets_the_changes_since(
-    store: Store, client: HttpxGetter, registry: Registry
+    store: Store, client: Http, registry: Registry
 ) -> None:
     live_cycle(store, build_versions()[9], datetime(2020, 1, 1, tzinfo=UTC))
     report = backfill(store, client)
     assert report.studies[0].left == 1  # version 9 (2020-04-27) is after the live snapshot
     assert [v for _, _, v in timeline(store)] == [0, 1, 2, 3, 5, 6, 7, 8, None]
     assert ("2020-01-01", "Overall status: ACTIVE_NOT_RECRUITING → COMPLETED") in summaries(store)
-    registry.requests.clear()
+    registry.clear()
     backfill(store, client)
     assert (
         summaries(store).count(("2020-01-01", "Overall status: ACTIVE_NOT_RECRUITING → COMPLETED"))
@@ -265,13 +219,13 @@ def test_a_live_baseline_after_the_last_version_gets_the_changes_since(
 
 
 def test_after_a_live_run_followed_the_history_new_versions_are_left_to_it(
-    store: Store, client: HttpxGetter, registry: Registry
+    store: Store, client: Http, registry: Registry
 ) -> None:
     versions = build_versions()
-    registry.histories[NCT_ID] = {n: s for n, s in versions.items() if n < 9}
+    registry.serve({n: s for n, s in versions.items() if n < 9})
     backfill(store, client)
     live_cycle(store, versions[9], NOW)  # the live monitor records 8 -> 9 and notifies it
-    registry.histories[NCT_ID] = versions
+    registry.serve(versions)
     report = backfill(store, client)
     assert (report.studies[0].stored, report.studies[0].left) == (0, 1)
     assert timeline(store)[-1] == ("2026-11-26T20:00:00Z", "ctgov", None)
@@ -280,7 +234,7 @@ def test_after_a_live_run_followed_the_history_new_versions_are_left_to_it(
 # ---------------------------------------------------------------- no history, errors
 
 
-def test_a_study_without_history_is_a_normal_case(store: Store, client: HttpxGetter) -> None:
+def test_a_study_without_history_is_a_normal_case(store: Store, client: Http) -> None:
     report = backfill(store, client, OTHER)
     [result] = report.studies
     assert (result.versions, result.error) == (0, None)
@@ -289,7 +243,7 @@ def test_a_study_without_history_is_a_normal_case(store: Store, client: HttpxGet
 
 
 def test_an_unexpected_format_names_the_endpoint_and_others_go_on(
-    store: Store, client: HttpxGetter, registry: Registry
+    store: Store, client: Http, registry: Registry
 ) -> None:
     registry.raw_lists[OTHER] = {"versions": []}
     report = backfill(store, client, OTHER, NCT_ID)
@@ -312,7 +266,7 @@ def trialmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def write_config(tmp_path: Path, registry: Registry) -> None:
     (tmp_path / "config.toml").write_text(
         f'database = "history.db"\n[ctgov]\nbase_url = "{registry.url}"\n'
-        "requests_per_minute = 6000\nmax_attempts = 2\n"
+        "requests_per_minute = 6000\nmax_attempts = 1\n"
         f'[watch]\nstudies = ["{NCT_ID}", "{OTHER}"]\n'
     )
 
