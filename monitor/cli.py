@@ -647,7 +647,8 @@ def report_backfill(report: BackfillReport) -> None:
     run = report.run
     stored = sum(r.stored for r in report.studies)
     click.echo(
-        f"Backfilled {run.checked} studies: {stored} versions stored, "
+        f"Backfilled {run.checked} {'study' if run.checked == 1 else 'studies'}: "
+        f"{stored} versions stored, "
         f"{len(run.changes)} changes recorded, {run.failed} failed "
         f"(run {run.run_id}, {run.status})."
     )

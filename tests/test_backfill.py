@@ -20,6 +20,7 @@ import pytest
 from monitor.backfill import Backfill, BackfillReport, run_backfill
 from monitor.config import ChangesConfig
 from monitor.http import Http, RateLimiter, RetryPolicy, build_client
+from monitor.lock import RunLock, run_lock_path
 from monitor.models import RawRecord
 from monitor.pipeline import Cycle, run_cycle
 from monitor.store import Store
@@ -306,3 +307,14 @@ def test_backfill_exits_1_when_every_study_fails(tmp_path: Path, registry: Regis
     assert result.returncode == 1
     assert f"/api/int/studies/{NCT_ID}/history/0" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_backfill_refuses_to_start_while_a_cycle_holds_the_run_lock(
+    tmp_path: Path, registry: Registry
+) -> None:
+    write_config(tmp_path, registry)
+    with RunLock(run_lock_path(tmp_path / "history.db"), command="run"):
+        result = trialmon("backfill", NCT_ID, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "another trialmon cycle is running" in result.stderr
+    assert registry.requests == []
