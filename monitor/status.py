@@ -53,8 +53,15 @@ def daemon_info(config: Config, store: Store | None) -> dict[str, Any]:
 
 
 def last_cycle(store: Store, *, running: bool) -> dict[str, Any] | None:
-    """The newest finished run; a run left ``running`` by a dead process shows as interrupted."""
-    rows = list(iter_rows(store, f"select {RUN_COLUMNS} from runs order by id desc limit 2"))
+    """The newest finished cycle; a run left ``running`` by a dead process shows as interrupted.
+
+    Backfills (``source = 'history'``) are imports, not monitoring cycles: they are left out.
+    """
+    sql = (
+        f"select {RUN_COLUMNS} from runs where coalesce(source, '') != 'history' "
+        "order by id desc limit 2"
+    )
+    rows = list(iter_rows(store, sql))
     if rows and rows[0]["status"] == "running":
         if running:
             rows = rows[1:]
