@@ -2,7 +2,7 @@
 (httpx, rate limiter, retries), a store, and the ``trialmon`` command.
 
 The versions are SYNTHETIC, built from the REAL capture ``int_history_NCT03690141.json``
-(see ``tests/historydata.py``): version 0 with 30 ESTIMATED and the original primary outcome,
+(see ``tests/backfill_data.py``): version 0 with 30 ESTIMATED and the original primary outcome,
 status changes on the capture's dates, version 9 equal to the capture's study (16 ACTUAL).
 """
 
@@ -25,7 +25,7 @@ from monitor.models import RawRecord
 from monitor.pipeline import Cycle, run_cycle
 from monitor.store import Store
 from tests.fakeapi import FakeApi, FakeClock, Fault, Seen
-from tests.historydata import NCT_ID, build_versions, history_summary, version_dates
+from tests.backfill_data import NCT_ID, build_versions, history_summary, version_dates
 
 NOW = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
 OTHER = "NCT00000002"
