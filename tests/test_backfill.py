@@ -24,8 +24,8 @@ from monitor.lock import RunLock, run_lock_path
 from monitor.models import RawRecord
 from monitor.pipeline import Cycle, run_cycle
 from monitor.store import Store
-from tests.fakeapi import FakeApi, FakeClock, Fault, Seen
 from tests.backfill_data import NCT_ID, build_versions, history_summary, version_dates
+from tests.fakeapi import FakeApi, FakeClock, Fault, Seen
 
 NOW = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
 OTHER = "NCT00000002"
