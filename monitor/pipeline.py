@@ -67,9 +67,12 @@ def finish(cycle: Cycle, report: RunReport) -> None:
     report.finished_at = iso(cycle.now)
     if report.status == "running":
         report.status = "ok" if not report.errors else "partial"
+    if cycle.outbox:
+        # Queue the digest while the run still reads ``running``: a crash before finish_run
+        # leaves a run that recover() queues again (idempotent); a crash after it, none lost.
+        cycle.outbox.enqueue(report.run_id, report.finished_at)
     cycle.store.finish_run(report)
     if cycle.outbox:
-        cycle.outbox.enqueue(report.run_id, report.finished_at)
         report.deliveries_sent, report.deliveries_failed = cycle.outbox.deliver(report.finished_at)
 
 
