@@ -1,0 +1,90 @@
+"""Run the trialmon CLI in this process and SIGKILL it at a chosen point (crash tests only).
+
+    python -m tests.crashrun POINT N [trialmon arguments...]
+
+kills the process with SIGKILL the N-th time execution reaches POINT. The points are placed
+by wrapping trialmon's own functions here, in the test tree, so the product carries no
+fault-injection hook: a kill point is exact and repeatable (a kill timed from outside lands
+wherever the scheduler puts it; those are tested too, by killing ``python -m monitor``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from monitor import cli
+from monitor.notify.log import LogNotifier
+from monitor.notify.outbox import Outbox
+from monitor.sources import files
+from monitor.store import Store
+
+
+def die() -> None:
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def counting(target: int) -> Callable[[], bool]:
+    calls = 0
+
+    def reached() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls == target
+
+    return reached
+
+
+def before(owner: Any, name: str, reached: Callable[[], bool]) -> None:
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if reached():
+            die()
+        return original(*args, **kwargs)
+
+    setattr(owner, name, wrapper)
+
+
+def after(owner: Any, name: str, reached: Callable[[], bool]) -> None:
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        if reached():
+            die()
+        return result
+
+    setattr(owner, name, wrapper)
+
+
+# point -> (where, function owner, function name)
+POINTS: dict[str, tuple[Callable[..., None], Any, str]] = {
+    "reading": (before, files, "_read"),  # a file about to be read (either pass)
+    "mid-transaction": (before, Store, "_insert_changes"),  # snapshot inserted, not committed
+    "between-studies": (after, Store, "save_snapshot"),  # a study committed, next not begun
+    "touching": (before, Store, "touch"),  # unchanged studies about to be marked checked
+    "run-finished": (after, Store, "finish_run"),  # run closed, digest not yet queued
+    "queued": (after, Outbox, "enqueue"),  # digest queued, not yet sent
+    "sending": (before, LogNotifier, "_write"),  # about to write the digest
+    "sent": (after, LogNotifier, "_write"),  # digest written, not yet marked sent
+}
+
+
+def main(argv: list[str]) -> None:
+    point, target, *args = argv
+    where, owner, name = POINTS[point]
+    where(owner, name, counting(int(target)))
+    sys.argv = ["trialmon", *args]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
