@@ -72,9 +72,14 @@ class Outbox:
     # ------------------------------------------------------------ queueing
 
     def recover(self, now: str) -> None:
-        """Digests of runs a killed process left behind enter the outbox."""
-        for run_id in self.store.mark_interrupted_runs(now):
+        """Digests of runs a killed process left behind enter the outbox.
+
+        Queued before the runs are closed, so a crash in between leaves them to the next try.
+        """
+        sql = "select id from runs where status = 'running' order by id"
+        for (run_id,) in self.store.db.execute(sql).fetchall():
             self.enqueue(run_id, now)
+        self.store.mark_interrupted_runs(now)
 
     def enqueue(self, run_id: int, now: str) -> None:
         """Queue this run's digests for every channel with something to say (idempotent)."""
