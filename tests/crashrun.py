@@ -67,6 +67,7 @@ def after(owner: Any, name: str, reached: Callable[[], bool]) -> None:
 
 # point -> (where, function owner, function name)
 POINTS: dict[str, tuple[Callable[..., None], Any, str]] = {
+    "recovering": (after, Store, "mark_interrupted_runs"),  # runs of a crash closed, not queued
     "reading": (before, files, "_read"),  # a file about to be read (either pass)
     "mid-transaction": (before, Store, "_insert_changes"),  # snapshot inserted, not committed
     "between-studies": (after, Store, "save_snapshot"),  # a study committed, next not begun

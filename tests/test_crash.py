@@ -222,7 +222,8 @@ def test_kill_then_rerun_loses_and_duplicates_nothing(
 def test_killed_twice_then_later_cycles_build_on_it(reference: Reference, tmp_path: Path) -> None:
     ws = start_before(reference, 1, tmp_path)
     ws.kill_at(1, "mid-transaction", 30)
-    ws.kill_at(1, "sending", 1)  # the recovery run dies delivering the first run's digest
+    ws.kill_at(1, "recovering", 1)  # the next run dies recovering the first one
+    ws.kill_at(1, "sending", 1)  # and the next delivering the first run's digest
     ws.complete(1)
     assert_same(ws, reference.after[1])
     ws.complete(2)
