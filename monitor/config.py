@@ -6,6 +6,7 @@ the value, e.g. ``[watch] studies[1]: "NCT123" is not an NCT id (NCT followed by
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -162,6 +163,8 @@ class _Table:
 
     def positive(self, key: str, default: float, kind: type = float) -> Any:
         value = self.get(key, (int, float) if kind is float else int, default)
+        if not math.isfinite(value):  # nan passes a plain `<= 0` test
+            raise ConfigError(f"{self.key(key)}: must be a finite number, got {value!r}")
         if value <= 0:
             raise ConfigError(f"{self.key(key)}: must be greater than 0, got {value!r}")
         return value
@@ -357,6 +360,8 @@ def _email(t: _Table) -> EmailNotifyConfig:
             f"{t.key('password')}: passwords are never read from the file; "
             f"put it in the variable named by password_env ({cfg.password_env})"
         )
+    if cfg.port > 65535:
+        raise ConfigError(f"{t.key('port')}: {cfg.port} is not a TCP port (1 to 65535)")
     t.done()
     return cfg
 
@@ -474,6 +479,8 @@ def parse_config(
     source = top.get("source", str, "ctgov")
     if not database.strip():
         raise ConfigError("database: must not be empty")
+    if "\x00" in database:
+        raise ConfigError(f"database: {database!r} is not a usable file name (NUL character)")
     if source != "ctgov" and not (base / source).is_dir():
         raise ConfigError(f'source: {source!r} is neither "ctgov" nor an existing directory')
     sections = {name: build(top.sub(name)) for name, build in SECTIONS.items()}
