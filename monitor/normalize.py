@@ -138,6 +138,8 @@ def generic(value: Any, where: str) -> Any:
         items = [generic(v, f"{where}[]") for v in value]
         items = [v for v in items if v is not None and v != "" and v != [] and v != {}]
         return sorted(items, key=_json_key)
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        raise RecordError(f"{where}: integer out of range: {value}")
     if value is None or isinstance(value, bool | int | float):
         return value
     raise RecordError(f"{where}: unexpected value {value!r}")
@@ -542,14 +544,21 @@ def _sort_lists(record: dict[str, Any]) -> None:
             parent[path[-1]] = _sort_keyed(items, fields)
 
 
+def _canonical_bytes(record: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    except TypeError as e:  # e.g. an integer beyond 64 bits, which a JSON parser may return
+        raise RecordError(f"record cannot be stored as JSON: {e}") from e
+
+
 def canonical_json(record: dict[str, Any]) -> str:
     """The canonical text of a record: sorted keys, compact separators, UTF-8."""
-    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode()
+    return _canonical_bytes(record).decode()
 
 
 def content_hash(record: dict[str, Any]) -> str:
     """A version-prefixed SHA-256 of the canonical JSON, e.g. ``v1:3f2a...``."""
-    digest = hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    digest = hashlib.sha256(_canonical_bytes(record)).hexdigest()
     return f"{HASH_VERSION}:{digest}"
 
 
