@@ -8,6 +8,7 @@ up on is one object with ``event`` set to ``delivery_failed``.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -33,9 +34,27 @@ class LogNotifier:
     def describe(self, digest: Digest) -> str:
         return f"to {self.config.file or 'stderr'}"
 
+    def render(self, digest: Digest) -> str:
+        return render_text(digest) if self.config.format == "text" else json_lines(digest)
+
     def send(self, digest: Digest) -> None:
-        text = render_text(digest) if self.config.format == "text" else json_lines(digest)
-        self._emit(text)
+        self._emit(self.render(digest))
+
+    def delivered(self, digest: Digest) -> bool:
+        """Whether the log file already ends with this digest (a crash cut its send short).
+
+        Only a file can tell: the digest a crash interrupted is the last thing appended to it.
+        """
+        if not self.config.file:
+            return False
+        expected = (self.render(digest) + "\n").encode()
+        try:
+            with Path(self.config.file).open("rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - len(expected)))
+                return f.read() == expected
+        except OSError:
+            return False
 
     def notice(self, text: str, **fields: Any) -> None:
         """A one-line operational notice (e.g. a delivery given up) on this channel."""

@@ -10,6 +10,10 @@ Rules:
   so digests arrive in order. After ``max_attempts`` the row becomes ``failed`` and this is
   reported once on the log channel.
 - A row is marked ``sent`` as soon as the channel returns, i.e. once the server acknowledged it.
+- A crash between the channel accepting a digest and the row turning ``sent`` leaves the row
+  in doubt (``last_error`` reads ``IN_DOUBT``, written before every send). At the next attempt
+  a channel that can tell (``delivered(digest)``: the log file) is asked first, so the digest
+  is not written twice; a channel that cannot tell sends it again (at least once).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from monitor.store import Store
 log = logging.getLogger(__name__)
 NOTICE_SEVERITY = "major"  # a channel at min_severity critical does not get failure notices
 QUERY_PREFIX = 'New study matching query "'
+IN_DOUBT = "interrupted while sending"
 
 
 class Notifier(Protocol):
@@ -50,6 +55,7 @@ class Pending:
     channel: str
     attempts: int
     digest: Digest
+    in_doubt: bool = False
 
     @property
     def destination(self) -> tuple[str, tuple[str, ...]]:
@@ -115,11 +121,14 @@ class Outbox:
 
     def pending(self) -> list[Pending]:
         sql = (
-            "select id, channel, attempts, payload from deliveries "
+            "select id, channel, attempts, payload, last_error from deliveries "
             "where status = 'pending' order by id"
         )
         rows = self.store.db.execute(sql).fetchall()
-        return [Pending(i, ch, att or 0, Digest.from_json(p)) for i, ch, att, p in rows]
+        return [
+            Pending(i, ch, att or 0, Digest.from_json(p), err == IN_DOUBT)
+            for i, ch, att, p, err in rows
+        ]
 
     def deliver(self, now: str) -> tuple[int, int]:
         """Send pending digests, oldest first; returns (sent, not delivered)."""
@@ -140,6 +149,11 @@ class Outbox:
         return sent, failed
 
     def _attempt(self, item: Pending, notifier: Notifier, now: str) -> bool:
+        if item.in_doubt and _delivered(notifier, item.digest):
+            log.info("digest %s on %s was delivered before a crash", item.id, item.channel)
+            self._update(item.id, status="sent", sent_at=now, last_error=None)
+            return True
+        self._update(item.id, last_error=IN_DOUBT)
         try:
             notifier.send(item.digest)
         except DeliveryError as e:
@@ -193,6 +207,12 @@ def _row(channel: str, digest: Digest) -> dict[str, object]:
         "created_at": digest.created_at,
         "payload": digest.to_json(),
     }
+
+
+def _delivered(notifier: Notifier, digest: Digest) -> bool:
+    """Optional ``delivered(digest)`` of a channel: did a send cut short by a crash get through?"""
+    check = getattr(notifier, "delivered", None)
+    return bool(check(digest)) if check is not None else False
 
 
 def _gets_notices(notifier: Notifier) -> bool:
