@@ -107,6 +107,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # real seconds to wait before answering (for client timeouts)
     close: bool = False  # drop the connection without answering
+    cut: int | None = None  # announce the whole body, send this many bytes, drop the connection
     content_type: str | None = None
 
 
@@ -456,10 +457,19 @@ class FakeHandler(BaseHTTPRequestHandler):
         else:
             body = body.encode() if isinstance(body, str) else body
             kind = "text/html" if body.lstrip().startswith(b"<") else "text/plain"
+        if fault.cut is not None:
+            self.close_connection = True
+            self.send(fault.status, body, fault.content_type or kind, fault.headers, fault.cut)
+            return
         self.send(fault.status, body, fault.content_type or kind, fault.headers)
 
     def send(
-        self, status: int, body: bytes, kind: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        body: bytes,
+        kind: str,
+        headers: dict[str, str] | None = None,
+        cut: int | None = None,
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
@@ -468,7 +478,7 @@ class FakeHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         try:
-            self.wfile.write(body)
+            self.wfile.write(body if cut is None else body[:cut])
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
             self.close_connection = True
 
