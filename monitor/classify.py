@@ -200,9 +200,13 @@ def _set_change(label: str, old: list[Any] | None, new: list[Any] | None) -> str
     return f"{label}: " + "; ".join(p for p in parts if p)
 
 
+def _as_list(value: Any) -> list[Any] | None:
+    return value if isinstance(value, list) or value is None else [value]
+
+
 def _value_change(label: str, old: Any, new: Any) -> str:
-    if isinstance(old, list) or isinstance(new, list):
-        return _set_change(label, old, new)
+    if isinstance(old, list) or isinstance(new, list):  # a value may turn into a list
+        return _set_change(label, _as_list(old), _as_list(new))
     if isinstance(old, str | None) and isinstance(new, str | None):
         return text_change(label, old, new)
     return _arrow(label, old, new)
