@@ -7,6 +7,7 @@ the cycles and the notification outbox. Every write of one study is one transact
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -204,6 +205,34 @@ class NewSnapshot:
     version: int | None = None
 
 
+class WriterDatabase(Database):
+    """A Database whose outermost ``atomic()`` is ``BEGIN IMMEDIATE``.
+
+    sqlite-utils opens a deferred ``BEGIN``: a transaction that reads (the table's schema)
+    before it writes then fails at once with "database is locked", without waiting out
+    ``busy_timeout``, when another process committed in between (a daemon and a cron run, a
+    reader tool). Taking the write lock first makes every writer wait its turn instead.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        if self.conn.in_transaction:
+            with super().atomic() as db:
+                yield db
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+
+
 def to_json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
@@ -223,7 +252,7 @@ class Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=30)
-            db = Database(conn)
+            db = WriterDatabase(conn)
             db.execute("PRAGMA busy_timeout = 30000")
             db.enable_wal()
             db.execute("PRAGMA synchronous = NORMAL")
