@@ -335,6 +335,9 @@ def _conditions(m: _Module) -> dict[str, Any]:
 def _design(m: _Module) -> dict[str, Any]:
     info = m.obj("designInfo")
     masking = info.get("maskingInfo") or {}
+    if not isinstance(masking, dict):
+        where = "protocolSection.designModule.designInfo.maskingInfo"
+        raise RecordError(f"{where}: expected an object, got {masking!r}")
     return {
         "study_type": m.text("studyType"),
         "phases": m.texts("phases"),
