@@ -120,6 +120,11 @@ def process_record(cycle: Cycle, raw: RawRecord, previous: Latest | None, report
     except RecordError as e:
         note_error(cycle, report, StudyError(raw.nct_id, f"{raw.origin}: {e}", transient=False))
         return "failed"
+    except Exception as e:  # a shape the pure core did not foresee fails this record, not the cycle
+        log.debug("%s: unexpected error", raw.origin, exc_info=True)
+        message = f"{raw.origin}: record of an unexpected shape ({type(e).__name__}: {e})"
+        note_error(cycle, report, StudyError(raw.nct_id, message, transient=False))
+        return "failed"
     if snap is None:
         report.unchanged += 1
         return "unchanged"
