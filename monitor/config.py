@@ -6,6 +6,7 @@ the value, e.g. ``[watch] studies[1]: "NCT123" is not an NCT id (NCT followed by
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.errors import ConfigError
@@ -241,8 +243,18 @@ def _ctgov(t: _Table) -> CtgovConfig:
 
 
 def _is_loopback_url(url: str) -> bool:
-    host = re.sub(r"^https?://", "", url).split("/")[0].rsplit(":", 1)[0]
-    return host in ("localhost", "[::1]") or host.startswith("127.")
+    """Only the host httpx will connect to counts: ``http://127.0.0.1@evil.org`` and
+    ``http://127.0.0.1.evil.org`` are not loopback."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _query(t: _Table, index: int) -> QueryWatch:
