@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from monitor import normalize
-from monitor.classify import classify, record_change
+from monitor.classify import apply_severity, classify, record_change
 from monitor.compare import compare
 from monitor.config import ChangesConfig
 from monitor.errors import RecordError
@@ -163,11 +163,18 @@ def process_event(cycle: Cycle, event: RecordEvent, report: RunReport) -> str:
         report.changed += event.kind == "gone"
     if event.kind == "unchanged":
         return "unchanged"
-    change = record_change(event.kind, query=event.query) if event.kind in CHANGE_EVENTS else None
+    change = event_change(event, cycle.rules)
     cycle.store.record_event(event, change, iso(cycle.now), report.run_id)
     if change is not None:
         report.changes.append((event.nct_id, change))
     return event.kind
+
+
+def event_change(event: RecordEvent, rules: ChangesConfig) -> Change | None:
+    """The `record` change an event stands for (with the category's override), if any."""
+    if event.kind not in CHANGE_EVENTS:
+        return None
+    return apply_severity(record_change(event.kind, query=event.query), rules)
 
 
 def detect(previous: Latest, record: dict, rules: ChangesConfig) -> list[Change]:

@@ -88,32 +88,3 @@ def test_runs_and_interrupted_runs(store: Store) -> None:
     rows = {r["id"]: r for r in store.db["runs"].rows}
     assert rows[run_id]["studies_checked"] == 3
     assert rows[crashed]["status"] == "interrupted"
-
-
-def test_a_record_of_an_older_format_is_rebaselined(tmp_path: Path) -> None:
-    import shutil
-    from datetime import datetime
-
-    from monitor.config import ChangesConfig
-    from monitor.pipeline import Cycle, run_cycle
-    from monitor.sources.files import iter_records
-
-    from .conftest import ROOT
-
-    store = Store.open(tmp_path / "h.db")
-    cycle = Cycle(
-        store=store,
-        rules=ChangesConfig(),
-        now=datetime(2026, 1, 1),
-        source_name="files",
-    )
-    records = tmp_path / "r"
-    records.mkdir()
-    shutil.copy(ROOT / "seeds/earlier/NCT06009107.txt", records)
-    run_cycle(cycle, iter_records(records, ()))
-    store.db.execute("update snapshots set content_hash = 'v0:old'")
-    store.db.conn.commit()
-    shutil.copy(ROOT / "seeds/NCT06009107.txt", records)
-    report = run_cycle(cycle, iter_records(records, ()))
-    assert report.changes == []
-    assert store.db.execute("select count(*) from snapshots").fetchone()[0] == 2

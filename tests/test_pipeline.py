@@ -1,0 +1,86 @@
+"""run_cycle in process: outcomes, error isolation, stop requests, events, re-baselining."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.config import ChangesConfig
+from monitor.models import RawRecord, RecordEvent, StudyError
+from monitor.pipeline import Cycle, event_change, missing_watched, run_cycle
+from monitor.sources.files import iter_records
+from monitor.store import Store
+
+from .conftest import ROOT
+
+NOW = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
+SEEDS = ROOT / "seeds"
+
+
+def cycle(store: Store, should_stop: Callable[[], bool] = lambda: False) -> Cycle:
+    return Cycle(store, ChangesConfig(), NOW, "files", should_stop=should_stop)
+
+
+def seed_items(directory: Path) -> list[RawRecord | StudyError]:
+    return list(iter_records(directory, ()))
+
+
+def test_baseline_then_change_then_unchanged(store: Store) -> None:
+    first = run_cycle(cycle(store), seed_items(SEEDS / "earlier"))
+    assert (first.new, first.changes, first.status) == (1, [], "ok")
+    second = run_cycle(cycle(store), seed_items(SEEDS))
+    assert second.changed == 1
+    assert {c.category for _, c in second.changes} >= {"status", "dates"}
+    third = run_cycle(cycle(store), seed_items(SEEDS))
+    assert (third.unchanged, third.changes) == (1, [])
+
+
+def test_a_bad_record_fails_alone(store: Store) -> None:
+    bad = RawRecord("NCT00000001", {"protocolSection": "not a module"}, "files", "bad.json")
+    report = run_cycle(cycle(store), [bad, *seed_items(SEEDS)])
+    assert report.new == 1
+    assert [e.nct_id for e in report.errors] == ["NCT00000001"]
+    assert report.status == "partial"
+
+
+def test_a_stop_request_ends_the_cycle_before_the_next_study(store: Store) -> None:
+    pulled: list[str] = []
+
+    def items() -> Iterator[RawRecord | StudyError]:
+        for item in seed_items(SEEDS):
+            pulled.append(item.nct_id or "")
+            yield item
+        pulled.append("second")
+        yield StudyError("NCT00000002", "never reached")
+
+    report = run_cycle(cycle(store, should_stop=lambda: bool(pulled)), items())
+    assert report.status == "stopped"
+    assert pulled == ["NCT06009107"]
+
+
+def test_missing_watched_studies_are_reported() -> None:
+    items = list(missing_watched(seed_items(SEEDS), ["NCT06009107", "NCT00000009"], "seeds"))
+    assert isinstance(items[-1], StudyError) and items[-1].nct_id == "NCT00000009"
+
+
+def test_record_events_take_the_record_category_override() -> None:
+    rules = ChangesConfig(severity={"record": "minor"})
+    change = event_change(RecordEvent("NCT00000001", "gone"), rules)
+    assert change is not None and (change.category, change.severity) == ("record", "minor")
+    assert event_change(RecordEvent("NCT00000001", "unchanged"), rules) is None
+
+
+def test_a_record_of_an_older_format_is_rebaselined(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "h.db")
+    records = tmp_path / "r"
+    records.mkdir()
+    shutil.copy(SEEDS / "earlier/NCT06009107.txt", records)
+    run_cycle(cycle(store), seed_items(records))
+    store.db.execute("update snapshots set content_hash = 'v0:old'")
+    store.db.conn.commit()
+    shutil.copy(SEEDS / "NCT06009107.txt", records)
+    report = run_cycle(cycle(store), seed_items(records))
+    assert report.changes == []
+    assert store.db.execute("select count(*) from snapshots").fetchone()[0] == 2
