@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -229,3 +230,52 @@ def test_the_bundled_seeds_show_the_withdrawal() -> None:
     assert {k: v for k, v in old.items() if k != "statusModule"} == {
         k: v for k, v in new.items() if k != "statusModule"
     }
+
+
+# -- the first pass's shortcut: a file naming one study is indexed by a scan, parsed once ------
+
+
+def test_a_file_naming_one_study_is_parsed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.sources import files
+
+    directory = _dir(tmp_path, STUDY, PAGE, HISTORY, TEXT)
+    parsed: list[str] = []
+    real = files._read
+
+    def counting(path: Path) -> Any:
+        parsed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(files, "_read", counting)
+    records, errors = _read(directory)
+    assert errors == []
+    assert len(records) == 8
+    assert sorted(parsed) == sorted([HISTORY, PAGE, PAGE, STUDY, TEXT, TEXT])
+
+
+def test_a_scanned_file_that_does_not_parse_is_reported_once(tmp_path: Path) -> None:
+    data = (DATA / STUDY).read_bytes()
+    (tmp_path / "cut.json").write_bytes(data[: len(data) // 2])  # holds the nctId, then ends
+    records, errors = _read(tmp_path, ("NCT02576665",))
+    assert records == []
+    (error,) = errors
+    assert error.message.startswith(f"{tmp_path / 'cut.json'}: not valid JSON")
+
+
+def test_a_scanned_page_with_one_id_reports_its_other_entries(tmp_path: Path) -> None:
+    page = orjson.loads((DATA / PAGE).read_bytes())
+    del page["studies"][1]["protocolSection"]["identificationModule"]["nctId"]
+    page["studies"] = page["studies"][:2]
+    (tmp_path / "page.json").write_bytes(orjson.dumps(page))
+    records, errors = _read(tmp_path)
+    assert [r.nct_id for r in records] == [PAGE_IDS[0]]
+    assert [e.message.split(": ")[1] for e in errors] == ["studies[1]"]
+
+
+def test_an_unwatched_scanned_file_that_does_not_parse_is_still_reported(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_bytes(b'{"nctId": "NCT00000001", ')
+    records, errors = _read(tmp_path, ("NCT06009107",))
+    assert records == []
+    assert [e.message.split(": ")[1] for e in errors] == ["not valid JSON"]

@@ -9,6 +9,8 @@ Errors are values: a malformed file yields a ``StudyError`` naming it and the ot
 on; a study held by two files yields one ``StudyError`` naming both and no record. The
 directory is read twice so that only ids and file numbers are held in memory, never all the
 records: the first pass indexes which file holds which study, the second yields the records.
+The first pass finds the id of a file that names one study by scanning its bytes, so such a
+file (the usual case) is parsed once, in the second pass, which then reports its errors.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ SOURCE = "files"
 JSON_SUFFIX = ".json"
 TEXT_SUFFIX = ".txt"
 NCT_RE = re.compile(r"^NCT\d{8}$")
+NCT_KEY_RE = re.compile(rb'"nctId"\s*:\s*"([^"\\]*)"')
 
 
 @dataclass(frozen=True)
@@ -57,33 +60,44 @@ def iter_records(directory: Path, watched: Collection[str]) -> Iterator[RawRecor
 
 def _both_passes(files: list[Path], wanted: set[str]) -> Iterator[RawRecord | StudyError]:
     index: dict[str, list[int]] = {}
+    scanned: set[int] = set()  # indexed by _scan_id, not parsed: read fully in the second pass
     for number, path in enumerate(files):
-        studies, errors = _read(path)
-        yield from errors
-        for study in studies:
-            if not wanted or study.nct_id in wanted:
-                index.setdefault(study.nct_id, []).append(number)
+        nct_id = _scan_id(path)
+        if nct_id is not None:
+            scanned.add(number)
+            ids = [nct_id]
+        else:
+            studies, errors = _read(path)
+            yield from errors
+            ids = [study.nct_id for study in studies]
+        for found in ids:
+            if not wanted or found in wanted:
+                index.setdefault(found, []).append(number)
     yield from _duplicates(index, files)
-    yield from _second_pass(index, files)
+    yield from _second_pass(index, files, scanned)
 
 
 def _second_pass(
-    index: dict[str, list[int]], files: list[Path]
+    index: dict[str, list[int]], files: list[Path], scanned: set[int]
 ) -> Iterator[RawRecord | StudyError]:
-    by_file: dict[int, set[str]] = {}
+    by_file: dict[int, set[str]] = {number: set() for number in scanned}
     for nct_id, numbers in index.items():
         if len(numbers) == 1:
             by_file.setdefault(numbers[0], set()).add(nct_id)
     for number in sorted(by_file):
-        yield from _records_of(files[number], by_file[number])
+        yield from _records_of(files[number], by_file[number], number in scanned)
 
 
-def _records_of(path: Path, expected: set[str]) -> Iterator[RawRecord | StudyError]:
-    studies, _ = _read(path)  # errors of this file were yielded by the first pass
+def _records_of(path: Path, expected: set[str], scanned: bool) -> Iterator[RawRecord | StudyError]:
+    studies, errors = _read(path)
+    if scanned:  # not parsed by the first pass, so its errors were not yielded yet
+        yield from errors
     for study in studies:
         if study.nct_id in expected:
             expected.discard(study.nct_id)
             yield RawRecord(study.nct_id, study.data, SOURCE, str(path), version=study.version)
+    if scanned and errors:
+        return
     for nct_id in sorted(expected):
         yield StudyError(nct_id, f"{path}: {nct_id} no longer readable (file changed while read)")
 
@@ -122,6 +136,30 @@ def _is_record_file(entry: os.DirEntry[str]) -> bool:
         logger.debug("skipping %s: not a .json or .txt file", entry.path)
         return False
     return entry.is_file()
+
+
+# -- the first pass's shortcut ----------------------------------------------------------------
+
+
+def _scan_id(path: Path) -> str | None:
+    """The study id of a JSON file that names exactly one, found without parsing the file.
+
+    ``"nctId"`` can occur in a file's bytes only as a key (inside a JSON string its quotes
+    would be escaped), so a file with one such key holds at most one study, with that id: the
+    first pass indexes it from the scan and the second pass parses it once. Anything else
+    (text pages, no or several ids, an id that is not an NCT number) is parsed as before.
+    """
+    if not path.name.lower().endswith(JSON_SUFFIX):
+        return None
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    if raw.count(b'"nctId"') != 1:
+        return None
+    found = NCT_KEY_RE.search(raw)
+    nct_id = found.group(1).decode("ascii", "replace").strip().upper() if found else ""
+    return nct_id if NCT_RE.match(nct_id) else None
 
 
 # -- reading one file --------------------------------------------------------------------------
