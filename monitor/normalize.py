@@ -559,6 +559,22 @@ def canonical_json(record: dict[str, Any]) -> str:
     return _canonical_bytes(record).decode()
 
 
+def source_hash(study: dict[str, Any]) -> str | None:
+    """A version-prefixed hash of exactly what :func:`normalize` reads of a raw study.
+
+    ``normalize`` is pure and reads only ``protocolSection`` and ``hasResults``, so two raw
+    studies with the same source hash have the same canonical record: a cycle that finds the
+    source hash it stored last time can skip normalizing (and never reads ``derivedSection``,
+    whose ``versionHolder`` moves daily). Key order counts here (a reordered record is only
+    normalized again). ``None`` when the study cannot be serialized (then nothing is skipped).
+    """
+    try:
+        data = orjson.dumps([study.get("protocolSection"), study.get("hasResults")])
+    except (orjson.JSONEncodeError, AttributeError):
+        return None
+    return f"{HASH_VERSION}:{hashlib.sha256(data).hexdigest()}"
+
+
 def content_hash(record: dict[str, Any]) -> str:
     """A version-prefixed SHA-256 of the canonical JSON, e.g. ``v1:3f2a...``."""
     digest = hashlib.sha256(_canonical_bytes(record)).hexdigest()

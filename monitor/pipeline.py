@@ -94,8 +94,9 @@ def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 
 def process_batch(cycle: Cycle, batch: Sequence[Item], report: RunReport) -> None:
     records = [i for i in batch if isinstance(i, RawRecord)]
-    latest = cycle.store.latest([r.nct_id for r in records])
+    verdicts, latest = sources_seen(cycle.store, records)
     unchanged: list[str] = []
+    remember: list[tuple[str, str]] = []
     for item in batch:
         if isinstance(item, StudyError):
             note_error(cycle, report, item)
@@ -106,17 +107,63 @@ def process_batch(cycle: Cycle, batch: Sequence[Item], report: RunReport) -> Non
         if isinstance(item, RecordEvent):
             outcome = process_event(cycle, item, report)
         else:
-            outcome = process_record(cycle, item, latest.get(item.nct_id), report)
+            outcome = check_record(cycle, item, next(verdicts), latest, report, remember)
         if outcome == "unchanged":
             unchanged.append(item.nct_id)
     cycle.store.touch(unchanged, iso(cycle.now))
+    cycle.store.remember_sources(remember)
 
 
-def process_record(cycle: Cycle, raw: RawRecord, previous: Latest | None, report: RunReport) -> str:
+def check_record(
+    cycle: Cycle,
+    raw: RawRecord,
+    verdict: tuple[str | None, bool],
+    latest: dict[str, Latest],
+    report: RunReport,
+    remember: list[tuple[str, str]],
+) -> str:
+    """A record already seen from the same source is unchanged; the others are processed."""
+    key, seen = verdict
+    if seen:
+        return seen_before(report)
+    outcome = process_record(cycle, raw, latest.get(raw.nct_id), report, key)
+    if outcome == "unchanged" and key is not None:
+        remember.append((raw.nct_id, key))  # other bytes, the same content
+    return outcome
+
+
+def sources_seen(
+    store: Store, records: Sequence[RawRecord]
+) -> tuple[Iterator[tuple[str | None, bool]], dict[str, Latest]]:
+    """Per record, its source hash and whether the newest snapshot came from the same source.
+
+    Those need no normalizing, hashing or diffing (``normalize.source_hash``); the newest
+    snapshots (with their records) are read only for the others.
+    """
+    keys = [normalize.source_hash(r.data) for r in records]
+    stored = store.source_hashes([r.nct_id for r in records])
+    seen = [k is not None and stored.get(r.nct_id) == k for r, k in zip(records, keys, strict=True)]
+    latest = store.latest([r.nct_id for r, s in zip(records, seen, strict=True) if not s])
+    return zip(keys, seen, strict=True), latest
+
+
+def seen_before(report: RunReport) -> str:
+    report.checked += 1
+    report.unchanged += 1
+    return "unchanged"
+
+
+def process_record(
+    cycle: Cycle,
+    raw: RawRecord,
+    previous: Latest | None,
+    report: RunReport,
+    source_hash: str | None = None,
+) -> str:
     """Normalize one record and store it when its content moved; returns the outcome."""
     report.checked += 1
     try:
-        snap = next_snapshot(raw, previous, cycle.rules, cycle.now)
+        snap = next_snapshot(raw, previous, cycle.rules, cycle.now, source_hash)
     except RecordError as e:
         note_error(cycle, report, StudyError(raw.nct_id, f"{raw.origin}: {e}", transient=False))
         return "failed"
@@ -134,7 +181,11 @@ def process_record(cycle: Cycle, raw: RawRecord, previous: Latest | None, report
 
 
 def next_snapshot(
-    raw: RawRecord, previous: Latest | None, rules: ChangesConfig, now: datetime
+    raw: RawRecord,
+    previous: Latest | None,
+    rules: ChangesConfig,
+    now: datetime,
+    source_hash: str | None = None,
 ) -> NewSnapshot | None:
     """normalize -> hash -> compare -> classify: the snapshot to store, or None if unchanged.
 
@@ -147,7 +198,7 @@ def next_snapshot(
         return None
     comparable = previous is not None and same_format(previous.content_hash, digest)
     changes = detect(previous, record, rules) if previous and comparable else []
-    return new_snapshot(raw, record, digest, changes, now)
+    return new_snapshot(raw, record, digest, changes, now, source_hash)
 
 
 def same_format(old_hash: str, new_hash: str) -> bool:
@@ -183,7 +234,12 @@ def detect(previous: Latest, record: dict, rules: ChangesConfig) -> list[Change]
 
 
 def new_snapshot(
-    raw: RawRecord, record: dict, digest: str, changes: list[Change], now: datetime
+    raw: RawRecord,
+    record: dict,
+    digest: str,
+    changes: list[Change],
+    now: datetime,
+    source_hash: str | None = None,
 ) -> NewSnapshot:
     facts = normalize.facts(record)
     return NewSnapshot(
@@ -197,6 +253,7 @@ def new_snapshot(
         overall_status=facts.overall_status,
         changes=changes,
         version=raw.version,
+        source_hash=source_hash,
     )
 
 

@@ -174,6 +174,12 @@ def _backfill(db: Database) -> None:
     )
 
 
+@migrations(name="0005_snapshot_source_hash")
+def _source_hash(db: Database) -> None:
+    """The hash of the raw record a snapshot was normalized from (see normalize.source_hash)."""
+    db.table("snapshots").add_column("source_hash", str)
+
+
 @dataclass(frozen=True)
 class Latest:
     """What the store knows of a study's newest snapshot."""
@@ -203,6 +209,7 @@ class NewSnapshot:
     overall_status: str | None
     changes: Sequence[Change]
     version: int | None = None
+    source_hash: str | None = None
 
 
 class WriterDatabase(Database):
@@ -285,6 +292,20 @@ class Store:
             )
             for row in self.db.execute(sql, chunk).fetchall():
                 found[row[0]] = Latest(*row)
+        return found
+
+    def source_hashes(self, nct_ids: Sequence[str]) -> dict[str, str]:
+        """The source hash of each given study's newest snapshot, where one is known."""
+        found: dict[str, str] = {}
+        for start in range(0, len(nct_ids), BATCH):
+            chunk = list(nct_ids[start : start + BATCH])
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                "select t.nct_id, s.source_hash from studies t "
+                "join snapshots s on s.id = t.latest_snapshot_id "
+                f"where t.nct_id in ({marks}) and s.source_hash is not null"
+            )
+            found.update(self.db.execute(sql, chunk).fetchall())
         return found
 
     def known_studies(self) -> list[str]:
@@ -379,6 +400,7 @@ class Store:
             "record": snap.record,
             "run_id": run_id,
             "version": snap.version,
+            "source_hash": snap.source_hash,
         }
         return self._insert("snapshots", row)
 
@@ -498,6 +520,17 @@ class Store:
                     f"last_error = null where nct_id in ({marks})",
                     [now, *chunk],
                 )
+
+    def remember_sources(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Attach source hashes to studies' newest snapshots, whose content they normalize to."""
+        if not pairs:
+            return
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "update snapshots set source_hash = ? where id = "
+                "(select latest_snapshot_id from studies where nct_id = ?)",
+                [(digest, nct_id) for nct_id, digest in pairs],
+            )
 
     def record_failure(self, nct_id: str, message: str, now: str) -> int:
         """Count a failed check of a known study; returns the consecutive failures."""

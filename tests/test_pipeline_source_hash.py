@@ -1,0 +1,114 @@
+"""A record whose source hash matches its newest snapshot's is not normalized again.
+
+Built on the real API record tests/data/study_NCT02576665_terminated.json (edited copies
+below are synthetic).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from monitor import normalize, pipeline
+from monitor.config import ChangesConfig
+from monitor.models import RawRecord
+from monitor.pipeline import Cycle, run_cycle
+from monitor.store import Store
+from tests.conftest import DATA
+
+NCT = "NCT02576665"
+
+
+@pytest.fixture
+def study() -> dict[str, Any]:
+    data: dict[str, Any] = orjson.loads((DATA / "study_NCT02576665_terminated.json").read_bytes())
+    return data
+
+
+def cycle_over(store: Store, *studies: dict[str, Any]) -> Any:
+    cycle = Cycle(store, ChangesConfig(), datetime(2026, 9, 1, tzinfo=UTC), "files")
+    items = [RawRecord(NCT, s, "files", f"test-{n}") for n, s in enumerate(studies)]
+    return run_cycle(cycle, items)
+
+
+@pytest.fixture
+def normalized(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Records the id of every study the pipeline normalizes."""
+    calls: list[str] = []
+    real = normalize.normalize
+
+    def counting(study: dict[str, Any]) -> dict[str, Any]:
+        calls.append(study["protocolSection"]["identificationModule"]["nctId"])
+        return real(study)
+
+    monkeypatch.setattr(pipeline.normalize, "normalize", counting)
+    yield calls
+
+
+def test_the_same_source_is_not_normalized_again(
+    store: Store, study: dict[str, Any], normalized: list[str]
+) -> None:
+    cycle_over(store, study)
+    next_day = copy.deepcopy(study)
+    next_day["derivedSection"]["miscInfoModule"]["versionHolder"] = "2026-09-02"
+    report = cycle_over(store, next_day)
+    assert normalized == [NCT]
+    assert (report.checked, report.unchanged, report.changed) == (1, 1, 0)
+    assert store.study(NCT)["last_checked"] == "2026-09-01T00:00:00Z"  # type: ignore[index]
+
+
+def test_a_moved_source_of_the_same_content_is_remembered(
+    store: Store, study: dict[str, Any], normalized: list[str]
+) -> None:
+    cycle_over(store, study)
+    reordered = copy.deepcopy(study)  # same content, other bytes: modules in another order
+    reordered["protocolSection"] = dict(reversed(list(study["protocolSection"].items())))
+    assert normalize.source_hash(reordered) != normalize.source_hash(study)
+    assert cycle_over(store, reordered).unchanged == 1
+    assert cycle_over(store, reordered).unchanged == 1
+    assert normalized == [NCT, NCT]  # the first cycle and the first reordered one
+    assert store.source_hashes([NCT]) == {NCT: normalize.source_hash(reordered)}
+    assert store.db.execute("select count(*) from snapshots").fetchone()[0] == 1
+
+
+def test_a_changed_source_is_normalized_diffed_and_stored_with_its_hash(
+    store: Store, study: dict[str, Any]
+) -> None:
+    cycle_over(store, study)
+    changed = copy.deepcopy(study)
+    changed["protocolSection"]["statusModule"]["overallStatus"] = "WITHDRAWN"
+    report = cycle_over(store, changed)
+    assert report.changed == 1
+    summaries = [c.summary for _, c in report.changes]
+    assert "Overall status: TERMINATED → WITHDRAWN" in summaries
+    assert store.source_hashes([NCT]) == {NCT: normalize.source_hash(changed)}
+
+
+def test_a_snapshot_without_a_source_hash_is_normalized(
+    store: Store, study: dict[str, Any], normalized: list[str]
+) -> None:
+    cycle_over(store, study)
+    store.db.execute("update snapshots set source_hash = null")
+    store.db.conn.commit()
+    assert cycle_over(store, study).unchanged == 1
+    assert normalized == [NCT, NCT]
+
+
+def test_the_source_hash_covers_what_normalize_reads_and_the_format(
+    study: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    digest = normalize.source_hash(study)
+    assert digest is not None and digest.startswith(f"{normalize.HASH_VERSION}:")
+    other = copy.deepcopy(study)
+    other["derivedSection"] = {}
+    assert normalize.source_hash(other) == digest
+    other["hasResults"] = True
+    assert normalize.source_hash(other) != digest
+    monkeypatch.setattr(normalize, "HASH_VERSION", "v999")
+    assert normalize.source_hash(study) != digest
+    assert normalize.source_hash({"protocolSection": {"n": 2**70}}) is None
