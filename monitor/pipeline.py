@@ -93,25 +93,38 @@ def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 
 
 def process_batch(cycle: Cycle, batch: Sequence[Item], report: RunReport) -> None:
+    """The batch's records, read with one query per kind and written in one transaction."""
     records = [i for i in batch if isinstance(i, RawRecord)]
     verdicts, latest = sources_seen(cycle.store, records)
     unchanged: list[str] = []
     remember: list[tuple[str, str]] = []
-    for item in batch:
-        if isinstance(item, StudyError):
-            note_error(cycle, report, item)
-            continue
-        if isinstance(item, Checkpoint):
-            item.action()
-            continue
-        if isinstance(item, RecordEvent):
-            outcome = process_event(cycle, item, report)
-        else:
-            outcome = check_record(cycle, item, next(verdicts), latest, report, remember)
-        if outcome == "unchanged":
-            unchanged.append(item.nct_id)
-    cycle.store.touch(unchanged, iso(cycle.now))
-    cycle.store.remember_sources(remember)
+    with cycle.store.batch():
+        for item in batch:
+            outcome = process_item(cycle, item, verdicts, latest, report, remember)
+            if outcome == "unchanged":
+                unchanged.append(item.nct_id)
+        cycle.store.touch(unchanged, iso(cycle.now))
+        cycle.store.remember_sources(remember)
+
+
+def process_item(
+    cycle: Cycle,
+    item: Item,
+    verdicts: Iterator[tuple[str | None, bool]],
+    latest: dict[str, Latest],
+    report: RunReport,
+    remember: list[tuple[str, str]],
+) -> str:
+    """Whatever a source produced, handled by its kind; returns the outcome."""
+    if isinstance(item, StudyError):
+        note_error(cycle, report, item)
+        return "failed"
+    if isinstance(item, Checkpoint):
+        item.action()
+        return "checkpoint"
+    if isinstance(item, RecordEvent):
+        return process_event(cycle, item, report)
+    return check_record(cycle, item, next(verdicts), latest, report, remember)
 
 
 def check_record(

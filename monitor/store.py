@@ -2,7 +2,8 @@
 
 Shaped like git-history: ``studies`` holds the latest state per study, ``snapshots`` one row
 per distinct version, ``changes`` one row per changed field. ``runs`` and ``deliveries`` record
-the cycles and the notification outbox. Every write of one study is one transaction.
+the cycles and the notification outbox. The writes of one study are atomic: a savepoint
+inside one transaction per batch of studies (``Store.batch``), or a transaction of their own.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -382,8 +384,18 @@ class Store:
                 self.db.table("runs").update(run_id, {"status": "interrupted", "finished_at": now})
         return ids
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction around a batch of studies; each study's writes are a savepoint in it.
+
+        A crash or an error rolls the whole batch back: a snapshot is never left without
+        its changes, and the batch's studies are simply checked again at the next cycle.
+        """
+        with self.db.atomic():
+            yield
+
     def save_snapshot(self, snap: NewSnapshot, previous: Latest | None, run_id: int | None) -> int:
-        """Store one new version of a study with its changes, in one transaction."""
+        """Store one new version of a study with its changes, atomically."""
         with self.db.atomic():
             snapshot_id = self._insert_snapshot(snap, run_id)
             self._insert_changes(snap, previous, snapshot_id, run_id)
@@ -402,17 +414,30 @@ class Store:
             "version": snap.version,
             "source_hash": snap.source_hash,
         }
-        return self._insert("snapshots", row)
+        return self._insert_row("snapshots", row)
+
+    def _insert_row(self, table: str, row: dict[str, Any], verb: str = "insert") -> int:
+        """One row by plain SQL: sqlite-utils' insert costs more than the write itself."""
+        columns = ", ".join(f"[{c}]" for c in row)
+        marks = ", ".join("?" * len(row))
+        sql = f"{verb} into [{table}] ({columns}) values ({marks})"
+        rowid = self.db.conn.execute(sql, list(row.values())).lastrowid
+        assert isinstance(rowid, int)
+        return rowid
 
     def _insert_changes(
         self, snap: NewSnapshot, previous: Latest | None, to_id: int, run_id: int | None
     ) -> None:
         from_id = previous.snapshot_id if previous else None
-        rows = (
+        rows = [
             change_row(snap.nct_id, c, from_id, to_id, snap.captured_at, run_id)
             for c in snap.changes
-        )
-        self.db.table("changes").insert_all(rows)
+        ]
+        if rows:
+            columns = ", ".join(f"[{c}]" for c in rows[0])
+            marks = ", ".join("?" * len(rows[0]))
+            sql = f"insert into changes ({columns}) values ({marks})"
+            self.db.conn.executemany(sql, [list(r.values()) for r in rows])
 
     def _upsert_study(self, snap: NewSnapshot, snapshot_id: int, *, is_new: bool) -> None:
         row: dict[str, Any] = {
@@ -429,9 +454,13 @@ class Store:
         if snap.changes or is_new:
             row["last_changed"] = snap.captured_at
         if is_new:
-            self.db.table("studies").insert({**row, "first_seen": snap.captured_at}, replace=True)
+            row["first_seen"] = snap.captured_at
+            self._insert_row("studies", row, "insert or replace")
         else:
-            self.db.table("studies").update(snap.nct_id, row)
+            del row["nct_id"]
+            assignments = ", ".join(f"[{c}] = ?" for c in row)
+            sql = f"update studies set {assignments} where nct_id = ?"
+            self.db.conn.execute(sql, [*row.values(), snap.nct_id])
 
     def record_change(self, nct_id: str, change: Change, now: str, run_id: int | None) -> None:
         """A change without a new snapshot (a study gone, or found by a query)."""

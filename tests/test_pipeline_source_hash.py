@@ -112,3 +112,22 @@ def test_the_source_hash_covers_what_normalize_reads_and_the_format(
     monkeypatch.setattr(normalize, "HASH_VERSION", "v999")
     assert normalize.source_hash(study) != digest
     assert normalize.source_hash({"protocolSection": {"n": 2**70}}) is None
+
+
+def test_an_error_in_a_batch_rolls_the_whole_batch_back(
+    store: Store, study: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cycle_over(store, study)
+    changed = copy.deepcopy(study)
+    changed["protocolSection"]["statusModule"]["overallStatus"] = "WITHDRAWN"
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(Store, "_upsert_study", crash)  # after the snapshot and its changes
+    with pytest.raises(RuntimeError):
+        cycle_over(store, changed)
+    count = store.db.execute("select count(*) from snapshots").fetchone()[0]
+    assert (count, store.db.execute("select count(*) from changes").fetchone()[0]) == (1, 0)
+    monkeypatch.undo()
+    assert cycle_over(store, changed).changed == 1  # checked again at the next cycle
