@@ -101,7 +101,7 @@ def process_batch(cycle: Cycle, batch: Sequence[Item], report: RunReport) -> Non
     with cycle.store.batch():
         for item in batch:
             outcome = process_item(cycle, item, verdicts, latest, report, remember)
-            if outcome == "unchanged":
+            if outcome == "unchanged" and item.nct_id:
                 unchanged.append(item.nct_id)
         cycle.store.touch(unchanged, iso(cycle.now))
         cycle.store.remember_sources(remember)
