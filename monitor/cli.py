@@ -150,9 +150,10 @@ def build_outbox(config: Config, store: Store, notifiers: list[Notifier] | None 
     return Outbox(store, notifiers, notify.max_attempts, notify.alert_after_failures)
 
 
-def offline_items(config: Config, directory: Path) -> Iterator[Item]:
+def offline_items(config: Config, directory: Path, store: Store | None = None) -> Iterator[Item]:
     watched = config.watch.studies
-    items: Iterable[Item] = iter_records(directory, watched)
+    known = store.source_hashes if store is not None else None
+    items: Iterable[Item] = iter_records(directory, watched, known)
     if watched:
         items = missing_watched(items, watched, str(directory))
     return iter(items)
@@ -179,7 +180,7 @@ def source_items(
     directory = Path(source)
     if not directory.is_dir():
         raise UsageError(f'--source: {source!r} is neither "ctgov" nor a directory')
-    return "files", offline_items(config, directory)
+    return "files", offline_items(config, directory, store)
 
 
 def summary_line(report: RunReport) -> str:

@@ -42,7 +42,10 @@ class RawRecord:
 
     ``data`` holds at least ``protocolSection``; ``origin`` says where it came from
     (a file path or a URL) for messages; ``captured_at`` is set for record-history
-    versions (the version's date) and left ``None`` for live captures.
+    versions (the version's date) and left ``None`` for live captures. ``source_key``, when a
+    source sets it, is a version-prefixed hash of the record's input that changes whenever
+    what ``normalize`` reads changes (the offline source hashes the file's bytes); the pipeline
+    stores it with the snapshot, and a source that finds it unchanged may skip the record.
     """
 
     nct_id: str
@@ -51,6 +54,7 @@ class RawRecord:
     origin: str
     captured_at: str | None = None
     version: int | None = None
+    source_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,7 @@ def sources_seen(
     Those need no normalizing, hashing or diffing (``normalize.source_hash``); the newest
     snapshots (with their records) are read only for the others.
     """
-    keys = [normalize.source_hash(r.data) for r in records]
+    keys = [r.source_key or normalize.source_hash(r.data) for r in records]
     stored = store.source_hashes([r.nct_id for r in records])
     seen = [k is not None and stored.get(r.nct_id) == k for r, k in zip(records, keys, strict=True)]
     latest = store.latest([r.nct_id for r, s in zip(records, seen, strict=True) if not s])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -131,3 +132,28 @@ def test_an_error_in_a_batch_rolls_the_whole_batch_back(
     assert (count, store.db.execute("select count(*) from changes").fetchone()[0]) == (1, 0)
     monkeypatch.undo()
     assert cycle_over(store, changed).changed == 1  # checked again at the next cycle
+
+
+def test_offline_files_unchanged_but_for_the_daily_stamp_are_not_even_parsed(
+    tmp_path: Path, study: dict[str, Any], normalized: list[str]
+) -> None:
+    from monitor.sources.files import iter_records
+
+    store = Store.open(tmp_path / "h.db")
+    path = tmp_path / "records" / "study.json"
+    path.parent.mkdir()
+
+    def release(day: int, status: str = "TERMINATED") -> Any:
+        study["derivedSection"]["miscInfoModule"]["versionHolder"] = f"2026-09-{day:02d}"
+        study["protocolSection"]["statusModule"]["overallStatus"] = status
+        path.write_bytes(orjson.dumps(study))
+        now = datetime(2026, 9, day, tzinfo=UTC)
+        cycle = Cycle(store, ChangesConfig(), now, "files")
+        return run_cycle(cycle, iter_records(path.parent, (), store.source_hashes))
+
+    assert release(1).new == 1
+    assert release(2).unchanged == 1
+    assert release(3, "WITHDRAWN").changed == 1
+    assert release(4, "WITHDRAWN").unchanged == 1
+    assert normalized == [NCT, NCT]  # the first release and the withdrawal
+    assert store.study(NCT)["last_checked"] == "2026-09-04T00:00:00Z"  # type: ignore[index]

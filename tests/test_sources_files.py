@@ -19,7 +19,7 @@ import pytest
 
 from monitor.errors import SourceError
 from monitor.models import RawRecord, StudyError
-from monitor.sources.files import iter_records
+from monitor.sources.files import file_key, iter_records
 from monitor.sources.seedtext import parse_page
 
 DATA = Path(__file__).parent / "data"
@@ -58,6 +58,7 @@ def test_api_v2_study(tmp_path: Path) -> None:
             data=orjson.loads((DATA / STUDY).read_bytes()),
             source="files",
             origin=str(tmp_path / STUDY),
+            source_key=file_key((DATA / STUDY).read_bytes()),
         )
     ]
 
@@ -244,9 +245,9 @@ def test_a_file_naming_one_study_is_parsed_once(
     parsed: list[str] = []
     real = files._read
 
-    def counting(path: Path) -> Any:
+    def counting(path: Path, raw: bytes | None = None) -> Any:
         parsed.append(path.name)
-        return real(path)
+        return real(path, raw)
 
     monkeypatch.setattr(files, "_read", counting)
     records, errors = _read(directory)
@@ -279,3 +280,73 @@ def test_an_unwatched_scanned_file_that_does_not_parse_is_still_reported(tmp_pat
     records, errors = _read(tmp_path, ("NCT06009107",))
     assert records == []
     assert [e.message.split(": ")[1] for e in errors] == ["not valid JSON"]
+
+
+# -- the source key: a file's bytes but for the daily versionHolder; unchanged files unparsed --
+
+
+def _with_holder(day: str) -> bytes:
+    return (DATA / STUDY).read_bytes().replace(b'"2026-09-03"', f'"{day}"'.encode())
+
+
+def test_the_file_key_ignores_only_the_daily_version_holder() -> None:
+    key = file_key(_with_holder("2026-09-04"))
+    assert key is not None and key.startswith("v1:file:")
+    assert file_key(_with_holder("2026-10-01")) == key
+    assert b'"versionHolder": "2026-09-03"' in (DATA / STUDY).read_bytes()
+    edited = _with_holder("2026-09-04").replace(b'"TERMINATED"', b'"WITHDRAWN"')
+    assert file_key(edited) != key
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"derivedSection": {"miscInfoModule": {"versionHolder": "a"}}, "versionHolder": "b"}',
+        b'{"protocolSection": {"versionHolder": "a"}}',
+        b'{"a": {"miscInfoModule": {"x": {}, "versionHolder": "a"}}}',
+    ],
+    ids=["two-holders", "holder-elsewhere", "holder-after-a-nested-object"],
+)
+def test_no_file_key_where_the_version_holder_is_ambiguous(raw: bytes) -> None:
+    assert file_key(raw) is None
+
+
+def test_a_file_without_a_version_holder_is_keyed_by_all_its_bytes() -> None:
+    raw = (DATA / "study_NCT02576665_fields_subset.json").read_bytes()
+    assert file_key(raw) == file_key(raw) != file_key(raw + b" ")
+
+
+def test_a_file_whose_key_is_known_is_an_unchanged_event_and_is_not_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.models import RecordEvent
+    from monitor.sources import files
+
+    (tmp_path / STUDY).write_bytes(_with_holder("2026-09-05"))
+    shutil.copy(DATA / TEXT, tmp_path / TEXT)
+    stored = {"NCT02576665": file_key(_with_holder("2026-09-04")), "NCT06009107": "v1:x"}
+    asked: list[list[str]] = []
+
+    def known(ids: Any) -> dict[str, str]:
+        asked.append(list(ids))
+        return {i: stored[i] for i in ids if i in stored}
+
+    real = files._read
+
+    def only_the_text_page(path: Path, raw: bytes | None = None) -> Any:
+        assert path.name == TEXT, f"{path.name} parsed"
+        return real(path, raw)
+
+    monkeypatch.setattr(files, "_read", only_the_text_page)
+    items = list(iter_records(tmp_path, (), known))
+    assert [i.nct_id for i in items] == ["NCT06009107", "NCT02576665"]  # in file name order
+    assert isinstance(items[0], RawRecord)  # a text page has no file key
+    assert items[1] == RecordEvent("NCT02576665", "unchanged")
+    assert asked == [["NCT02576665"]]
+
+
+def test_a_moved_key_yields_the_record_with_its_new_key(tmp_path: Path) -> None:
+    (tmp_path / STUDY).write_bytes(_with_holder("2026-09-05"))
+    (record,) = iter_records(tmp_path, (), lambda ids: {i: "v1:file:old" for i in ids})
+    assert isinstance(record, RawRecord)
+    assert record.source_key == file_key(_with_holder("2026-09-05"))

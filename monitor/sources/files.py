@@ -16,10 +16,11 @@ file (the usual case) is parsed once, in the second pass, which then reports its
 from __future__ import annotations
 
 import codecs
+import hashlib
 import logging
 import os
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from typing import Any
 import orjson
 
 from monitor.errors import ParseError, RecordError, SourceError
-from monitor.models import RawRecord, StudyError
+from monitor.models import RawRecord, RecordEvent, StudyError
+from monitor.normalize import HASH_VERSION
 from monitor.sources.seedtext import parse_page
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,14 @@ JSON_SUFFIX = ".json"
 TEXT_SUFFIX = ".txt"
 NCT_RE = re.compile(r"^NCT\d{8}$")
 NCT_KEY_RE = re.compile(rb'"nctId"\s*:\s*"([^"\\]*)"')
+# versionHolder's value inside the miscInfoModule object (no brace or bracket crossed to reach it)
+VERSION_HOLDER_RE = re.compile(
+    rb'("miscInfoModule"\s*:\s*\{[^{}\[\]]*?"versionHolder"\s*:\s*)"[^"\\]*"'
+)
+CHUNK = 500  # files whose stored keys are looked up in one query
+
+Item = RawRecord | StudyError | RecordEvent
+Known = Callable[[Sequence[str]], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -48,17 +58,21 @@ class _Study:
     version: int | None = None
 
 
-def iter_records(directory: Path, watched: Collection[str]) -> Iterator[RawRecord | StudyError]:
+def iter_records(
+    directory: Path, watched: Collection[str], known: Known | None = None
+) -> Iterator[Item]:
     """Yield the record of every study in ``directory`` (only the watched ones if any are).
 
     Raises ``SourceError`` at once (not at the first ``next``) when ``directory`` is not a
-    directory; every other problem is yielded as a ``StudyError``.
+    directory; every other problem is yielded as a ``StudyError``. ``known`` gives the source
+    key stored for each of some studies (``Store.source_hashes``): a file whose key did not
+    move becomes an ``unchanged`` event, unparsed.
     """
     files = _record_files(directory)
-    return _both_passes(files, {nct_id.upper() for nct_id in watched})
+    return _both_passes(files, {nct_id.upper() for nct_id in watched}, known)
 
 
-def _both_passes(files: list[Path], wanted: set[str]) -> Iterator[RawRecord | StudyError]:
+def _both_passes(files: list[Path], wanted: set[str], known: Known | None) -> Iterator[Item]:
     index: dict[str, list[int]] = {}
     scanned: set[int] = set()  # indexed by _scan_id, not parsed: read fully in the second pass
     for number, path in enumerate(files):
@@ -74,29 +88,72 @@ def _both_passes(files: list[Path], wanted: set[str]) -> Iterator[RawRecord | St
             if not wanted or found in wanted:
                 index.setdefault(found, []).append(number)
     yield from _duplicates(index, files)
-    yield from _second_pass(index, files, scanned)
+    yield from _second_pass(index, files, scanned, known)
 
 
 def _second_pass(
-    index: dict[str, list[int]], files: list[Path], scanned: set[int]
-) -> Iterator[RawRecord | StudyError]:
+    index: dict[str, list[int]], files: list[Path], scanned: set[int], known: Known | None
+) -> Iterator[Item]:
     by_file: dict[int, set[str]] = {number: set() for number in scanned}
     for nct_id, numbers in index.items():
         if len(numbers) == 1:
             by_file.setdefault(numbers[0], set()).add(nct_id)
-    for number in sorted(by_file):
-        yield from _records_of(files[number], by_file[number], number in scanned)
+    numbers = sorted(by_file)
+    for start in range(0, len(numbers), CHUNK):
+        chunk = [
+            _Pending(files[n], by_file[n], n in scanned) for n in numbers[start : start + CHUNK]
+        ]
+        yield from _chunk(chunk, known)
 
 
-def _records_of(path: Path, expected: set[str], scanned: bool) -> Iterator[RawRecord | StudyError]:
-    studies, errors = _read(path)
-    if scanned:  # not parsed by the first pass, so its errors were not yielded yet
+@dataclass
+class _Pending:
+    """A file of the second pass: the studies expected from it, its bytes and key once read."""
+
+    path: Path
+    expected: set[str]
+    scanned: bool
+    raw: bytes | None = None
+    key: str | None = None
+
+    def only_study(self) -> str | None:
+        """The one study expected from a scanned file (whose key then stands for it)."""
+        return next(iter(self.expected)) if self.scanned and len(self.expected) == 1 else None
+
+
+def _chunk(chunk: list[_Pending], known: Known | None) -> Iterator[Item]:
+    """One lookup of stored keys for the chunk's files, then each file in order."""
+    for pending in chunk:
+        if pending.only_study():
+            pending.raw = _bytes(pending.path)
+            pending.key = file_key(pending.raw) if pending.raw is not None else None
+    keyed = [p for p in chunk if p.key]
+    stored = known([str(p.only_study()) for p in keyed]) if known and keyed else {}
+    for pending in chunk:
+        nct_id = pending.only_study()
+        if pending.key and nct_id and stored.get(nct_id) == pending.key:
+            yield RecordEvent(nct_id, "unchanged")
+        else:
+            yield from _records_of(pending)
+
+
+def _records_of(pending: _Pending) -> Iterator[Item]:
+    path, expected = pending.path, pending.expected
+    studies, errors = _read(path, pending.raw)
+    if pending.scanned:  # not parsed by the first pass, so its errors were not yielded yet
         yield from errors
     for study in studies:
         if study.nct_id in expected:
             expected.discard(study.nct_id)
-            yield RawRecord(study.nct_id, study.data, SOURCE, str(path), version=study.version)
-    if scanned and errors:
+            yield RawRecord(
+                study.nct_id,
+                study.data,
+                SOURCE,
+                str(path),
+                version=study.version,
+                source_key=pending.key,
+            )
+    if pending.scanned and errors:
         return
     for nct_id in sorted(expected):
         yield StudyError(nct_id, f"{path}: {nct_id} no longer readable (file changed while read)")
@@ -162,13 +219,39 @@ def _scan_id(path: Path) -> str | None:
     return nct_id if NCT_RE.match(nct_id) else None
 
 
+def file_key(raw: bytes) -> str | None:
+    """The source key of a one-study file: its bytes, but for the registry's daily stamp.
+
+    ``derivedSection.miscInfoModule.versionHolder`` is the date of the registry's data
+    release: it moves every day when nothing else does, and ``normalize`` never reads it, so
+    its value is blanked before hashing. It is blanked only where it is unambiguous (one
+    ``versionHolder`` key, in the one ``miscInfoModule`` object); otherwise there is no key
+    (``None``), and the pipeline hashes the parsed record instead.
+    """
+    holders = raw.count(b'"versionHolder"')
+    if holders:
+        if holders > 1 or raw.count(b'"miscInfoModule"') != 1:
+            return None
+        raw, found = VERSION_HOLDER_RE.subn(rb"\1", raw, count=1)
+        if not found:
+            return None
+    return f"{HASH_VERSION}:file:{hashlib.sha256(raw).hexdigest()}"
+
+
 # -- reading one file --------------------------------------------------------------------------
 
 
-def _read(path: Path) -> tuple[list[_Study], list[StudyError]]:
+def _bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None  # _read reports it
+
+
+def _read(path: Path, raw: bytes | None = None) -> tuple[list[_Study], list[StudyError]]:
     """The studies of one file, and the errors that stop some or all of them being read."""
     try:
-        raw = path.read_bytes().removeprefix(codecs.BOM_UTF8)
+        raw = (path.read_bytes() if raw is None else raw).removeprefix(codecs.BOM_UTF8)
         if path.name.lower().endswith(TEXT_SUFFIX):
             return [_from_text(path, raw)], []
         return _from_json(path, raw)
