@@ -13,9 +13,14 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Measured:
-    """One child process: wall seconds, peak resident set size in MB, exit status."""
+    """One child process: wall and CPU seconds, peak resident set size in MB, exit status.
+
+    CPU seconds (user + system) are what the program itself cost; on a shared machine the wall
+    time also holds the time spent waiting for a core (see the load average in the report).
+    """
 
     seconds: float
+    cpu_seconds: float
     peak_rss_mb: float
     returncode: int
 
@@ -32,7 +37,8 @@ def run_child(argv: Sequence[str], log: Path, cwd: Path | None = None) -> Measur
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
-    return Measured(seconds, usage.ru_maxrss / 1024, child.returncode)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(seconds, cpu, usage.ru_maxrss / 1024, child.returncode)
 
 
 def check(measured: Measured, what: str, log: Path) -> Measured:

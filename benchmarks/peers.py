@@ -97,10 +97,10 @@ class Naive:
         picked = rng.sample(range(self.corpus.n), min(self.sample, self.corpus.n))
         return {i: self.corpus.path(i).read_bytes() for i in picked}
 
-    def after(self, old: dict[int, bytes]) -> tuple[float, int, int]:
-        """Seconds for the whole sample, studies compared, studies with a difference."""
+    def after(self, old: dict[int, bytes]) -> tuple[float, float, int, int]:
+        """Wall and CPU seconds for the sample, studies compared, studies with a difference."""
         differing = 0
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for index, before in old.items():
             diff = DeepDiff(
                 orjson.loads(before),
@@ -109,4 +109,5 @@ class Naive:
                 exclude_paths=["root['derivedSection']"],
             )
             differing += bool(diff)
-        return time.perf_counter() - start, len(old), differing
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        return seconds, cpu, len(old), differing
