@@ -245,8 +245,8 @@ def test_a_file_naming_one_study_is_parsed_once(
     parsed: list[str] = []
     real = files._read
 
-    def counting(path: Path, raw: bytes | None = None) -> Any:
-        parsed.append(path.name)
+    def counting(path: str, raw: bytes | None = None) -> Any:
+        parsed.append(Path(path).name)
         return real(path, raw)
 
     monkeypatch.setattr(files, "_read", counting)
@@ -333,8 +333,8 @@ def test_a_file_whose_key_is_known_is_an_unchanged_event_and_is_not_parsed(
 
     real = files._read
 
-    def only_the_text_page(path: Path, raw: bytes | None = None) -> Any:
-        assert path.name == TEXT, f"{path.name} parsed"
+    def only_the_text_page(path: str, raw: bytes | None = None) -> Any:
+        assert Path(path).name == TEXT, f"{path} parsed"
         return real(path, raw)
 
     monkeypatch.setattr(files, "_read", only_the_text_page)

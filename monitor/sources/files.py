@@ -72,27 +72,30 @@ def iter_records(
     return _both_passes(files, {nct_id.upper() for nct_id in watched}, known)
 
 
-def _both_passes(files: list[Path], wanted: set[str], known: Known | None) -> Iterator[Item]:
+def _both_passes(files: list[str], wanted: set[str], known: Known | None) -> Iterator[Item]:
     index: dict[str, list[int]] = {}
-    scanned: set[int] = set()  # indexed by _scan_id, not parsed: read fully in the second pass
+    scanned: dict[int, str | None] = {}  # file number -> key, for the files _scan indexed
     for number, path in enumerate(files):
-        nct_id = _scan_id(path)
-        if nct_id is not None:
-            scanned.add(number)
+        found = _scan(path)
+        if found is not None:
+            nct_id, scanned[number] = found
             ids = [nct_id]
         else:
             studies, errors = _read(path)
             yield from errors
             ids = [study.nct_id for study in studies]
-        for found in ids:
-            if not wanted or found in wanted:
-                index.setdefault(found, []).append(number)
+        for nct_id in ids:
+            if not wanted or nct_id in wanted:
+                index.setdefault(nct_id, []).append(number)
     yield from _duplicates(index, files)
     yield from _second_pass(index, files, scanned, known)
 
 
 def _second_pass(
-    index: dict[str, list[int]], files: list[Path], scanned: set[int], known: Known | None
+    index: dict[str, list[int]],
+    files: list[str],
+    scanned: dict[int, str | None],
+    known: Known | None,
 ) -> Iterator[Item]:
     by_file: dict[int, set[str]] = {number: set() for number in scanned}
     for nct_id, numbers in index.items():
@@ -101,19 +104,19 @@ def _second_pass(
     numbers = sorted(by_file)
     for start in range(0, len(numbers), CHUNK):
         chunk = [
-            _Pending(files[n], by_file[n], n in scanned) for n in numbers[start : start + CHUNK]
+            _Pending(files[n], by_file[n], n in scanned, scanned.get(n))
+            for n in numbers[start : start + CHUNK]
         ]
         yield from _chunk(chunk, known)
 
 
 @dataclass
 class _Pending:
-    """A file of the second pass: the studies expected from it, its bytes and key once read."""
+    """A file of the second pass: the studies expected from it, and its key if it was scanned."""
 
-    path: Path
+    path: str
     expected: set[str]
     scanned: bool
-    raw: bytes | None = None
     key: str | None = None
 
     def only_study(self) -> str | None:
@@ -123,15 +126,11 @@ class _Pending:
 
 def _chunk(chunk: list[_Pending], known: Known | None) -> Iterator[Item]:
     """One lookup of stored keys for the chunk's files, then each file in order."""
-    for pending in chunk:
-        if pending.only_study():
-            pending.raw = _bytes(pending.path)
-            pending.key = file_key(pending.raw) if pending.raw is not None else None
-    keyed = [p for p in chunk if p.key]
-    stored = known([str(p.only_study()) for p in keyed]) if known and keyed else {}
-    for pending in chunk:
-        nct_id = pending.only_study()
-        if pending.key and nct_id and stored.get(nct_id) == pending.key:
+    ids = [p.only_study() if p.key else None for p in chunk]
+    keyed = [nct_id for nct_id in ids if nct_id]
+    stored = known(keyed) if known and keyed else {}
+    for pending, nct_id in zip(chunk, ids, strict=True):
+        if nct_id is not None and stored.get(nct_id) == pending.key:
             yield RecordEvent(nct_id, "unchanged")
         else:
             yield from _records_of(pending)
@@ -139,19 +138,16 @@ def _chunk(chunk: list[_Pending], known: Known | None) -> Iterator[Item]:
 
 def _records_of(pending: _Pending) -> Iterator[Item]:
     path, expected = pending.path, pending.expected
-    studies, errors = _read(path, pending.raw)
+    raw = _bytes(path)
+    key = file_key(raw) if pending.scanned and raw is not None else None  # of what is parsed
+    studies, errors = _read(path, raw)
     if pending.scanned:  # not parsed by the first pass, so its errors were not yielded yet
         yield from errors
     for study in studies:
         if study.nct_id in expected:
             expected.discard(study.nct_id)
             yield RawRecord(
-                study.nct_id,
-                study.data,
-                SOURCE,
-                str(path),
-                version=study.version,
-                source_key=pending.key,
+                study.nct_id, study.data, SOURCE, str(path), version=study.version, source_key=key
             )
     if pending.scanned and errors:
         return
@@ -159,7 +155,7 @@ def _records_of(pending: _Pending) -> Iterator[Item]:
         yield StudyError(nct_id, f"{path}: {nct_id} no longer readable (file changed while read)")
 
 
-def _duplicates(index: dict[str, list[int]], files: list[Path]) -> Iterator[StudyError]:
+def _duplicates(index: dict[str, list[int]], files: list[str]) -> Iterator[StudyError]:
     for nct_id in sorted(index):
         numbers = index[nct_id]
         if len(numbers) > 1:
@@ -171,7 +167,7 @@ def _duplicates(index: dict[str, list[int]], files: list[Path]) -> Iterator[Stud
 # -- listing -----------------------------------------------------------------------------------
 
 
-def _record_files(directory: Path) -> list[Path]:
+def _record_files(directory: Path) -> list[str]:
     if not directory.exists():
         raise SourceError(f"offline source directory {directory} does not exist")
     if not directory.is_dir():
@@ -182,7 +178,8 @@ def _record_files(directory: Path) -> list[Path]:
     except OSError as e:
         raise SourceError(f"cannot list offline source directory {directory}: {e}") from e
     logger.debug("%s: %d record files", directory, len(names))
-    return [directory / name for name in names]
+    base = str(directory)
+    return [os.path.join(base, name) for name in names]  # str: a Path per file costs more
 
 
 def _is_record_file(entry: os.DirEntry[str]) -> bool:
@@ -198,25 +195,33 @@ def _is_record_file(entry: os.DirEntry[str]) -> bool:
 # -- the first pass's shortcut ----------------------------------------------------------------
 
 
-def _scan_id(path: Path) -> str | None:
-    """The study id of a JSON file that names exactly one, found without parsing the file.
+def _scan(path: str) -> tuple[str, str | None] | None:
+    """The study id and key of a JSON file that names exactly one, found without parsing it.
 
     ``"nctId"`` can occur in a file's bytes only as a key (inside a JSON string its quotes
     would be escaped), so a file with one such key holds at most one study, with that id: the
-    first pass indexes it from the scan and the second pass parses it once. Anything else
-    (text pages, no or several ids, an id that is not an NCT number) is parsed as before.
+    first pass indexes it from the scan and the second pass parses it once, or not at all when
+    its key (:func:`file_key`) did not move. Anything else (text pages, no or several ids, an
+    id that is not an NCT number) is parsed as before.
     """
-    if not path.name.lower().endswith(JSON_SUFFIX):
+    if not path.lower().endswith(JSON_SUFFIX):
         return None
-    try:
-        raw = path.read_bytes()
-    except OSError:
+    raw = _bytes(path)
+    at = _only(raw, b'"nctId"') if raw is not None else -1
+    if raw is None or at < 0:
         return None
-    if raw.count(b'"nctId"') != 1:
-        return None
-    found = NCT_KEY_RE.search(raw)
+    found = NCT_KEY_RE.match(raw, at)
     nct_id = found.group(1).decode("ascii", "replace").strip().upper() if found else ""
-    return nct_id if NCT_RE.match(nct_id) else None
+    return (nct_id, file_key(raw)) if NCT_RE.match(nct_id) else None
+
+
+def _only(raw: bytes, key: bytes) -> int:
+    """Where ``key`` occurs in ``raw`` if it occurs exactly once; -1 if it does not, -2 if more.
+
+    Two searches (from either end) cost less than ``bytes.count``, which cannot stop early.
+    """
+    at = raw.find(key)
+    return at if at < 0 or raw.rfind(key) == at else -2
 
 
 def file_key(raw: bytes) -> str | None:
@@ -228,31 +233,40 @@ def file_key(raw: bytes) -> str | None:
     ``versionHolder`` key, in the one ``miscInfoModule`` object); otherwise there is no key
     (``None``), and the pipeline hashes the parsed record instead.
     """
-    holders = raw.count(b'"versionHolder"')
-    if holders:
-        if holders > 1 or raw.count(b'"miscInfoModule"') != 1:
+    digest = hashlib.sha256()
+    holder = _only(raw, b'"versionHolder"')
+    if holder == -1:
+        digest.update(raw)
+    else:
+        module = _only(raw, b'"miscInfoModule"')
+        found = VERSION_HOLDER_RE.match(raw, module) if holder >= 0 and module >= 0 else None
+        if found is None:
             return None
-        raw, found = VERSION_HOLDER_RE.subn(rb"\1", raw, count=1)
-        if not found:
-            return None
-    return f"{HASH_VERSION}:file:{hashlib.sha256(raw).hexdigest()}"
+        view = memoryview(raw)
+        digest.update(view[: found.end(1)])  # up to the value, then from after it
+        digest.update(view[found.end() :])
+    return f"{HASH_VERSION}:file:{digest.hexdigest()}"
 
 
 # -- reading one file --------------------------------------------------------------------------
 
 
-def _bytes(path: Path) -> bytes | None:
+def _bytes(path: str) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as f:
+            return f.read()
     except OSError:
         return None  # _read reports it
 
 
-def _read(path: Path, raw: bytes | None = None) -> tuple[list[_Study], list[StudyError]]:
+def _read(path: str, raw: bytes | None = None) -> tuple[list[_Study], list[StudyError]]:
     """The studies of one file, and the errors that stop some or all of them being read."""
     try:
-        raw = (path.read_bytes() if raw is None else raw).removeprefix(codecs.BOM_UTF8)
-        if path.name.lower().endswith(TEXT_SUFFIX):
+        if raw is None:
+            with open(path, "rb") as f:
+                raw = f.read()
+        raw = raw.removeprefix(codecs.BOM_UTF8)
+        if path.lower().endswith(TEXT_SUFFIX):
             return [_from_text(path, raw)], []
         return _from_json(path, raw)
     except ParseError as e:
@@ -263,7 +277,7 @@ def _read(path: Path, raw: bytes | None = None) -> tuple[list[_Study], list[Stud
         return [], [StudyError(None, f"{path}: cannot read: {e.strerror or e}")]
 
 
-def _from_text(path: Path, raw: bytes) -> _Study:
+def _from_text(path: str, raw: bytes) -> _Study:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -272,7 +286,7 @@ def _from_text(path: Path, raw: bytes) -> _Study:
     return _Study(_nct_id(data), data)
 
 
-def _from_json(path: Path, raw: bytes) -> tuple[list[_Study], list[StudyError]]:
+def _from_json(path: str, raw: bytes) -> tuple[list[_Study], list[StudyError]]:
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
@@ -306,7 +320,7 @@ def _history_version(doc: dict[str, Any]) -> _Study:
     return _Study(_nct_id(study), study, version)
 
 
-def _from_page(path: Path, studies: Any) -> tuple[list[_Study], list[StudyError]]:
+def _from_page(path: str, studies: Any) -> tuple[list[_Study], list[StudyError]]:
     if not isinstance(studies, list):
         raise RecordError("'studies' is not a list")
     found: list[_Study] = []
