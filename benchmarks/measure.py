@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
-import time
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,19 +26,20 @@ class Measured:
 
 
 def run_child(argv: Sequence[str], log: Path, cwd: Path | None = None) -> Measured:
-    """Run ``argv`` with stdout and stderr appended to ``log``; wait4 gives its own rusage.
+    """Run ``argv`` through ``launch.py`` with stdout and stderr appended to ``log``.
 
-    ``os.wait4`` reports the peak RSS of that one child (``ru_maxrss``, KB on Linux), unlike
-    ``RUSAGE_CHILDREN``, which keeps the maximum over every child the harness ever waited for.
+    The launcher waits for the command with ``os.wait4``, which reports the peak RSS of that
+    one process (``ru_maxrss``), and writes it with the wall and CPU times to a JSON file.
     """
-    with log.open("ab") as out:
-        start = time.perf_counter()
-        child = subprocess.Popen(list(argv), stdout=out, stderr=out, cwd=cwd)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
-    cpu = usage.ru_utime + usage.ru_stime
-    return Measured(seconds, cpu, usage.ru_maxrss / 1024, child.returncode)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "measured.json"
+        launcher = [sys.executable, str(Path(__file__).parent / "launch.py"), str(out)]
+        with log.open("ab") as sink:
+            subprocess.run([*launcher, *argv], stdout=sink, stderr=sink, cwd=cwd, check=False)
+        if not out.exists():
+            return Measured(0.0, 0.0, 0.0, -1)
+        data = json.loads(out.read_text())
+    return Measured(data["seconds"], data["cpu_seconds"], data["peak_rss_mb"], data["returncode"])
 
 
 def check(measured: Measured, what: str, log: Path) -> Measured:
