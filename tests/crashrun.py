@@ -68,7 +68,8 @@ def after(owner: Any, name: str, reached: Callable[[], bool]) -> None:
 # point -> (where, function owner, function name)
 POINTS: dict[str, tuple[Callable[..., None], Any, str]] = {
     "recovering": (after, Store, "mark_interrupted_runs"),  # runs of a crash closed, not queued
-    "reading": (before, files, "_read"),  # a file about to be read (either pass)
+    "reading": (before, files, "_scan"),  # first pass: a file about to be indexed
+    "parsing": (before, files, "_records_of"),  # second pass: a file about to be parsed
     "mid-transaction": (before, Store, "_insert_changes"),  # snapshot inserted, not committed
     "between-studies": (after, Store, "save_snapshot"),  # a study committed, next not begun
     "touching": (before, Store, "touch"),  # unchanged studies about to be marked checked

@@ -197,7 +197,7 @@ KILLS = [
     # (cycle, point, nth): cycle 0 is the baseline, cycle 1 the first with changes
     (0, "mid-transaction", 120),
     (1, "reading", 50),  # first pass over the files: nothing written yet
-    (1, "reading", 250),  # second pass: studies being written between reads
+    (1, "parsing", 40),  # second pass: records being parsed (unchanged files are not)
     (1, "mid-transaction", 1),
     (1, "mid-transaction", 45),
     (1, "between-studies", 80),
