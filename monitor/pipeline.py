@@ -93,18 +93,17 @@ def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 
 
 def process_batch(cycle: Cycle, batch: Sequence[Item], report: RunReport) -> None:
-    """The batch's records, read with one query per kind and written in one transaction."""
+    """The batch's records, read with one query per kind; each study written atomically."""
     records = [i for i in batch if isinstance(i, RawRecord)]
     verdicts, latest = sources_seen(cycle.store, records)
     unchanged: list[str] = []
     remember: list[tuple[str, str]] = []
-    with cycle.store.batch():
-        for item in batch:
-            outcome = process_item(cycle, item, verdicts, latest, report, remember)
-            if outcome == "unchanged" and item.nct_id:
-                unchanged.append(item.nct_id)
-        cycle.store.touch(unchanged, iso(cycle.now))
-        cycle.store.remember_sources(remember)
+    for item in batch:
+        outcome = process_item(cycle, item, verdicts, latest, report, remember)
+        if outcome == "unchanged" and item.nct_id:
+            unchanged.append(item.nct_id)
+    cycle.store.touch(unchanged, iso(cycle.now))
+    cycle.store.remember_sources(remember)
 
 
 def process_item(

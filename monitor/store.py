@@ -2,8 +2,7 @@
 
 Shaped like git-history: ``studies`` holds the latest state per study, ``snapshots`` one row
 per distinct version, ``changes`` one row per changed field. ``runs`` and ``deliveries`` record
-the cycles and the notification outbox. The writes of one study are atomic: a savepoint
-inside one transaction per batch of studies (``Store.batch``), or a transaction of their own.
+the cycles and the notification outbox. Every write of one study is one transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,10 +174,19 @@ def _backfill(db: Database) -> None:
     )
 
 
-@migrations(name="0005_snapshot_source_hash")
-def _source_hash(db: Database) -> None:
-    """The hash of the raw record a snapshot was normalized from (see normalize.source_hash)."""
-    db.table("snapshots").add_column("source_hash", str)
+@migrations(name="0005_source_keys")
+def _source_keys(db: Database) -> None:
+    """Per study, the key of a raw record known to normalize to one snapshot's content.
+
+    Valid only while that snapshot is the study's newest (``Store.source_hashes`` joins on
+    it); a source or the pipeline then skips a record with the same key. Snapshots themselves
+    are never rewritten.
+    """
+    db.table("source_keys").create(
+        {"nct_id": str, "snapshot_id": int, "source_key": str},
+        pk="nct_id",
+        not_null={"snapshot_id", "source_key"},
+    )
 
 
 @dataclass(frozen=True)
@@ -242,6 +249,62 @@ class WriterDatabase(Database):
             raise
 
 
+# The writes of a new version by plain SQL (sqlite-utils' insert costs more than the write),
+# built once from these constant column lists.
+SNAPSHOT_COLUMNS = (
+    "nct_id",
+    "captured_at",
+    "source",
+    "content_hash",
+    "last_update_posted",
+    "record",
+    "run_id",
+    "version",
+)
+CHANGE_COLUMNS = (
+    "nct_id",
+    "from_snapshot_id",
+    "to_snapshot_id",
+    "detected_at",
+    "category",
+    "field",
+    "severity",
+    "old_value",
+    "new_value",
+    "summary",
+    "run_id",
+)
+STUDY_COLUMNS = (
+    "title",
+    "overall_status",
+    "latest_snapshot_id",
+    "last_update_posted",
+    "content_hash",
+    "last_checked",
+    "consecutive_failures",
+    "last_error",
+)
+
+
+def insert_sql(table: str, columns: Sequence[str], verb: str = "insert") -> str:
+    """An INSERT statement of constant column names, with one placeholder per column."""
+    names, marks = ", ".join(columns), ", ".join("?" * len(columns))
+    return " ".join((verb, "into", table, "(" + names + ")", "values", "(" + marks + ")"))
+
+
+def update_study_sql(columns: Sequence[str]) -> str:
+    return "update studies set " + ", ".join(c + " = ?" for c in columns) + " where nct_id = ?"
+
+
+INSERT_SNAPSHOT = insert_sql("snapshots", SNAPSHOT_COLUMNS)
+INSERT_CHANGES = insert_sql("changes", CHANGE_COLUMNS)
+INSERT_STUDY = insert_sql(
+    "studies", ("nct_id", *STUDY_COLUMNS, "last_changed", "first_seen"), "insert or replace"
+)
+UPDATE_STUDY = update_study_sql(STUDY_COLUMNS)
+UPDATE_STUDY_CHANGED = update_study_sql((*STUDY_COLUMNS, "last_changed"))
+
+
 def to_json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
@@ -297,15 +360,15 @@ class Store:
         return found
 
     def source_hashes(self, nct_ids: Sequence[str]) -> dict[str, str]:
-        """The source hash of each given study's newest snapshot, where one is known."""
+        """The source key known for each given study's newest snapshot, where one is known."""
         found: dict[str, str] = {}
         for start in range(0, len(nct_ids), BATCH):
             chunk = list(nct_ids[start : start + BATCH])
             marks = ",".join("?" * len(chunk))
             sql = (
-                "select t.nct_id, s.source_hash from studies t "
-                "join snapshots s on s.id = t.latest_snapshot_id "
-                f"where t.nct_id in ({marks}) and s.source_hash is not null"
+                "select k.nct_id, k.source_key from source_keys k join studies t "
+                "on t.nct_id = k.nct_id and t.latest_snapshot_id = k.snapshot_id "
+                f"where k.nct_id in ({marks})"
             )
             found.update(self.db.execute(sql, chunk).fetchall())
         return found
@@ -384,44 +447,32 @@ class Store:
                 self.db.table("runs").update(run_id, {"status": "interrupted", "finished_at": now})
         return ids
 
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """One transaction around a batch of studies; each study's writes are a savepoint in it.
-
-        A crash or an error rolls the whole batch back: a snapshot is never left without
-        its changes, and the batch's studies are simply checked again at the next cycle.
-        """
-        with self.db.atomic():
-            yield
-
     def save_snapshot(self, snap: NewSnapshot, previous: Latest | None, run_id: int | None) -> int:
         """Store one new version of a study with its changes, atomically."""
         with self.db.atomic():
             snapshot_id = self._insert_snapshot(snap, run_id)
             self._insert_changes(snap, previous, snapshot_id, run_id)
             self._upsert_study(snap, snapshot_id, is_new=previous is None)
+            if snap.source_hash:
+                self.db.conn.execute(
+                    "insert or replace into source_keys (nct_id, snapshot_id, source_key) "
+                    "values (?, ?, ?)",
+                    (snap.nct_id, snapshot_id, snap.source_hash),
+                )
         return snapshot_id
 
     def _insert_snapshot(self, snap: NewSnapshot, run_id: int | None) -> int:
-        row = {
-            "nct_id": snap.nct_id,
-            "captured_at": snap.captured_at,
-            "source": snap.source,
-            "content_hash": snap.content_hash,
-            "last_update_posted": snap.last_update_posted,
-            "record": snap.record,
-            "run_id": run_id,
-            "version": snap.version,
-            "source_hash": snap.source_hash,
-        }
-        return self._insert_row("snapshots", row)
-
-    def _insert_row(self, table: str, row: dict[str, Any], verb: str = "insert") -> int:
-        """One row by plain SQL: sqlite-utils' insert costs more than the write itself."""
-        columns = ", ".join(f"[{c}]" for c in row)
-        marks = ", ".join("?" * len(row))
-        sql = f"{verb} into [{table}] ({columns}) values ({marks})"
-        rowid = self.db.conn.execute(sql, list(row.values())).lastrowid
+        values = (
+            snap.nct_id,
+            snap.captured_at,
+            snap.source,
+            snap.content_hash,
+            snap.last_update_posted,
+            snap.record,
+            run_id,
+            snap.version,
+        )
+        rowid = self.db.conn.execute(INSERT_SNAPSHOT, values).lastrowid
         assert isinstance(rowid, int)
         return rowid
 
@@ -429,38 +480,30 @@ class Store:
         self, snap: NewSnapshot, previous: Latest | None, to_id: int, run_id: int | None
     ) -> None:
         from_id = previous.snapshot_id if previous else None
-        rows = [
+        rows = (
             change_row(snap.nct_id, c, from_id, to_id, snap.captured_at, run_id)
             for c in snap.changes
-        ]
-        if rows:
-            columns = ", ".join(f"[{c}]" for c in rows[0])
-            marks = ", ".join("?" * len(rows[0]))
-            sql = f"insert into changes ({columns}) values ({marks})"
-            self.db.conn.executemany(sql, [list(r.values()) for r in rows])
+        )
+        self.db.conn.executemany(INSERT_CHANGES, [[r[c] for c in CHANGE_COLUMNS] for r in rows])
 
     def _upsert_study(self, snap: NewSnapshot, snapshot_id: int, *, is_new: bool) -> None:
-        row: dict[str, Any] = {
-            "nct_id": snap.nct_id,
-            "title": snap.title,
-            "overall_status": snap.overall_status,
-            "latest_snapshot_id": snapshot_id,
-            "last_update_posted": snap.last_update_posted,
-            "content_hash": snap.content_hash,
-            "last_checked": snap.captured_at,
-            "consecutive_failures": 0,
-            "last_error": None,
-        }
-        if snap.changes or is_new:
-            row["last_changed"] = snap.captured_at
+        values: list[Any] = [
+            snap.title,
+            snap.overall_status,
+            snapshot_id,
+            snap.last_update_posted,
+            snap.content_hash,
+            snap.captured_at,  # last_checked
+            0,  # consecutive_failures
+            None,  # last_error
+        ]
         if is_new:
-            row["first_seen"] = snap.captured_at
-            self._insert_row("studies", row, "insert or replace")
+            values = [snap.nct_id, *values, snap.captured_at, snap.captured_at]
+            self.db.conn.execute(INSERT_STUDY, values)
+        elif snap.changes:
+            self.db.conn.execute(UPDATE_STUDY_CHANGED, [*values, snap.captured_at, snap.nct_id])
         else:
-            del row["nct_id"]
-            assignments = ", ".join(f"[{c}] = ?" for c in row)
-            sql = f"update studies set {assignments} where nct_id = ?"
-            self.db.conn.execute(sql, [*row.values(), snap.nct_id])
+            self.db.conn.execute(UPDATE_STUDY, [*values, snap.nct_id])
 
     def record_change(self, nct_id: str, change: Change, now: str, run_id: int | None) -> None:
         """A change without a new snapshot (a study gone, or found by a query)."""
@@ -551,14 +594,15 @@ class Store:
                 )
 
     def remember_sources(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """Attach source hashes to studies' newest snapshots, whose content they normalize to."""
+        """Record source keys that normalize to their studies' newest snapshots' content."""
         if not pairs:
             return
         with self.db.atomic():
             self.db.conn.executemany(
-                "update snapshots set source_hash = ? where id = "
-                "(select latest_snapshot_id from studies where nct_id = ?)",
-                [(digest, nct_id) for nct_id, digest in pairs],
+                "insert or replace into source_keys (nct_id, snapshot_id, source_key) "
+                "select nct_id, latest_snapshot_id, ? from studies "
+                "where nct_id = ? and latest_snapshot_id is not null",
+                [(key, nct_id) for nct_id, key in pairs],
             )
 
     def record_failure(self, nct_id: str, message: str, now: str) -> int:

@@ -94,7 +94,7 @@ def test_a_snapshot_without_a_source_hash_is_normalized(
     store: Store, study: dict[str, Any], normalized: list[str]
 ) -> None:
     cycle_over(store, study)
-    store.db.execute("update snapshots set source_hash = null")
+    store.db.execute("delete from source_keys")
     store.db.conn.commit()
     assert cycle_over(store, study).unchanged == 1
     assert normalized == [NCT, NCT]
@@ -115,7 +115,7 @@ def test_the_source_hash_covers_what_normalize_reads_and_the_format(
     assert normalize.source_hash({"protocolSection": {"n": 2**70}}) is None
 
 
-def test_an_error_in_a_batch_rolls_the_whole_batch_back(
+def test_an_error_mid_study_leaves_no_snapshot_without_its_changes(
     store: Store, study: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cycle_over(store, study)
@@ -157,3 +157,12 @@ def test_offline_files_unchanged_but_for_the_daily_stamp_are_not_even_parsed(
     assert release(4, "WITHDRAWN").unchanged == 1
     assert normalized == [NCT, NCT]  # the first release and the withdrawal
     assert store.study(NCT)["last_checked"] == "2026-09-04T00:00:00Z"  # type: ignore[index]
+
+
+def test_a_key_holds_only_while_its_snapshot_is_the_newest(
+    store: Store, study: dict[str, Any]
+) -> None:
+    cycle_over(store, study)
+    assert store.source_hashes([NCT]) == {NCT: normalize.source_hash(study)}
+    store.db.execute("update studies set latest_snapshot_id = 999")  # another writer moved it
+    assert store.source_hashes([NCT]) == {}
