@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,3 +25,14 @@ def fake_api() -> Iterator[FakeApi]:
     """A fake ClinicalTrials.gov API on 127.0.0.1 (OS-chosen port), stopped after the test."""
     with FakeApi() as api:
         yield api
+
+
+@pytest.fixture
+def procs() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started; any still alive at the end are killed and reaped."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)  # reaps it and closes its pipes

@@ -117,6 +117,24 @@ def smtp_server(
 # ---------------------------------------------------------------- HTTP webhook
 
 
+@contextmanager
+def serve_http(
+    handler: type[http.server.BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None
+) -> Iterator[int]:
+    """Serve ``handler`` on 127.0.0.1 (an OS-chosen port, TLS when given) in a thread."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @dataclass
 class Webhook:
     """Answers 500 to the first ``fail_first`` requests, then 200; records every request."""
@@ -142,12 +160,5 @@ def webhook_server(hook: Webhook) -> Iterator[int]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_http(Handler) as port:
+        yield port

@@ -67,17 +67,6 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes a test started; any still alive at the end are killed (by their pid)."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
 def trialmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "monitor", *args]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=30, check=False)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import http.server
 import ssl
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +30,15 @@ from aiosmtpd.smtp import AuthResult
 from monitor.notify.email import secret_forms
 
 from .conftest import ROOT
-from .servers import SMTP_PASSWORD, SMTP_USER, SmtpHandler, Tls, make_tls, smtp_server
+from .servers import (
+    SMTP_PASSWORD,
+    SMTP_USER,
+    SmtpHandler,
+    Tls,
+    make_tls,
+    serve_http,
+    smtp_server,
+)
 from .test_notify_e2e import HOSTILE, email_config, records_dir, trialmon
 
 ENV = {"TEST_SMTP_PASSWORD": SMTP_PASSWORD}
@@ -140,16 +147,8 @@ def https_server(context: ssl.SSLContext) -> Iterator[int]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_http(Handler, tls=context) as port:
+        yield port
 
 
 def test_a_registry_certificate_no_trusted_ca_signed_is_refused(tmp_path: Path, tls: Tls) -> None:
