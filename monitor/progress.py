@@ -16,18 +16,14 @@ A cron job, a pipe or a test sees no output from this module.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
+if TYPE_CHECKING:
+    from rich.console import Console
 
 T = TypeVar("T")
 Advance = Callable[[int], None]
@@ -38,7 +34,15 @@ def _quiet(steps: int) -> None:
 
 
 def stderr_console() -> Console:
+    from rich.console import Console  # rich costs ~30 ms to import: only when it can draw
+
     return Console(stderr=True)
+
+
+def _no_terminal() -> bool:
+    """stderr cannot show a bar (cron, a pipe, a test), and rich is not told to draw anyway."""
+    forced = os.environ.get("FORCE_TERMINAL") or os.environ.get("TTY_COMPATIBLE")
+    return not forced and not sys.stderr.isatty()
 
 
 @contextmanager
@@ -46,10 +50,15 @@ def progress(
     description: str, total: int | None = None, *, console: Console | None = None
 ) -> Iterator[Advance]:
     """Yield ``advance(steps)``; draw a bar only when ``console`` (default stderr) is a terminal."""
+    if console is None and _no_terminal():
+        yield _quiet
+        return
     console = console or stderr_console()
     if not console.is_terminal:
         yield _quiet
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

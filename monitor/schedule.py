@@ -9,12 +9,10 @@ signal handler), and :func:`run_daemon` returns once the cycle has committed and
 from __future__ import annotations
 
 import logging
-import signal
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime, tzinfo
-from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +35,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import ScheduleConfig
+from monitor.signals import stop_on_signals as stop_on_signals  # its home before
 
 log = logging.getLogger(__name__)
 
@@ -156,29 +155,6 @@ def misfire_grace(config: ScheduleConfig) -> int:
         return CRON_MISFIRE_GRACE
     assert config.every_seconds is not None
     return max(1, config.every_seconds)
-
-
-# ---------------------------------------------------------------- stopping
-
-
-@contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[threading.Event]:
-    """While inside, SIGTERM and SIGINT set ``stop`` instead of killing the process."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if stop.is_set():
-            log.info("%s again: still stopping at the next study boundary", name)
-        else:
-            log.info("%s received: stopping at the next study boundary", name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 # ---------------------------------------------------------------- the daemon
