@@ -613,14 +613,22 @@ def _groups(
 
 
 def classify(
-    old: dict[str, Any], new: dict[str, Any], diffs: Sequence[Difference], rules: ChangesConfig
+    old: dict[str, Any],
+    new: dict[str, Any],
+    diffs: Sequence[Difference],
+    rules: ChangesConfig,
+    views: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> list[Change]:
-    """The classified changes from ``old`` to ``new`` (canonical records), given their diffs."""
+    """The classified changes from ``old`` to ``new`` (canonical records), given their diffs.
+
+    ``views``: their ``keyed`` views, if the caller has them (those ``compare`` used).
+    """
     if not diffs:
         return []
     changes: list[Change] = []
     outcome_groups: list[_Group] = []
-    for rule, group in _groups(diffs, keyed(old), keyed(new)):
+    old_view, new_view = views or (keyed(old), keyed(new))
+    for rule, group in _groups(diffs, old_view, new_view):
         if rule.handler is _collect:
             outcome_groups.append(group)
         else:

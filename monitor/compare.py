@@ -56,12 +56,20 @@ class Difference:
 
 
 def compare(
-    old: dict[str, Any], new: dict[str, Any], ignore: Sequence[str] = ()
+    old: dict[str, Any],
+    new: dict[str, Any],
+    ignore: Sequence[str] = (),
+    views: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> list[Difference]:
-    """Every difference between two canonical records, outside the ``ignore`` paths."""
+    """Every difference between two canonical records, outside the ``ignore`` paths.
+
+    ``views``: their ``keyed`` views if the caller already has them (``classify`` reads the
+    same ones); neither the records nor the views are changed.
+    """
     if old == new:
         return []
-    old_part, new_part = _unequal(keyed(old), keyed(new))
+    old_view, new_view = views or (keyed(old), keyed(new))
+    old_part, new_part = _unequal(old_view, new_view)
     diff = DeepDiff(
         old_part,
         new_part,

@@ -242,7 +242,8 @@ def event_change(event: RecordEvent, rules: ChangesConfig) -> Change | None:
 
 def detect(previous: Latest, record: dict, rules: ChangesConfig) -> list[Change]:
     old = previous.parsed()
-    return classify(old, record, compare(old, record, rules.ignore), rules)
+    views = (normalize.keyed(old), normalize.keyed(record))  # built once for both steps
+    return classify(old, record, compare(old, record, rules.ignore, views), rules, views)
 
 
 def new_snapshot(
