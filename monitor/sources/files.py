@@ -174,12 +174,12 @@ def _record_files(directory: Path) -> list[str]:
         raise SourceError(f"offline source {directory} is not a directory")
     try:
         with os.scandir(directory) as entries:
-            names = sorted(e.name for e in entries if _is_record_file(e))
+            # str, not Path: a Path per file costs more; one directory, so paths sort as names
+            paths = sorted(e.path for e in entries if _is_record_file(e))
     except OSError as e:
         raise SourceError(f"cannot list offline source directory {directory}: {e}") from e
-    logger.debug("%s: %d record files", directory, len(names))
-    base = str(directory)
-    return [os.path.join(base, name) for name in names]  # str: a Path per file costs more
+    logger.debug("%s: %d record files", directory, len(paths))
+    return paths
 
 
 def _is_record_file(entry: os.DirEntry[str]) -> bool:
