@@ -344,34 +344,29 @@ class Store:
 
     # ------------------------------------------------------------ reads
 
-    def latest(self, nct_ids: Sequence[str]) -> dict[str, Latest]:
-        """The newest snapshot of each given study, in one query per batch."""
-        found: dict[str, Latest] = {}
+    def _rows_for(self, sql: str, nct_ids: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``sql`` (with ``{ids}`` for the placeholders) for the ids, a batch a query."""
         for start in range(0, len(nct_ids), BATCH):
             chunk = list(nct_ids[start : start + BATCH])
             marks = ",".join("?" * len(chunk))
-            sql = (
-                "select s.nct_id, s.id, s.content_hash, s.record, s.captured_at from studies t "
-                "join snapshots s on s.id = t.latest_snapshot_id "
-                f"where t.nct_id in ({marks})"
-            )
-            for row in self.db.execute(sql, chunk).fetchall():
-                found[row[0]] = Latest(*row)
-        return found
+            yield from self.db.execute(sql.format(ids=marks), chunk).fetchall()
+
+    def latest(self, nct_ids: Sequence[str]) -> dict[str, Latest]:
+        """The newest snapshot of each given study, in one query per batch."""
+        sql = (
+            "select s.nct_id, s.id, s.content_hash, s.record, s.captured_at from studies t "
+            "join snapshots s on s.id = t.latest_snapshot_id where t.nct_id in ({ids})"
+        )
+        return {row[0]: Latest(*row) for row in self._rows_for(sql, nct_ids)}
 
     def source_hashes(self, nct_ids: Sequence[str]) -> dict[str, str]:
         """The source key known for each given study's newest snapshot, where one is known."""
-        found: dict[str, str] = {}
-        for start in range(0, len(nct_ids), BATCH):
-            chunk = list(nct_ids[start : start + BATCH])
-            marks = ",".join("?" * len(chunk))
-            sql = (
-                "select k.nct_id, k.source_key from source_keys k join studies t "
-                "on t.nct_id = k.nct_id and t.latest_snapshot_id = k.snapshot_id "
-                f"where k.nct_id in ({marks})"
-            )
-            found.update(self.db.execute(sql, chunk).fetchall())
-        return found
+        sql = (
+            "select k.nct_id, k.source_key from source_keys k join studies t "
+            "on t.nct_id = k.nct_id and t.latest_snapshot_id = k.snapshot_id "
+            "where k.nct_id in ({ids})"
+        )
+        return dict(self._rows_for(sql, nct_ids))
 
     def known_studies(self) -> list[str]:
         return [r[0] for r in self.db.execute("select nct_id from studies order by nct_id")]
@@ -546,16 +541,11 @@ class Store:
 
     def last_update_posted(self, nct_ids: Sequence[str]) -> dict[str, str | None]:
         """The stored last-update date of each given study that has a snapshot."""
-        found: dict[str, str | None] = {}
-        for start in range(0, len(nct_ids), BATCH):
-            chunk = list(nct_ids[start : start + BATCH])
-            marks = ",".join("?" * len(chunk))
-            sql = (
-                "select nct_id, last_update_posted from studies "
-                f"where latest_snapshot_id is not null and nct_id in ({marks})"
-            )
-            found.update(self.db.execute(sql, chunk).fetchall())
-        return found
+        sql = (
+            "select nct_id, last_update_posted from studies "
+            "where latest_snapshot_id is not null and nct_id in ({ids})"
+        )
+        return dict(self._rows_for(sql, nct_ids))
 
     def query_state(self, name: str) -> dict[str, Any] | None:
         rows = list(self.db.table("ctgov_queries").rows_where("name = ?", [name]))
