@@ -472,7 +472,8 @@ def test_a_search_baseline_then_a_new_match_then_one_that_leaves(
     fake_api.add(leukemia("NCT00000001"), study("NCT00000009"))
     r = runner(queries=(CART,), full_pass_every=2)  # full, incremental, full, ...
     first = r.cycle()
-    assert (first.new, first.changes) == (1, [])
+    assert first.new == 1
+    assert r.summaries(first) == [("NCT00000001", "major", 'New study matching query "CAR-T"')]
     assert store.query_members("CAR-T") == {"NCT00000001"}
 
     fake_api.add(leukemia("NCT00000002", "2026-09-06"))
@@ -514,5 +515,7 @@ def test_a_changed_search_starts_a_new_baseline(
     runner(queries=(CART,)).cycle()
     wider = QueryWatch(name="CAR-T", params={"query.cond": "a"})
     run = runner(queries=(wider,)).cycle()
-    assert run.changes == []
+    assert [(n, c.summary) for n, c in run.changes] == [
+        ("NCT00000009", 'New study matching query "CAR-T"')
+    ]
     assert store.query_members("CAR-T") == {"NCT00000001", "NCT00000009"}

@@ -402,11 +402,11 @@ class CtgovSource:
     def membership(
         self, plan: Plan, query: QueryWatch, mode: str, found: list[str]
     ) -> Iterator[Item]:
-        if mode == "baseline":
-            return
+        # Every study a search finds for the first time is news (CONTRACT.md), on its first pass
+        # too: the digest then lists what the new search matches, once.
         members = self.store.query_members(query.name)
         plan.query_news.append((query, [n for n in found if n not in members]))
-        if mode == "full":
+        if mode == "full":  # not on a baseline: new parameters are the user's own doing
             for nct in sorted(members - set(found)):
                 yield RecordEvent(nct, "left_query", query=query.name)
 
