@@ -97,6 +97,13 @@ def _before(snaps: list[dict[str, Any]], snap: dict[str, Any]) -> dict[str, Any]
     return snaps[index - 1] if index > 0 else None
 
 
+NEWEST_MOST_SEVERE = (
+    "detected_at desc, "
+    "case severity when 'critical' then 3 when 'major' then 2 when 'minor' then 1 else 0 end desc, "
+    "id desc"
+)
+
+
 def changes(
     store: Store,
     *,
@@ -122,7 +129,8 @@ def changes(
         allowed = [s for s in SEVERITIES if severity_rank(s) >= severity_rank(min_severity)]
         where.append(f"severity in ({','.join('?' * len(allowed))})")
         params.extend(allowed)
-    sql = f"select * from changes where {' and '.join(where)} order by detected_at desc, id desc"
+    # Newest first; within one moment the most severe first, so a cycle reads top-down.
+    sql = f"select * from changes where {' and '.join(where)} order by {NEWEST_MOST_SEVERE}"
     return [change_dict(r) for r in iter_rows(store, sql, params)]
 
 

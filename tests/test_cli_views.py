@@ -12,7 +12,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from monitor.cli import cli
-from monitor.store import Store
+from monitor.models import Change
+from monitor.store import NewSnapshot, Store
+from monitor.views import changes
 from tests.history_data import FAILING, SEED, TERMINATED, known_history
 
 NEVER_CHECKED = "NCT99999999"
@@ -201,3 +203,22 @@ def test_report_needs_html(invoke: Any) -> None:
 def test_every_views_command_has_help(invoke: Any) -> None:
     for command in ("history", "diff", "changes", "studies", "report"):
         assert "Usage:" in invoke(command, "--help").stdout
+
+
+def test_changes_of_one_moment_list_the_most_severe_first(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "h.db")
+    minor = Change("locations", "locations", "minor", None, "x", "Location added")
+    critical = Change("status", "status.overall_status", "critical", "A", "B", "Status")
+    snap = NewSnapshot(
+        "NCT00000001",
+        "2026-11-26T00:00:00Z",
+        "files",
+        "v1:x",
+        None,
+        "{}",
+        "T",
+        "B",
+        (minor, critical),
+    )
+    store.save_snapshot(snap, None, None)
+    assert [c["severity"] for c in changes(store)] == ["critical", "minor"]

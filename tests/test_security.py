@@ -184,6 +184,7 @@ SQL_WORDS = ("select ", "insert ", "update ", "delete ", "create ", "drop ", " w
 SAFE = {
     "marks",
     "RUN_COLUMNS",
+    "NEWEST_MOST_SEVERE",
     "name",
     "sql.strip()",
     "' and '.join(where)",
