@@ -43,6 +43,7 @@ NCT_KEY_RE = re.compile(rb'"nctId"\s*:\s*"([^"\\]*)"')
 VERSION_HOLDER_RE = re.compile(
     rb'("miscInfoModule"\s*:\s*\{[^{}\[\]]*?"versionHolder"\s*:\s*)"[^"\\]*"'
 )
+READ_MORE = 1 << 16  # bytes read at once past the size fstat gave
 CHUNK = 500  # files whose stored keys are looked up in one query
 
 Item = RawRecord | StudyError | RecordEvent
@@ -79,35 +80,61 @@ def _both_passes(files: list[str], wanted: set[str], known: Known | None) -> Ite
         found = _scan(path)
         if found is not None:
             nct_id, scanned[number] = found
-            ids = [nct_id]
-        else:
-            studies, errors = _read(path)
-            yield from errors
-            ids = [study.nct_id for study in studies]
-        for nct_id in ids:
             if not wanted or nct_id in wanted:
                 index.setdefault(nct_id, []).append(number)
+            continue
+        studies, errors = _read(path)
+        yield from errors
+        for study in studies:
+            if not wanted or study.nct_id in wanted:
+                index.setdefault(study.nct_id, []).append(number)
     yield from _duplicates(index, files)
-    yield from _second_pass(index, files, scanned, known)
+    yield from _second_pass(_Plan.of(index, files, scanned), known)
 
 
-def _second_pass(
-    index: dict[str, list[int]],
-    files: list[str],
-    scanned: dict[int, str | None],
-    known: Known | None,
-) -> Iterator[Item]:
-    by_file: dict[int, set[str]] = {number: set() for number in scanned}
-    for nct_id, numbers in index.items():
-        if len(numbers) == 1:
-            by_file.setdefault(numbers[0], set()).add(nct_id)
-    numbers = sorted(by_file)
+@dataclass(frozen=True)
+class _Plan:
+    """What the second pass reads: per file, the studies expected from it.
+
+    A scanned file expects at most one study (``only``: ``None`` when its study is unwatched or
+    held by another file too, so it is parsed only to report its errors); a parsed file expects
+    the studies it alone holds (``several``). No set or object per scanned file.
+    """
+
+    files: list[str]
+    scanned: dict[int, str | None]  # file number -> key
+    only: dict[int, str | None]  # scanned file number -> the one study expected from it
+    several: dict[int, set[str]]  # parsed file number -> the studies expected from it
+
+    @classmethod
+    def of(
+        cls, index: dict[str, list[int]], files: list[str], scanned: dict[int, str | None]
+    ) -> _Plan:
+        only: dict[int, str | None] = dict.fromkeys(scanned)
+        several: dict[int, set[str]] = {}
+        for nct_id, numbers in index.items():
+            if len(numbers) == 1:
+                if numbers[0] in only:
+                    only[numbers[0]] = nct_id
+                else:
+                    several.setdefault(numbers[0], set()).add(nct_id)
+        return cls(files, scanned, only, several)
+
+    def numbers(self) -> list[int]:
+        return sorted([*self.only, *self.several])
+
+    def pending(self, number: int) -> _Pending:
+        path = self.files[number]
+        if number not in self.only:
+            return _Pending(path, self.several[number], False)
+        nct_id = self.only[number]
+        return _Pending(path, {nct_id} if nct_id else set(), True, self.scanned[number])
+
+
+def _second_pass(plan: _Plan, known: Known | None) -> Iterator[Item]:
+    numbers = plan.numbers()
     for start in range(0, len(numbers), CHUNK):
-        chunk = [
-            _Pending(files[n], by_file[n], n in scanned, scanned.get(n))
-            for n in numbers[start : start + CHUNK]
-        ]
-        yield from _chunk(chunk, known)
+        yield from _chunk(plan, numbers[start : start + CHUNK], known)
 
 
 @dataclass
@@ -119,21 +146,18 @@ class _Pending:
     scanned: bool
     key: str | None = None
 
-    def only_study(self) -> str | None:
-        """The one study expected from a scanned file (whose key then stands for it)."""
-        return next(iter(self.expected)) if self.scanned and len(self.expected) == 1 else None
 
-
-def _chunk(chunk: list[_Pending], known: Known | None) -> Iterator[Item]:
+def _chunk(plan: _Plan, numbers: list[int], known: Known | None) -> Iterator[Item]:
     """One lookup of stored keys for the chunk's files, then each file in order."""
-    ids = [p.only_study() if p.key else None for p in chunk]
+    only, scanned = plan.only, plan.scanned
+    ids = [only.get(n) if scanned.get(n) else None for n in numbers]
     keyed = [nct_id for nct_id in ids if nct_id]
     stored = known(keyed) if known and keyed else {}
-    for pending, nct_id in zip(chunk, ids, strict=True):
-        if nct_id is not None and stored.get(nct_id) == pending.key:
+    for number, nct_id in zip(numbers, ids, strict=True):
+        if nct_id is not None and stored.get(nct_id) == scanned[number]:
             yield RecordEvent(nct_id, "unchanged")
         else:
-            yield from _records_of(pending)
+            yield from _records_of(plan.pending(number))
 
 
 def _records_of(pending: _Pending) -> Iterator[Item]:
@@ -252,11 +276,28 @@ def file_key(raw: bytes) -> str | None:
 
 
 def _bytes(path: str) -> bytes | None:
+    """The bytes of a file, or ``None`` if it cannot be read (``_read`` then reports why).
+
+    ``os.open``/``os.read`` sized by ``fstat``: no file object per file. Reads until end of
+    file, so a file that grows after the ``fstat`` is still read whole.
+    """
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
-        return None  # _read reports it
+        return None
+    try:
+        raw = os.read(fd, os.fstat(fd).st_size + 1)
+        if not raw:
+            return raw
+        more = os.read(fd, READ_MORE)
+        while more:
+            raw += more
+            more = os.read(fd, READ_MORE)
+        return raw
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _read(path: str, raw: bytes | None = None) -> tuple[list[_Study], list[StudyError]]:
