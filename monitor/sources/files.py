@@ -44,6 +44,10 @@ VERSION_HOLDER_RE = re.compile(
     rb'("miscInfoModule"\s*:\s*\{[^{}\[\]]*?"versionHolder"\s*:\s*)"[^"\\]*"'
 )
 READ_MORE = 1 << 16  # bytes read at once past the size fstat gave
+NCT_KEY = b'"nctId"'
+HOLDER_KEY = b'"versionHolder"'
+MODULE_KEY = b'"miscInfoModule"'
+KEY_PREFIX = f"{HASH_VERSION}:file:"
 CHUNK = 500  # files whose stored keys are looked up in one query
 
 Item = RawRecord | StudyError | RecordEvent
@@ -231,11 +235,13 @@ def _scan(path: str) -> tuple[str, str | None] | None:
     if not path.lower().endswith(JSON_SUFFIX):
         return None
     raw = _bytes(path)
-    at = _only(raw, b'"nctId"') if raw is not None else -1
-    if raw is None or at < 0:
+    if raw is None:
         return None
-    found = NCT_KEY_RE.match(raw, at)
-    nct_id = found.group(1).decode("ascii", "replace").strip().upper() if found else ""
+    at = raw.find(NCT_KEY)  # near the start; the rfind makes sure it is the only one
+    found = NCT_KEY_RE.match(raw, at) if at >= 0 and raw.rfind(NCT_KEY) == at else None
+    if found is None:
+        return None
+    nct_id = found.group(1).decode("ascii", "replace").strip().upper()
     return (nct_id, file_key(raw)) if NCT_RE.match(nct_id) else None
 
 
@@ -257,19 +263,17 @@ def file_key(raw: bytes) -> str | None:
     ``versionHolder`` key, in the one ``miscInfoModule`` object); otherwise there is no key
     (``None``), and the pipeline hashes the parsed record instead.
     """
-    digest = hashlib.sha256()
-    holder = _only(raw, b'"versionHolder"')
-    if holder == -1:
-        digest.update(raw)
-    else:
-        module = _only(raw, b'"miscInfoModule"')
-        found = VERSION_HOLDER_RE.match(raw, module) if holder >= 0 and module >= 0 else None
-        if found is None:
-            return None
-        view = memoryview(raw)
-        digest.update(view[: found.end(1)])  # up to the value, then from after it
-        digest.update(view[found.end() :])
-    return f"{HASH_VERSION}:file:{digest.hexdigest()}"
+    holder = raw.rfind(HOLDER_KEY)  # near the end
+    if holder < 0:
+        return KEY_PREFIX + hashlib.sha256(raw).hexdigest()
+    module = _only(raw, MODULE_KEY) if raw.find(HOLDER_KEY) == holder else -2
+    found = VERSION_HOLDER_RE.match(raw, module) if module >= 0 else None
+    if found is None:
+        return None
+    view = memoryview(raw)
+    digest = hashlib.sha256(view[: found.end(1)])  # up to the value, then from after it
+    digest.update(view[found.end() :])
+    return KEY_PREFIX + digest.hexdigest()
 
 
 # -- reading one file --------------------------------------------------------------------------
