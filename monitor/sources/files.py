@@ -290,10 +290,8 @@ def _bytes(path: str) -> bytes | None:
     except OSError:
         return None
     try:
-        raw = os.read(fd, os.fstat(fd).st_size + 1)
-        if not raw:
-            return raw
-        more = os.read(fd, READ_MORE)
+        raw = os.read(fd, os.fstat(fd).st_size)  # exactly: no resize of the bytes read
+        more = os.read(fd, 1)  # at the end of the file unless it grew
         while more:
             raw += more
             more = os.read(fd, READ_MORE)
