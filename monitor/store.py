@@ -26,7 +26,6 @@ from monitor.models import Change, RecordEvent, RunReport
 log = logging.getLogger(__name__)
 
 migrations = Migrations("trialmon")
-SCHEMA_VERSION_KEY = "schema_version"
 BATCH = 500
 
 
