@@ -1,7 +1,7 @@
 """A SYNTHETIC corpus of API v2 studies built from real records, and realistic cycles of change.
 
 Every study is a deep copy of one real record (``tests/data``: copies of the captures in
-``/work/shared/ctgov-samples``, plus the hand-built NCT06009107) with its id, titles, texts,
+``../shared/ctgov-samples``, plus the hand-built NCT06009107) with its id, titles, texts,
 statuses, dates, enrollment and list lengths (outcomes, conditions, locations) varied by a
 seeded random generator. None of the generated studies exists in the registry.
 

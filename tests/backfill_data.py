@@ -1,7 +1,7 @@
 """SYNTHETIC record-history versions of NCT03690141, built from a REAL capture.
 
 Source: ``tests/data/int_history_NCT03690141.json`` (a copy of
-``/work/shared/ctgov-samples/int_history_NCT03690141.json``, the site's internal
+``../shared/ctgov-samples/int_history_NCT03690141.json``, the site's internal
 ``GET /api/int/studies/NCT03690141?query.cond=CRPC&history=true``). The capture has the current
 study (version 9), the list of the 10 versions (dates, statuses, changed modules) and
 ``originalData`` (version 0's enrollment and primary outcome) but not the versions themselves.

@@ -5,9 +5,9 @@ version on, ``compare`` and ``classify`` exactly as ``pipeline.process_record`` 
 ``Store.save_snapshot``: the field names, values and summaries are the real ones.
 
 SYNTHETIC data: the records are small records built for these tests. NCT06009107 follows the seed
-document (/work/shared/seeds/000_8367b1182d448020.txt: a study that moved to WITHDRAWN with
+document (../shared/seeds/000_8367b1182d448020.txt: a study that moved to WITHDRAWN with
 revised dates); NCT02576665 borrows its sponsor, status and dates from
-/work/shared/ctgov-samples/study_NCT02576665_terminated.json; everything else is invented.
+../shared/ctgov-samples/study_NCT02576665_terminated.json; everything else is invented.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 aliases, gone studies, saved searches and bad answers.
 
 Studies are SYNTHETIC: copies of the real record tests/data/study_NCT02576665_terminated.json
-(from /work/shared/ctgov-samples/) with another id, status and last-update date.
+(from ../shared/ctgov-samples/) with another id, status and last-update date.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """End to end against a real HTTP server on 127.0.0.1: `trialmon run` with `source = "ctgov"`.
 
 Studies are SYNTHETIC: copies of the real record tests/data/study_NCT02576665_terminated.json
-(from /work/shared/ctgov-samples/) with other ids, statuses and last-update dates.
+(from ../shared/ctgov-samples/) with other ids, statuses and last-update dates.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`trialmon daemon` as a real process: scheduled cycles, the shared run lock, a clean stop.
 
 Records: ``tests/data/study_NCT02576665_terminated.json`` is a REAL copy of
-``/work/shared/ctgov-samples/study_NCT02576665_terminated.json``; the "earlier" version the
+``../shared/ctgov-samples/study_NCT02576665_terminated.json``; the "earlier" version the
 tests write first is SYNTHETIC, derived from it (status RECRUITING, no whyStopped).
 """
 

@@ -8,7 +8,7 @@ response). A last cycle without the fault, *without a new data release*, must th
 change exactly once: nothing lost, nothing doubled.
 
 Studies are SYNTHETIC: copies of the real record tests/data/study_NCT02576665_terminated.json
-(from /work/shared/ctgov-samples/) with other ids, statuses and last-update dates.
+(from ../shared/ctgov-samples/) with other ids, statuses and last-update dates.
 Sleeps of the back-off are on a fake clock; only the slow-answer case waits, 0.75 s per try.
 """
 

@@ -1,7 +1,7 @@
 """Notifications end to end: `trialmon run --source DIR` in a subprocess, real loopback servers.
 
 Records: versions of NCT02576665 built by the test from the REAL record
-tests/data/study_NCT02576665_terminated.json (copy of /work/shared/ctgov-samples/). Version 1 is
+tests/data/study_NCT02576665_terminated.json (copy of ../shared/ctgov-samples/). Version 1 is
 SYNTHETIC (status set back to RECRUITING, enrollment 40 ESTIMATED, a title with HTML-hostile
 characters added); version 2 is the real record; version 3 is SYNTHETIC (completion date moved).
 """

@@ -1,7 +1,7 @@
 """The registry-page text parser, against the seed document itself.
 
 ``tests/data/seed_NCT06009107.txt`` is a byte-identical copy of the seed document
-``/work/shared/seeds/000_8367b1182d448020.txt`` (the registry page of NCT06009107 as text).
+``../shared/seeds/000_8367b1182d448020.txt`` (the registry page of NCT06009107 as text).
 The broken variants are made here by editing that text.
 """
 

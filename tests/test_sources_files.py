@@ -1,10 +1,10 @@
 """The offline DIR source.
 
 Fixtures in tests/data (see tests/data/README.md):
-- ``study_NCT02576665_terminated.json``: real, from /work/shared/ctgov-samples (API v2 study).
-- ``studies_page1_phelan.json``: real, from /work/shared/ctgov-samples (a studies page).
+- ``study_NCT02576665_terminated.json``: real, from ../shared/ctgov-samples (API v2 study).
+- ``studies_page1_phelan.json``: real, from ../shared/ctgov-samples (a studies page).
 - ``history_version_NCT03690141.json``: SYNTHETIC wrapper ``{"studyVersion": 9, "study": ...}``
-  around the real ``study`` object of /work/shared/ctgov-samples/int_history_NCT03690141.json.
+  around the real ``study`` object of ../shared/ctgov-samples/int_history_NCT03690141.json.
 - ``seed_NCT06009107.txt``: real, byte-identical copy of the seed document.
 """
 
