@@ -133,6 +133,16 @@ class Corpus:
     def paths(self) -> Iterator[Path]:
         return (self.path(i) for i in range(self.n))
 
+    def aliases(self, index: int) -> tuple[str, ...]:
+        return ()
+
+    def posted(self, index: int) -> str | None:
+        study = orjson.loads(self.path(index).read_bytes())
+        return str(study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"])
+
+    def compact(self, index: int) -> bytes:
+        return self.path(index).read_bytes()  # written compact
+
     # ---------------------------------------------------------------- generation
 
     def generate(self) -> int:
