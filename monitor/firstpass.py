@@ -1,0 +1,207 @@
+"""The offline reader's first pass on every core: each file read once and scanned, in processes.
+
+For every file of a directory the first pass needs the id and key of the record it holds (a
+one-study file), or the ids, byte ranges and keys of the records of a page (``pagesplit``), or
+to know that the file must be parsed (anything else: text pages, history versions that cannot
+be keyed, pages that cannot be split). That is reading and hashing bytes, pure work that
+threads cannot share (the GIL; tried and dropped, see ``benchmarks/README.md``), so it runs in
+worker processes, one per core, while the caller takes the answers in file order.
+
+:func:`scan` gives ``(number, answer)`` for files ``0..n-1`` in order, where the answer is a
+:class:`One`, a :class:`Page` or :data:`PARSE`. A file that cannot be read is :data:`PARSE`
+too: the caller's parse then reports why. Small directories are scanned in-process (starting
+workers costs more than it saves); workers are forked when this process runs no other thread,
+and spawned otherwise (forking a threaded process can deadlock).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from multiprocessing.context import BaseContext
+
+from monitor.filekey import ByteShape, candidate_key, first_id, one_study
+from monitor.pagesplit import Slice, split_page
+
+JSON_SUFFIX = ".json"
+READ_MORE = 1 << 16
+FILES_PER_TASK = 256  # one-study files handed to a worker at once
+BYTES_PER_TASK = 8 << 20  # ... or fewer, when they are this large (pages go one by one)
+MIN_PARALLEL_BYTES = 64 << 20  # below this, workers cost more than they save
+PAGE_LIST = b'"studies"'  # a page's list key, found near its start
+PAGE_HEAD = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class One:
+    """A file naming one record: its id and key (``None``: no key, parse it to compare).
+
+    ``candidate``: the id is the file's first and the key a ``filekey.candidate_key``; equal
+    to the key stored for that id, the file is that record unchanged; otherwise nothing is
+    proven yet (:func:`verify`).
+    """
+
+    trial_id: str
+    key: str | None
+    candidate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of records split into byte ranges (``pagesplit.Slice``), in order."""
+
+    slices: list[Slice]
+    candidate: bool = False
+
+
+class _Parse:
+    """The file must be parsed: not one record, not a page that splits, or unreadable."""
+
+    def __repr__(self) -> str:
+        return "PARSE"
+
+    def __reduce__(self) -> str:
+        return "PARSE"  # one instance, in worker processes too
+
+
+PARSE = _Parse()
+Answer = One | Page | _Parse
+
+
+def scan_one(path: str, shape: ByteShape, prefix: str, candidate: bool = False) -> Answer:
+    """The first pass's answer for one file (``candidate``: see :class:`One`)."""
+    if not path.lower().endswith(JSON_SUFFIX):
+        return PARSE
+    raw = read_bytes(path)
+    if raw is None:
+        return PARSE
+    return candidate_answer(raw, shape, prefix) if candidate else answer(raw, shape, prefix)
+
+
+def answer(raw: bytes, shape: ByteShape, prefix: str) -> Answer:
+    """Verified: one record with its key, or a page split into records, or parse it."""
+    found = one_study(raw, shape, prefix)
+    if found is not None:
+        return One(*found)
+    slices = split_page(raw, shape, prefix)
+    return Page(slices) if slices else PARSE
+
+
+def candidate_answer(raw: bytes, shape: ByteShape, prefix: str) -> Answer:
+    """Short searches only: a page (its list key near the start) or the first id's candidate."""
+    if raw.find(PAGE_LIST, 0, PAGE_HEAD) >= 0:
+        slices = split_page(raw, shape, prefix, candidate=True)
+        return Page(slices, candidate=True) if slices else PARSE
+    trial_id = first_id(raw, shape)
+    return One(trial_id, candidate_key(raw, shape, prefix), True) if trial_id else PARSE
+
+
+def verify(path: str, shape: ByteShape, prefix: str) -> Answer:
+    """The verified answer for a file whose candidate did not match (read again)."""
+    raw = read_bytes(path) if path.lower().endswith(JSON_SUFFIX) else None
+    return PARSE if raw is None else answer(raw, shape, prefix)
+
+
+def scan_many(
+    paths: Sequence[str], shape: ByteShape, prefix: str, candidate: bool = False
+) -> list[Answer]:
+    return [scan_one(path, shape, prefix, candidate) for path in paths]
+
+
+def scan(
+    paths: Sequence[str],
+    shape: ByteShape,
+    prefix: str,
+    workers: int | None = None,
+    sizes: Sequence[int] | None = None,
+    candidate: bool = False,
+) -> Iterator[tuple[int, Answer]]:
+    """``(number, answer)`` for every file, in order; on ``workers`` processes (default: cores).
+
+    ``sizes`` (bytes per file) groups files into tasks and decides whether workers are worth
+    starting; without it they are guessed from a few files (:func:`guess_sizes`).
+    """
+    sizes = list(sizes) if sizes is not None else guess_sizes(paths)
+    count = workers if workers is not None else usable_cores()
+    tasks = list(_tasks(sizes))
+    job = partial(scan_many, shape=shape, prefix=prefix, candidate=candidate)
+    chunks = ([paths[n] for n in task] for task in tasks)  # only its paths go to a worker
+    if count <= 1 or len(tasks) <= 1 or sum(sizes) < MIN_PARALLEL_BYTES:
+        yield from _in_order(map(job, chunks), tasks)
+        return
+    with _pool(count) as pool:
+        yield from _in_order(pool.map(job, chunks), tasks)
+
+
+def _in_order(results: Iterator[list[Answer]], tasks: list[range]) -> Iterator[tuple[int, Answer]]:
+    for task, answers in zip(tasks, results, strict=True):
+        yield from zip(task, answers, strict=True)
+
+
+def _tasks(sizes: Sequence[int]) -> Iterator[range]:
+    """Consecutive file numbers, at most ``FILES_PER_TASK`` files or ``BYTES_PER_TASK`` each."""
+    first, used = 0, 0
+    for number, size in enumerate(sizes):
+        if number > first and (number - first >= FILES_PER_TASK or used + size > BYTES_PER_TASK):
+            yield range(first, number)
+            first, used = number, 0
+        used += size
+    if first < len(sizes):
+        yield range(first, len(sizes))
+
+
+def guess_sizes(paths: Sequence[str], sample: int = 8) -> list[int]:
+    """Every file's size taken as the mean of a few (a ``stat`` per file costs 5 us)."""
+    step = max(1, len(paths) // sample)
+    seen = [_size(p) for p in paths[::step][:sample]]
+    mean = sum(seen) // len(seen) if seen else 0
+    return [mean] * len(paths)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _pool(count: int) -> Executor:
+    return ProcessPoolExecutor(max_workers=count, mp_context=_context())
+
+
+def _context() -> BaseContext:
+    """Fork when nothing else runs here (cheap); spawn beside other threads (safe)."""
+    methods = multiprocessing.get_all_start_methods()
+    alone = threading.active_count() == 1
+    return multiprocessing.get_context("fork" if alone and "fork" in methods else "spawn")
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def read_bytes(path: str) -> bytes | None:
+    """A file's bytes (``None`` if unreadable), read whole even if it grew after ``fstat``."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        raw = os.read(fd, os.fstat(fd).st_size)
+        more = os.read(fd, 1)
+        while more:
+            raw += more
+            more = os.read(fd, READ_MORE)
+        return raw
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
