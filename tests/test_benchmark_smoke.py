@@ -11,16 +11,24 @@ import orjson
 from tests.conftest import ROOT
 
 
-def test_benchmark_smoke_runs_and_reports(tmp_path: Path) -> None:
+def test_benchmark_smoke_runs_every_shape_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     argv = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke", "--json", str(out)]
+    argv += ["--shapes", "offline", "api", "registry"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "KB per study-version" in done.stdout
+    assert "the parse limit" in done.stdout and "ctis: no benchmarks/shapes_ctis.py" in done.stdout
     rows = orjson.loads(out.read_bytes())["rows"]
-    ours = [r for r in rows if r["part"].startswith("trialmon (offline")]
-    assert [r["cycle"] for r in ours] == [1, 2, 3]
-    assert all(r["studies"] == 40 for r in ours)
-    assert ours[0]["note"].startswith("40 new")
-    assert "4 changed" in ours[1]["note"]
-    assert "0 errors" in ours[2]["note"]
+    by = {(r["shape"], r["part"], r["cycle"]): r for r in rows}
+    files = [by["offline", "trialmon files", c] for c in (1, 2, 3)]
+    assert all(r["studies"] == 40 for r in files)
+    assert files[0]["note"].startswith("40 new") and "4 changed" in files[1]["note"]
+    for shape, part in [("offline", "trialmon pages"), ("offline", "proto files")]:
+        for cycle in (1, 2, 3):  # every reader finds the same on the same release
+            assert by[shape, part, cycle]["note"] == by["offline", "trialmon files", cycle]["note"]
+    assert by["offline", "proto pages", 3]["note"] == files[2]["note"]
+    large = by["api", "trialmon API, 30 watched", 2]
+    assert "2 changed" in large["note"] and "0 errors" in large["note"]
+    assert large["requests"] == 3
+    registry = by["registry", "trialmon API, search: every study", 2]
+    assert "3 changed" in registry["note"] and "0 errors" in registry["note"]
