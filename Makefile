@@ -23,6 +23,7 @@ test: $(BIN)/trialmon
 	$(BIN)/ruff check monitor tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check monitor tests $(wildcard benchmarks)
 	$(BIN)/mypy
+	$(BIN)/mypy benchmarks
 	$(BIN)/pytest -q
 
 bench: $(BIN)/trialmon

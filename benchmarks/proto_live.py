@@ -91,7 +91,7 @@ def choose(
         return "by id (one request)", None, marks_by_ids(client, ids)
     last = date.fromisoformat(state["release"][:10])
     since = liveplan.updates_since(last, args.overlap_days)
-    params = {"filter.advanced": f"AREA[LastUpdatePostDate]RANGE[{since},MAX]"}
+    params: dict[str, Any] = {"filter.advanced": f"AREA[LastUpdatePostDate]RANGE[{since},MAX]"}
     params |= {"fields": WATERMARK_FIELDS, "pageSize": PAGE, "countTotal": "true"}
     first = client.get(STUDIES, params)
     total = int(first.get("totalCount", 0))

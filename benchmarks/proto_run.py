@@ -15,6 +15,7 @@ import argparse
 import gc
 import resource
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -24,7 +25,7 @@ from proto_reader import iter_records  # noqa: E402
 
 from monitor.cli import build_notifiers, build_outbox, now_utc, summary_line  # noqa: E402
 from monitor.config import load_config  # noqa: E402
-from monitor.pipeline import Cycle, missing_watched, run_cycle  # noqa: E402
+from monitor.pipeline import Cycle, Item, missing_watched, run_cycle  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 
@@ -43,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     store = Store.open(config.database)
     try:
         watched = config.watch.studies
-        items = iter_records(Path(args.source), watched, store.source_hashes, args.workers)
+        items: Iterator[Item] = iter_records(
+            Path(args.source), watched, store.source_hashes, args.workers
+        )
         if watched:
             items = missing_watched(items, watched, args.source)
         cycle = Cycle(

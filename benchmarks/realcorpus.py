@@ -252,14 +252,14 @@ class RealCorpus:
 
 # The API's order (the byte-exact capture of NCT00791778 and the API's documentation): the
 # captures saved with sorted keys are put back in it when served or paged.
-SECTIONS = ("protocolSection", "resultsSection", "annotationSection", "documentSection")
-SECTIONS += ("derivedSection", "hasResults")
-MODULES = ("identificationModule", "statusModule", "sponsorCollaboratorsModule")
+SECTIONS: tuple[str, ...] = ("protocolSection", "resultsSection", "annotationSection")
+SECTIONS += ("documentSection", "derivedSection", "hasResults")
+MODULES: tuple[str, ...] = ("identificationModule", "statusModule", "sponsorCollaboratorsModule")
 MODULES += ("oversightModule", "descriptionModule", "conditionsModule", "designModule")
 MODULES += ("armsInterventionsModule", "outcomesModule", "eligibilityModule")
 MODULES += ("contactsLocationsModule", "referencesModule", "ipdSharingStatementModule")
-IDENTIFICATION = ("nctId", "nctIdAliases", "orgStudyIdInfo", "secondaryIdInfos", "organization")
-IDENTIFICATION += ("briefTitle", "officialTitle", "acronym")
+IDENTIFICATION: tuple[str, ...] = ("nctId", "nctIdAliases", "orgStudyIdInfo", "secondaryIdInfos")
+IDENTIFICATION += ("organization", "briefTitle", "officialTitle", "acronym")
 
 
 def ordered(value: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:

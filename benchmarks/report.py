@@ -96,9 +96,10 @@ def registry(rows: list[Row], args: argparse.Namespace) -> list[str]:
     lines = []
     for row in ours:
         kind = "first pass" if row.cycle == 1 else "daily cycle"
+        requests = row.requests or 0
         lines.append(
-            f"registry of {row.studies:,}, {kind}: {row.requests} requests "
-            f"({row.requests / 50:.1f} min at 50/min), {row.seconds:.0f} s wall, "
+            f"registry of {row.studies:,}, {kind}: {requests} requests "
+            f"({requests / 50:.1f} min at 50/min), {row.seconds:.0f} s wall, "
             f"{row.cpu_seconds or 0:.0f} s CPU, {row.peak_rss_mb or 0:.0f} MB peak RSS"
         )
     first = next((r for r in ours if r.cycle == 1), None)
