@@ -184,43 +184,50 @@ def _one_file(path: str, expected: set[str]) -> Iterator[Item]:
 
 
 def _page_records(index: Index, number: int, slices: list[Slice], same: set[str]) -> Iterator[Item]:
+    """Unchanged events, then each changed record parsed alone (one record held at a time)."""
     mine = [s for s in slices if index.single(s.trial_id, number)]
-    changed = [s for s in mine if s.trial_id not in same]
-    records = _read_slices(index.files[number], changed)
-    if records is None:  # changed since the first pass, or cut wrong: the whole page, parsed
-        yield from _whole_page(index.files[number], {s.trial_id for s in mine})
-        return
     for piece in mine:
         if piece.trial_id in same:
             yield RecordEvent(piece.trial_id, "unchanged")
-    yield from records
+    changed = [s for s in mine if s.trial_id not in same]
+    done: set[str] = set()
+    path = index.files[number]
+    for record in _read_slices(path, changed):
+        if record is None:  # changed since the first pass, or cut wrong: the whole page
+            yield from _whole_page(path, {s.trial_id for s in changed} - done)
+            return
+        done.add(record.nct_id)
+        yield record
 
 
-def _read_slices(path: str, slices: list[Slice]) -> list[RawRecord] | None:
+def _read_slices(path: str, slices: list[Slice]) -> Iterator[RawRecord | None]:
+    """Each range's record, or ``None`` (then nothing more) when one is not what was seen."""
     if not slices:
-        return []
+        return
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
-        return None
+        yield None
+        return
     try:
-        return _parse_slices(fd, path, slices)
+        for piece in slices:
+            record = _slice_record(fd, path, piece)
+            yield record
+            if record is None:
+                return
     finally:
         os.close(fd)
 
 
-def _parse_slices(fd: int, path: str, slices: list[Slice]) -> list[RawRecord] | None:
-    out = []
-    for piece in slices:
-        raw = os.pread(fd, piece.end - piece.start, piece.start)
-        if piece.key is not None and candidate_key(raw, CTGOV, PREFIX) != piece.key:
-            return None  # not the bytes the first pass saw
-        study = _as_study(raw)
-        if study is None or files._nct_id(study) != piece.trial_id:
-            return None
-        key = key_of(raw, CTGOV, PREFIX)  # proven on the bytes that parsed
-        out.append(RawRecord(piece.trial_id, study, files.SOURCE, path, source_key=key))
-    return out
+def _slice_record(fd: int, path: str, piece: Slice) -> RawRecord | None:
+    raw = os.pread(fd, piece.end - piece.start, piece.start)
+    if piece.key is not None and candidate_key(raw, CTGOV, PREFIX) != piece.key:
+        return None  # not the bytes the first pass saw
+    study = _as_study(raw)
+    if study is None or files._nct_id(study) != piece.trial_id:
+        return None
+    key = key_of(raw, CTGOV, PREFIX)  # proven on the bytes that parsed
+    return RawRecord(piece.trial_id, study, files.SOURCE, path, source_key=key)
 
 
 def _as_study(raw: bytes) -> dict[str, Any] | None:

@@ -158,12 +158,16 @@ class CtgovRegistry(LiveScenario):
     def __init__(self, root: Path, args: argparse.Namespace, day: date) -> None:
         super().__init__(root, args, args.registry_n, day)
         self.programs = [self.trialmon("trialmon API, search: every study", [], True)]
+        pages = root / "bodies"
         if "pages" in args.registry_parts:
             from programs import offline_config
 
-            pages = root / "bodies"
             config = lambda db: offline_config(db, pages)  # noqa: E731
             self.programs.append(Trialmon("trialmon pages", root, config, ["--source", str(pages)]))
+        if "proto" in args.registry_parts:
+            from proto import prototypes
+
+            self.programs += [p for p in prototypes(root, pages, pages) if p.name == "proto pages"]
 
     @property
     def cycles(self) -> int:
