@@ -1,0 +1,52 @@
+"""Everything the ISRCTN package takes from trialmon's core, in one place.
+
+The items a source yields (``RawRecord``, ``RecordEvent``, ``StudyError``, ``Checkpoint``) are
+built only here, so renaming their id field (``nct_id`` -> ``trial_id``) is a change of this
+module alone; the text cleaning and generic cleaning rules are the core's, shared by every
+registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from monitor.models import Checkpoint, RawRecord, RecordEvent, StudyError
+from monitor.normalize import clean_text, generic
+
+__all__ = [
+    "Item",
+    "checkpoint",
+    "clean_text",
+    "error",
+    "event",
+    "generic",
+    "raw_record",
+]
+
+Item = RawRecord | StudyError | RecordEvent | Checkpoint
+SOURCE = "isrctn"
+
+
+def raw_record(trial_id: str, data: dict[str, Any], origin: str, key: str | None) -> RawRecord:
+    """A live record of ``trial_id`` (the id it is watched under)."""
+    return RawRecord(trial_id, data, SOURCE, origin, source_key=key)
+
+
+def event(
+    trial_id: str, kind: str, *, query: str | None = None, detail: str | None = None
+) -> RecordEvent:
+    return RecordEvent(trial_id, kind, query=query, detail=detail)
+
+
+def error(trial_id: str | None, message: str, transient: bool = True) -> StudyError:
+    return StudyError(trial_id, message, transient=transient)
+
+
+def checkpoint(action: Callable[[], None]) -> Checkpoint:
+    return Checkpoint(action)
+
+
+def item_id(item: Item) -> str | None:
+    """The trial an item is about (None for a checkpoint or a search-wide error)."""
+    return item.nct_id
