@@ -21,6 +21,7 @@ from monitor.models import Checkpoint, RawRecord, RecordEvent, StudyError
 from monitor.registries.ctis.api import CtisApi, PostingHttp, polite
 from monitor.registries.ctis.core import Item, item_id
 from monitor.registries.ctis.source import CtisSource, Query, Settings
+from monitor.registries.ctis.state import DictState
 from tests import registry_synthetic as synthetic
 from tests.fake_ctis import FakeCtis, Seen, real_rows, refused
 from tests.fakeapi import FakeClock, Fault
@@ -67,7 +68,8 @@ class Runner:
         """One cycle ``days`` after the previous one: its items and its requests."""
         self.fake.clear_log()
         api = CtisApi(self.http, self.settings.page_size)
-        source = CtisSource(api, self.state, watched, queries, now=self.now, settings=self.settings)
+        state = DictState(self.state)
+        source = CtisSource(api, state, watched, queries, now=self.now, settings=self.settings)
         items = list(source.items())
         for item in items:
             if isinstance(item, Checkpoint):
@@ -333,7 +335,7 @@ def test_every_record_carries_its_url_and_a_source_key(runner: Runner, fake: Fak
 
 def test_a_watched_id_must_be_an_eu_ct_number(api_http: None = None) -> None:
     with pytest.raises(ValueError, match="EU CT number"):
-        CtisSource(None, {}, ["NCT04032847"], [], now=DAY1)  # type: ignore[arg-type]
+        CtisSource(None, DictState(), ["NCT04032847"], [], now=DAY1)  # type: ignore[arg-type]
 
 
 def test_more_updates_than_the_window_serves_retrieve_the_watched_trials(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 import orjson
@@ -646,8 +647,11 @@ def ct_number(raw: Any) -> str:
     return number.strip()
 
 
-def normalize(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The canonical record of a retrieved CTIS record (see the module docstring)."""
+def normalize(raw: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
+    """The canonical record of a retrieved CTIS record (see the module docstring).
+
+    ``today`` is not read (a CTIS status is the registry's, not derived from the calendar).
+    """
     ct = ct_number(raw)
     data: Node = strip_keys(raw, _bookkeeping)
     pop(data, "ctNumber")
@@ -676,6 +680,10 @@ def normalize(raw: Mapping[str, Any]) -> dict[str, Any]:
     return drop_empty(record)
 
 
-def source_key(raw: Mapping[str, Any]) -> str:
-    """A format-prefixed hash of a raw record's content (key order does not count)."""
+def source_key(raw: Mapping[str, Any], today: date | None = None) -> str:
+    """A format-prefixed hash of a raw record's content (key order does not count).
+
+    ``today`` is not read: a CTIS record normalizes the same on any day (the argument keeps
+    the signature every registry's source hash has).
+    """
     return f"{FORMAT}:{hashlib.sha256(json_key(raw)).hexdigest()}"

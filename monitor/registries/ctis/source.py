@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,7 +37,7 @@ from monitor.registries.ctis.api import WINDOW, CtisApi, PostingHttp
 from monitor.registries.ctis.core import Item, checkpoint, error, event, raw_record
 from monitor.registries.ctis.normalize import source_key
 from monitor.registries.ctis.rows import Scan, WindowExceeded, fingerprint, read_all, read_since
-from monitor.registries.ctis.state import CtisState, Watched
+from monitor.registries.ctis.state import CtisState, KeyedState, Watched
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class CtisSource:
     def __init__(
         self,
         api: CtisApi,
-        state: MutableMapping[str, Any],
+        state: KeyedState,
         watched: Sequence[str],
         queries: Sequence[Query],
         *,
@@ -128,8 +128,8 @@ class CtisSource:
         return [self.state.watched(w) or Watched(w, w) for w in self.watch]
 
     def full_pass_due(self) -> bool:
-        cycles = self.state.data.get("updates", {}).get("cycles_since_full")
-        return isinstance(cycles, int) and cycles + 1 >= self.settings.full_pass_every
+        cycles = self.state.cycles_since_full()
+        return cycles is not None and cycles + 1 >= self.settings.full_pass_every
 
     def plan_watched(self, plan: Plan) -> Iterator[Item]:
         watched = self.current()
@@ -351,23 +351,21 @@ class CtisSource:
     def save(self, plan: Plan) -> None:
         done = (plan.fetched | (plan.handled - set(plan.fetch))) - plan.failed
         self.state.set_fingerprints((n, fp) for n, fp in plan.fps.items() if n in done)
-        for w in plan.watched.values():
-            self.state.set_watched(w)
+        self.state.set_watched(plan.watched.values())
         for save in plan.saves:
             save()
         if self.window_read and not plan.failed & {w.current for w in self.current()}:
             self.save_window(plan)
 
     def save_window(self, plan: Plan) -> None:
-        updates = self.state.data.setdefault("updates", {})
         full = len(plan.direct) == len(self.watch)
-        updates["cycles_since_full"] = 0 if full else int(updates.get("cycles_since_full") or 0) + 1
-        self.state.set_last_update_scan(self.stamp)
+        cycles = 0 if full else (self.state.cycles_since_full() or 0) + 1
+        self.state.set_update_scan(self.stamp, cycles)
 
 
 def build(
     http: PostingHttp,
-    state: MutableMapping[str, Any],
+    state: KeyedState,
     watched: Sequence[str],
     queries: Sequence[Query],
     *,

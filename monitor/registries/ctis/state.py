@@ -1,23 +1,51 @@
-"""The registry's own state, kept in a plain mapping the core persists (JSON values only).
+"""The registry's own state: JSON values under (scope, key), kept by the core between cycles.
 
-The source reads it at the start of a cycle and changes it only inside its checkpoint (after
-every item before it was processed), so an interrupted cycle saves nothing it did not finish.
-Layout (every key optional)::
+The source reads it during a cycle and writes it only inside its checkpoint (after every item
+before it was processed), so an interrupted cycle saves nothing it did not finish. It needs
+three calls of the core's keyed state (:class:`KeyedState`); :class:`DictState` gives them over
+a plain mapping ``{scope: {key: value}}`` (tests, or a core that stores one JSON document).
+Scopes::
 
-    {"fingerprints": {ct_number: row fingerprint},
-     "watched": {watched id: {"current": ct_number, "gone": bool}},
-     "updates": {"last_success": ISO time},            # the registry-wide window of updates
-     "queries": {name: {"params_hash": str, "last_success": ISO time,
-                        "cycles_since_full": int, "members": [ct_number, ...]}}}
+    fingerprints  ct_number -> fingerprint of its search row
+    watched       watched id -> {"current": ct_number, "gone": bool}
+    updates       "last_success" -> ISO time; "cycles_since_full" -> int   (the window of updates)
+    queries       name -> {"params_hash", "last_success", "cycles_since_full", "members": [...]}
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-StateMapping = MutableMapping[str, Any]
+
+class KeyedState(Protocol):
+    """What the source needs of the core's keyed state of this registry."""
+
+    def get(self, scope: str, key: str) -> Any | None: ...
+
+    def put_many(self, scope: str, values: Mapping[str, Any]) -> None: ...
+
+
+class DictState:
+    """:class:`KeyedState` over a plain mapping ``{scope: {key: value}}``."""
+
+    def __init__(self, data: MutableMapping[str, Any] | None = None) -> None:
+        self.data: MutableMapping[str, Any] = {} if data is None else data
+
+    def get(self, scope: str, key: str) -> Any | None:
+        section = self.data.get(scope)
+        return section.get(key) if isinstance(section, dict) else None
+
+    def scope(self, scope: str) -> dict[str, Any]:
+        section = self.data.get(scope)
+        return dict(section) if isinstance(section, dict) else {}
+
+    def put_many(self, scope: str, values: Mapping[str, Any]) -> None:
+        section = self.data.get(scope)
+        if not isinstance(section, dict):
+            section = self.data[scope] = {}
+        section.update(values)
 
 
 @dataclass(frozen=True)
@@ -30,52 +58,46 @@ class Watched:
 
 
 class CtisState:
-    """Typed reads and writes over the mapping (see the module docstring)."""
+    """Typed reads and writes over the keyed state (see the module docstring)."""
 
-    def __init__(self, data: StateMapping) -> None:
-        self.data = data
-
-    def _section(self, name: str) -> dict[str, Any]:
-        section = self.data.get(name)
-        if not isinstance(section, dict):
-            section = {}
-            self.data[name] = section
-        return section
-
-    # fingerprints of search rows
+    def __init__(self, state: KeyedState) -> None:
+        self.state = state
 
     def fingerprint(self, ct_number: str) -> str | None:
-        value = self._section("fingerprints").get(ct_number)
+        value = self.state.get("fingerprints", ct_number)
         return value if isinstance(value, str) else None
 
     def set_fingerprints(self, found: Iterable[tuple[str, str]]) -> None:
-        self._section("fingerprints").update(found)
-
-    # watched ids
+        values = dict(found)
+        if values:
+            self.state.put_many("fingerprints", values)
 
     def watched(self, trial_id: str) -> Watched | None:
-        entry = self._section("watched").get(trial_id)
+        entry = self.state.get("watched", trial_id)
         if not isinstance(entry, dict) or not isinstance(entry.get("current"), str):
             return None
         return Watched(trial_id, entry["current"], bool(entry.get("gone")))
 
-    def set_watched(self, w: Watched) -> None:
-        self._section("watched")[w.trial_id] = {"current": w.current, "gone": w.gone}
-
-    # the registry-wide window of updates
+    def set_watched(self, found: Iterable[Watched]) -> None:
+        values = {w.trial_id: {"current": w.current, "gone": w.gone} for w in found}
+        if values:
+            self.state.put_many("watched", values)
 
     def last_update_scan(self) -> str | None:
-        value = self._section("updates").get("last_success")
+        value = self.state.get("updates", "last_success")
         return value if isinstance(value, str) else None
 
-    def set_last_update_scan(self, moment: str) -> None:
-        self._section("updates")["last_success"] = moment
+    def cycles_since_full(self) -> int | None:
+        value = self.state.get("updates", "cycles_since_full")
+        return value if isinstance(value, int) else None
 
-    # saved searches
+    def set_update_scan(self, moment: str, cycles_since_full: int) -> None:
+        values = {"last_success": moment, "cycles_since_full": cycles_since_full}
+        self.state.put_many("updates", values)
 
     def query(self, name: str) -> dict[str, Any] | None:
-        entry = self._section("queries").get(name)
+        entry = self.state.get("queries", name)
         return entry if isinstance(entry, dict) else None
 
     def set_query(self, name: str, entry: dict[str, Any]) -> None:
-        self._section("queries")[name] = entry
+        self.state.put_many("queries", {name: entry})
