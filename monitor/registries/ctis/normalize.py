@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import date
+import datetime as dt
 from typing import Any
 
 import orjson
@@ -647,7 +647,7 @@ def ct_number(raw: Any) -> str:
     return number.strip()
 
 
-def normalize(raw: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
+def normalize(raw: Mapping[str, Any], today: dt.date | None = None) -> dict[str, Any]:
     """The canonical record of a retrieved CTIS record (see the module docstring).
 
     ``today`` is not read (a CTIS status is the registry's, not derived from the calendar).
@@ -680,7 +680,7 @@ def normalize(raw: Mapping[str, Any], today: date | None = None) -> dict[str, An
     return drop_empty(record)
 
 
-def source_key(raw: Mapping[str, Any], today: date | None = None) -> str:
+def source_key(raw: Mapping[str, Any], today: dt.date | None = None) -> str:
     """A format-prefixed hash of a raw record's content (key order does not count).
 
     ``today`` is not read: a CTIS record normalizes the same on any day (the argument keeps
