@@ -22,9 +22,9 @@ else that is not mapped goes to ``other``, generically cleaned. No I/O, no clock
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping
-import datetime as dt
 from typing import Any
 
 import orjson

@@ -2,7 +2,7 @@
 
 The source reads it during a cycle and writes it only inside its checkpoint (after every item
 before it was processed), so an interrupted cycle saves nothing it did not finish. It needs
-three calls of the core's keyed state (:class:`KeyedState`); :class:`DictState` gives them over
+two calls of the core's keyed state (:class:`KeyedState`); :class:`DictState` gives them over
 a plain mapping ``{scope: {key: value}}`` (tests, or a core that stores one JSON document).
 Scopes::
 
