@@ -253,7 +253,7 @@ def test_a_refused_window_of_updates_falls_back_to_records(runner: Runner, fake:
     items, requests = runner.cycle([ENDED], [])
     assert errors(items) == []
     assert sorted(records(items)) == [ENDED]
-    assert requests == 3  # the refused search, the next resubmission, the record
+    assert requests == 2  # the refused search, the record
 
 
 def test_a_search_beyond_the_window_is_read_in_two_orders(
@@ -349,7 +349,7 @@ def test_more_updates_than_the_window_serves_retrieve_the_watched_trials(
     items, requests = runner.cycle([ENDED], [])
     assert sorted(records(items)) == [ENDED]
     assert errors(items) == []
-    assert requests == 2 + 2  # two pages of updates, still in the window: then the record
+    assert requests == 2 + 1  # two pages of updates, still in the window: then the record
 
 
 def test_an_incremental_window_too_large_becomes_a_full_read(
@@ -364,3 +364,13 @@ def test_an_incremental_window_too_large_becomes_a_full_read(
     items, _ = runner.cycle([], [everything])
     assert errors(items) == []
     assert runner.state["queries"]["all"]["cycles_since_full"] == 0
+
+
+def test_a_full_pass_retrieves_without_looking_for_resubmissions(
+    http: PostingHttp, fake: FakeCtis
+) -> None:
+    runner = Runner(http, fake, full_pass_every=1)
+    runner.cycle([ENDED], [])
+    items, requests = runner.cycle([ENDED], [])
+    assert sorted(records(items)) == [ENDED]
+    assert requests == 2  # the window of updates (where a resubmission would show), the record

@@ -7,8 +7,8 @@ CTIS has no version number and no history, so updates are read from search rows:
    ``overlap_days`` (:func:`.rows.read_since`). A watched trial whose row fingerprint moved is
    retrieved; one absent from that window did not change. A row of the same trial with a
    higher resubmission counter is followed (an ``alias`` event; the older number stays the
-   watched id). A trial seen for the first time, and every trial every ``full_pass_every``
-   cycles, is retrieved directly, after a look at its next resubmission number.
+   watched id). A trial seen for the first time (after a look at its next resubmission
+   numbers), and every trial every ``full_pass_every`` cycles, is retrieved directly.
 2. Each saved search (the portal's ``searchCriteria``): all its rows on its first pass and
    every ``full_pass_every`` cycles (then members that left it are told), otherwise only the
    rows published since its last success minus the overlap. Rows that moved are retrieved.
@@ -68,6 +68,7 @@ class Plan:
     fetch: dict[str, str] = field(default_factory=dict)  # ct number -> id it is filed under
     following: dict[str, Watched] = field(default_factory=dict)  # watched ones among them
     direct: list[Watched] = field(default_factory=list)  # watched trials retrieved directly
+    first: set[str] = field(default_factory=set)  # ... of them seen for the first time
     fps: dict[str, str] = field(default_factory=dict)  # ct number -> row fingerprint
     handled: set[str] = field(default_factory=set)
     fetched: set[str] = field(default_factory=set)
@@ -143,8 +144,11 @@ class CtisSource:
             return
         full = scan is None or self.full_pass_due()
         for w in watched:
-            if full or self.state.watched(w.trial_id) is None:
+            new = self.state.watched(w.trial_id) is None
+            if full or new:
                 plan.direct.append(w)
+                if new:
+                    plan.first.add(w.trial_id)
                 plan.handled.add(w.current)
                 if scan is not None and w.current in scan.rows:
                     plan.fps[w.current] = fingerprint(scan.rows[w.current])
@@ -183,9 +187,15 @@ class CtisSource:
         return self.state.fingerprint(ct_number) != fingerprint(row)
 
     def retrieve_watched(self, plan: Plan) -> Iterator[Item]:
-        """Watched trials retrieved directly, each at its newest resubmission."""
+        """Watched trials retrieved directly; a new one at its newest resubmission.
+
+        (A resubmission published later is a new row in the window of updates.)
+        """
         for w in plan.direct:
-            yield from self.retrieve_newest(plan, w)
+            if w.trial_id in plan.first:
+                yield from self.retrieve_newest(plan, w)
+            else:
+                yield from self.retrieve_one(plan, w.current, w.trial_id, w)
 
     def retrieve_newest(self, plan: Plan, w: Watched) -> Iterator[Item]:
         """Look at the next resubmission numbers (up to 3), then keep the newest record."""
