@@ -374,3 +374,32 @@ def test_a_full_pass_retrieves_without_looking_for_resubmissions(
     items, requests = runner.cycle([ENDED], [])
     assert sorted(records(items)) == [ENDED]
     assert requests == 2  # the window of updates (where a resubmission would show), the record
+
+
+def test_a_member_whose_record_failed_is_news_once_it_arrives(
+    runner: Runner, fake: FakeCtis
+) -> None:
+    broken = "2026-525909-13-00"
+
+    def fail_one(seen: Seen) -> Fault | None:
+        return Fault(status=400, body="Bad Request") if seen.path.endswith(broken) else None
+
+    fake.fault = fail_one
+    items, _ = runner.cycle([], [DIABETES])
+    assert [e.nct_id for e in errors(items)] == [broken]
+    assert [t for t, _ in events(items, "new_in_query")] == ["2024-512310-18-00", WATCHED_ROW]
+    fake.fault = None
+    items, _ = runner.cycle([], [DIABETES])  # a full read: the last one did not finish
+    assert events(items, "new_in_query") == [(broken, "diabetes")]
+    assert sorted(records(items)) == [broken]
+    items, requests = runner.cycle([], [DIABETES])
+    assert events(items, "new_in_query") == [] and requests == 1
+
+
+def test_a_gone_trial_does_not_hold_back_the_window(http: PostingHttp, fake: FakeCtis) -> None:
+    runner = Runner(http, fake, full_pass_every=1)
+    unknown = "2024-599999-99-00"
+    runner.cycle([ENDED, unknown], [])
+    first = runner.state["updates"]["last_success"]
+    runner.cycle([ENDED, unknown], [])  # a full pass: the gone one is asked again, quietly
+    assert runner.state["updates"]["last_success"] > first

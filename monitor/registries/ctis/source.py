@@ -224,8 +224,8 @@ class CtisSource:
         if entry is None or entry.get("params_hash") != params_hash(query.criteria):
             return "baseline", entry
         cycles = entry.get("cycles_since_full")
-        if isinstance(cycles, int) and cycles + 1 >= self.settings.full_pass_every:
-            return "full", entry
+        if not isinstance(cycles, int) or cycles + 1 >= self.settings.full_pass_every:
+            return "full", entry  # due, or the last pass did not finish
         return "incremental", entry
 
     def read_query(self, query: Query, mode: str, entry: dict[str, Any] | None) -> tuple[str, Scan]:
@@ -277,19 +277,20 @@ class CtisSource:
     def save_query(
         self, plan: Plan, query: Query, mode: str, entry: dict[str, Any] | None, scan: Scan
     ) -> None:
-        if any(n in plan.failed for n in scan.rows):
-            return  # a record failed: keep the window so it is looked at again
+        """Members are saved whatever happened (no trial is news twice); a record that failed
+        keeps the last success and asks for a full pass next time, so it is looked at again."""
+        seen = set(scan.rows)
+        failed = {n for n in seen if n in plan.failed}
+        old = set((entry or {}).get("members") or [])
         full = mode != "incremental"
+        members = (seen - failed) | (old & failed) if full else old | (seen - failed)
         cycles = 0 if full else int((entry or {}).get("cycles_since_full") or 0) + 1
-        members = (
-            set(scan.rows) if full else set((entry or {}).get("members") or []) | set(scan.rows)
-        )
         self.state.set_query(
             query.name,
             {
                 "params_hash": params_hash(query.criteria),
-                "last_success": self.stamp,
-                "cycles_since_full": cycles,
+                "last_success": (entry or {}).get("last_success") if failed else self.stamp,
+                "cycles_since_full": None if failed else cycles,
                 "members": sorted(members),
             },
         )
@@ -339,13 +340,14 @@ class CtisSource:
         self, plan: Plan, number: str, trial_id: str, watched: Watched | None
     ) -> Iterator[Item]:
         """CTIS answered ``{}``: gone only if a search by the number confirms it."""
-        plan.failed.add(number)
         try:
             found = self.api.lookup(number)
         except FetchError as e:
+            plan.failed.add(number)
             yield error(trial_id, f"{trial_id}: CTIS answered an empty record; cannot confirm: {e}")
             return
         if found.total > 0:
+            plan.failed.add(number)
             message = (
                 f"{trial_id}: CTIS answered an empty record for {number} that its search lists"
             )
@@ -354,6 +356,7 @@ class CtisSource:
             plan.watched[trial_id] = Watched(trial_id, number, True)
             yield event(trial_id, "gone")
         elif watched is None:
+            plan.failed.add(number)
             yield error(trial_id, f"{trial_id}: CTIS knows no trial {number}", transient=False)
 
     # ------------------------------------------------------------ saving

@@ -215,8 +215,8 @@ class IsrctnSource:
         if entry is None or entry.get("params_hash") != params_hash(query.q):
             return "baseline", entry
         cycles = entry.get("cycles_since_full")
-        if isinstance(cycles, int) and cycles + 1 >= self.settings.full_pass_every:
-            return "full", entry
+        if not isinstance(cycles, int) or cycles + 1 >= self.settings.full_pass_every:
+            return "full", entry  # due, or the last pass did not finish
         return "incremental", entry
 
     def read_query(self, query: Query, mode: str, entry: dict[str, Any] | None) -> list[ET.Element]:
@@ -265,25 +265,22 @@ class IsrctnSource:
             yield event(trial_id, "unchanged")
 
     def save_query(
-        self,
-        plan: Plan,
-        query: Query,
-        mode: str,
-        entry: dict[str, Any] | None,
-        found: list[str],
+        self, plan: Plan, query: Query, mode: str, entry: dict[str, Any] | None, found: list[str]
     ) -> None:
-        if any(t in plan.failed for t in found):
-            return  # a record failed: keep the window so it is looked at again
-        full = mode != "incremental"
-        cycles = 0 if full else int((entry or {}).get("cycles_since_full") or 0) + 1
+        """Members are saved whatever happened (no trial is news twice); a record that failed
+        keeps the last success and asks for a full pass next time, so it is looked at again."""
+        seen = set(found)
+        failed = {n for n in seen if n in plan.failed}
         old = set((entry or {}).get("members") or [])
-        members = set(found) if full else old | set(found)
+        full = mode != "incremental"
+        members = (seen - failed) | (old & failed) if full else old | (seen - failed)
+        cycles = 0 if full else int((entry or {}).get("cycles_since_full") or 0) + 1
         self.state.set_query(
             query.name,
             {
                 "params_hash": params_hash(query.q),
-                "last_success": self.stamp,
-                "cycles_since_full": cycles,
+                "last_success": (entry or {}).get("last_success") if failed else self.stamp,
+                "cycles_since_full": None if failed else cycles,
                 "members": sorted(members),
             },
         )
