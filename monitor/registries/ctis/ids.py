@@ -3,7 +3,7 @@ and the resubmission counter ``RR``).
 
 A resubmission of a trial (after a withdrawal or a refusal) gets the same number with the next
 counter (``-00`` -> ``-01``). trialmon follows a watched trial to its newest resubmission and
-keeps the older numbers as aliases, as ClinicalTrials.gov aliases are kept. Pure.
+keeps the older numbers as aliases (as registries with renumbering keep theirs). Pure.
 """
 
 from __future__ import annotations
