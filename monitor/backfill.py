@@ -35,7 +35,7 @@ from datetime import datetime
 from monitor.config import ChangesConfig
 from monitor.errors import FetchError, RecordError, TransientFetchError
 from monitor.models import RunReport, StudyError
-from monitor.pipeline import detect, iso, next_snapshot, same_format
+from monitor.pipeline import detect, next_snapshot, same_format
 from monitor.sources.history import (
     SOURCE,
     JsonGetter,
@@ -44,6 +44,7 @@ from monitor.sources.history import (
     fetch_versions,
 )
 from monitor.store import BackfillRun, DoneVersion, Latest, NewSnapshot, Store
+from monitor.times import iso
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -31,14 +31,15 @@ from monitor.errors import (
     UsageError,
 )
 from monitor.lock import RunLock, daemon_lock_path, run_lock_path
-from monitor.models import CATEGORIES, SEVERITIES, RunReport
+from monitor.models import CATEGORIES, SEVERITIES, Item, RunReport
 from monitor.notify.log import LogNotifier
 from monitor.notify.outbox import Notifier, Outbox
-from monitor.pipeline import Cycle, Item, iso, missing_watched, run_cycle
+from monitor.pipeline import Cycle, missing_watched, run_cycle
 from monitor.progress import progress
 from monitor.signals import stop_on_signals
 from monitor.sources.files import iter_records
 from monitor.store import Store
+from monitor.times import iso, now_utc
 
 # What `run --source DIR` does not need is imported by the commands that do (the daemon, the
 # HTTP client, the views, the report, rich): a cron run over a directory starts ~0.2 s sooner.
@@ -69,10 +70,6 @@ class Context:
 
     def store(self) -> Store:
         return Store.open(self.config.database)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def fail(code: int, message: str, verbose: int) -> NoReturn:

@@ -322,7 +322,7 @@ def _schedule(t: _Table) -> ScheduleConfig:
 
 
 def _check_cron(expr: str, tz: str, where: str) -> None:
-    from monitor.schedule import cron_trigger  # the daemon's own reading of the expression
+    from monitor.cron import cron_trigger  # the daemon's own reading of the expression
 
     try:
         cron_trigger(expr, ZoneInfo(tz))

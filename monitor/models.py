@@ -116,6 +116,10 @@ class Checkpoint:
     nct_id: None = None
 
 
+Item = RawRecord | StudyError | RecordEvent | Checkpoint
+"""Whatever a source yields, one cycle's stream: records, errors, events and checkpoints."""
+
+
 @dataclass
 class RunReport:
     """What one cycle did: counts, the changes it found and the errors it met."""

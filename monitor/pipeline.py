@@ -10,27 +10,30 @@ import itertools
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from monitor import normalize
 from monitor.classify import apply_severity, classify, record_change
 from monitor.compare import compare
 from monitor.config import ChangesConfig
 from monitor.errors import RecordError
-from monitor.models import Change, Checkpoint, RawRecord, RecordEvent, RunReport, StudyError
+from monitor.models import (
+    Change,
+    Checkpoint,
+    Item,
+    RawRecord,
+    RecordEvent,
+    RunReport,
+    StudyError,
+)
 from monitor.notify.outbox import Outbox
 from monitor.store import Latest, NewSnapshot, Store
+from monitor.times import iso
 
 log = logging.getLogger(__name__)
 
-Item = RawRecord | StudyError | RecordEvent | Checkpoint
 CHANGE_EVENTS = frozenset({"gone", "returned", "new_in_query", "left_query"})
 BATCH = 500
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 UTC with a Z, to the second: ``2026-11-26T20:03:14Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

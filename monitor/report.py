@@ -22,6 +22,7 @@ from monitor import chart
 from monitor.errors import StoreError, UsageError
 from monitor.models import SEVERITIES, severity_rank
 from monitor.store import Store, iter_rows
+from monitor.times import iso
 
 DATE_FIELDS: tuple[str, ...] = ("start", "primary_completion", "completion")
 STATUS_CLASS = re.compile(r"^[A-Z_]+$")
@@ -183,7 +184,7 @@ def anchor(nct_id: str) -> str:
 
 
 def render_page(reports: Sequence[StudyReport], generated_at: datetime) -> str:
-    stamp = generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = iso(generated_at)
     names = ", ".join(r.study["nct_id"] for r in reports)
     title = f"trialmon report: {names}" if len(reports) == 1 else "trialmon portfolio report"
     body = [

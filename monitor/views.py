@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -15,6 +15,7 @@ from monitor.config import ChangesConfig
 from monitor.errors import UsageError
 from monitor.models import CATEGORIES, SEVERITIES, Change, severity_rank
 from monitor.store import Store, iter_rows
+from monitor.times import iso
 
 SINCE_RE = re.compile(r"^(\d+)([dhm])$")
 UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -25,14 +26,12 @@ def parse_since(text: str, now: datetime) -> str:
     match = SINCE_RE.match(text.strip())
     if match:
         moment = now - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso(moment)
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as e:
         raise UsageError(f"--since: {text!r} is not 7d, 12h, 30m or an ISO date") from e
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(parsed)
 
 
 def change_dict(row: dict[str, Any]) -> dict[str, Any]:

@@ -40,12 +40,12 @@ from monitor.errors import (
     TransientFetchError,
 )
 from monitor.http import Clock, Http, json_body, polite
-from monitor.models import Checkpoint, RawRecord, RecordEvent, StudyError
+from monitor.models import Checkpoint, Item, RawRecord, RecordEvent, StudyError
 from monitor.store import Store
+from monitor.times import iso
 
 log = logging.getLogger(__name__)
 
-Item = RawRecord | StudyError | RecordEvent | Checkpoint
 STUDIES = "/api/v2/studies"
 VERSION = "/api/v2/version"
 WATERMARK_FIELDS = "NCTId,NCTIdAlias,LastUpdatePostDate"
@@ -226,7 +226,7 @@ class CtgovSource:
 
     @property
     def stamp(self) -> str:
-        return self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso(self.now)
 
     def items(self) -> Iterator[Item]:
         """The records, events and errors of one cycle, ending with a checkpoint."""

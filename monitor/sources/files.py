@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from monitor.errors import ParseError, RecordError, SourceError
-from monitor.models import RawRecord, RecordEvent, StudyError
+from monitor.models import Item, RawRecord, RecordEvent, StudyError
 from monitor.normalize import HASH_VERSION
 from monitor.sources.seedtext import parse_page
 
@@ -50,7 +50,6 @@ MODULE_KEY = b'"miscInfoModule"'
 KEY_PREFIX = f"{HASH_VERSION}:file:"
 CHUNK = 500  # files whose stored keys are looked up in one query
 
-Item = RawRecord | StudyError | RecordEvent
 Known = Callable[[Sequence[str]], Mapping[str, str]]
 
 

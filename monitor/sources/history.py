@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from monitor.errors import NotFoundError, PermanentFetchError
 from monitor.models import RawRecord
+from monitor.times import day_start
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class VersionInfo:
     @property
     def captured_at(self) -> str:
         """The version's date as an ISO UTC time, the form of ``snapshots.captured_at``."""
-        return f"{self.date}T00:00:00Z"
+        return day_start(self.date)
 
 
 def history_path(nct_id: str) -> str:
