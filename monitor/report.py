@@ -21,16 +21,11 @@ import orjson
 from monitor import chart
 from monitor.errors import StoreError, UsageError
 from monitor.models import SEVERITIES, severity_rank
-from monitor.store import Store, iter_rows
+from monitor.store import Store
 from monitor.times import iso
 
 DATE_FIELDS: tuple[str, ...] = ("start", "primary_completion", "completion")
 STATUS_CLASS = re.compile(r"^[A-Z_]+$")
-CHANGES_SQL = """
-select c.*, coalesce(s.last_update_posted, substr(s.captured_at, 1, 10)) as version_date
-from changes c left join snapshots s on s.id = c.to_snapshot_id
-where c.nct_id = ? order by c.detected_at desc, c.id
-"""
 
 
 @dataclass(frozen=True)
@@ -104,7 +99,7 @@ def collect(store: Store, nct_id: str) -> StudyReport:
         record = orjson.loads(snap["record"])
         prior = versions[-1].status if versions else None
         versions.append(version_of(snap, record, prior))
-    changes = tuple(iter_rows(store, CHANGES_SQL, [nct_id]))
+    changes = tuple(store.changes_with_version_date(nct_id))
     return StudyReport(study, record_sponsor(record), tuple(versions), changes)
 
 

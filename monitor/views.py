@@ -13,8 +13,8 @@ from monitor.classify import classify
 from monitor.compare import compare
 from monitor.config import ChangesConfig
 from monitor.errors import UsageError
-from monitor.models import CATEGORIES, SEVERITIES, Change, severity_rank
-from monitor.store import Store, iter_rows
+from monitor.models import CATEGORIES, SEVERITIES, Change
+from monitor.store import Store
 from monitor.times import iso
 
 SINCE_RE = re.compile(r"^(\d+)([dhm])$")
@@ -48,9 +48,7 @@ def history(store: Store, nct_id: str) -> dict[str, Any]:
         raise UsageError(f"{nct_id} is not in the database (run `trialmon run` first)")
     versions = []
     for snap in store.snapshots_of(nct_id):
-        rows = iter_rows(
-            store, "select * from changes where to_snapshot_id = ? order by id", [snap["id"]]
-        )
+        rows = store.changes_into(snap["id"])
         versions.append(
             {
                 "snapshot_id": snap["id"],
@@ -96,13 +94,6 @@ def _before(snaps: list[dict[str, Any]], snap: dict[str, Any]) -> dict[str, Any]
     return snaps[index - 1] if index > 0 else None
 
 
-NEWEST_MOST_SEVERE = (
-    "detected_at desc, "
-    "case severity when 'critical' then 3 when 'major' then 2 when 'minor' then 1 else 0 end desc, "
-    "id desc"
-)
-
-
 def changes(
     store: Store,
     *,
@@ -112,25 +103,14 @@ def changes(
     min_severity: str | None = None,
 ) -> list[dict[str, Any]]:
     """Recorded changes across all studies, newest first, filtered."""
-    where, params = ["1 = 1"], []
-    if since:
-        where.append("detected_at >= ?")
-        params.append(since)
-    if study:
-        where.append("nct_id = ?")
-        params.append(study)
     if category:
         _check(category, CATEGORIES, "--category")
-        where.append("category = ?")
-        params.append(category)
     if min_severity:
         _check(min_severity, SEVERITIES, "--min-severity")
-        allowed = [s for s in SEVERITIES if severity_rank(s) >= severity_rank(min_severity)]
-        where.append(f"severity in ({','.join('?' * len(allowed))})")
-        params.extend(allowed)
-    # Newest first; within one moment the most severe first, so a cycle reads top-down.
-    sql = f"select * from changes where {' and '.join(where)} order by {NEWEST_MOST_SEVERE}"
-    return [change_dict(r) for r in iter_rows(store, sql, params)]
+    rows = store.find_changes(
+        since=since, study=study, category=category, min_severity=min_severity
+    )
+    return [change_dict(r) for r in rows]
 
 
 def _check(value: str, choices: tuple[str, ...], option: str) -> None:
@@ -139,14 +119,6 @@ def _check(value: str, choices: tuple[str, ...], option: str) -> None:
 
 
 # ---------------------------------------------------------------- studies
-
-STUDIES_SQL = """
-select t.nct_id, t.title, t.overall_status, t.first_seen, t.last_checked, t.last_changed,
-  t.last_update_posted, t.consecutive_failures, t.last_error, t.latest_snapshot_id,
-  (select count(*) from snapshots s where s.nct_id = t.nct_id) as snapshots,
-  (select count(*) from changes c where c.nct_id = t.nct_id) as changes
-from studies t order by t.nct_id
-"""
 
 UNKNOWN_STUDY: dict[str, Any] = {
     "title": None,
@@ -168,7 +140,7 @@ def studies(
 ) -> list[dict[str, Any]]:
     """Every known study, plus watched ones never stored yet, with their check state."""
     wanted = set(watched)
-    rows = {r["nct_id"]: r for r in iter_rows(store, STUDIES_SQL)}
+    rows = {r["nct_id"]: r for r in store.study_overview()}
     for nct_id in wanted - rows.keys():
         rows[nct_id] = {"nct_id": nct_id, **UNKNOWN_STUDY}
     out = [

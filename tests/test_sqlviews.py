@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from monitor import sqlviews
-from monitor.store import Store, iter_rows
+from monitor.store import Store, sqlviews
 from tests.history_data import FAILING, SEED, TERMINATED, known_history
 
 
@@ -17,7 +16,9 @@ def store() -> Store:
 
 
 def rows(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    return list(iter_rows(store, sql, params))
+    cursor = store.db.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def test_migration_creates_every_view() -> None:

@@ -82,8 +82,7 @@ class Outbox:
 
         Queued before the runs are closed, so a crash in between leaves them to the next try.
         """
-        sql = "select id from runs where status = 'running' order by id"
-        for (run_id,) in self.store.db.execute(sql).fetchall():
+        for run_id in self.store.runs_left_running():
             self.enqueue(run_id, now)
         self.store.mark_interrupted_runs(now)
 
@@ -92,7 +91,7 @@ class Outbox:
         rows = self.store.run_changes(run_id)
         nct_ids = {r["nct_id"] for r in rows}
         titles, queries = self._titles(nct_ids), query_names(self.store, nct_ids)
-        with self.store.db.atomic():
+        with self.store.transaction():
             notices = take_notices(self.store, self.alert_after_failures)
             for channel, notifier in self.notifiers.items():
                 if self._has_delivery(run_id, channel):
@@ -108,11 +107,10 @@ class Outbox:
             return
         for part in notifier.split(digest):
             if not part.empty:
-                self.store.db.table("deliveries").insert(_row(channel, part))
+                self.store.queue_delivery(_row(channel, part))
 
     def _has_delivery(self, run_id: int, channel: str) -> bool:
-        sql = "select 1 from deliveries where run_id = ? and channel = ?"
-        return self.store.db.execute(sql, [run_id, channel]).fetchone() is not None
+        return self.store.has_delivery(run_id, channel)
 
     def _titles(self, nct_ids: set[str]) -> dict[str, str | None]:
         return {n: (s or {}).get("title") for n in nct_ids for s in [self.store.study(n)]}
@@ -120,14 +118,9 @@ class Outbox:
     # ------------------------------------------------------------ delivering
 
     def pending(self) -> list[Pending]:
-        sql = (
-            "select id, channel, attempts, payload, last_error from deliveries "
-            "where status = 'pending' order by id"
-        )
-        rows = self.store.db.execute(sql).fetchall()
         return [
-            Pending(i, ch, att or 0, Digest.from_json(p), err == IN_DOUBT)
-            for i, ch, att, p, err in rows
+            Pending(i, ch, att, Digest.from_json(p), err == IN_DOUBT)
+            for i, ch, att, p, err in self.store.pending_deliveries()
         ]
 
     def deliver(self, now: str) -> tuple[int, int]:
@@ -178,8 +171,7 @@ class Outbox:
             )
 
     def _update(self, delivery_id: int, **values: Any) -> None:
-        with self.store.db.atomic():
-            self.store.db.table("deliveries").update(delivery_id, values)
+        self.store.update_delivery(delivery_id, values)
 
     def _report_given_up(self, item: Pending, attempts: int, error: str) -> None:
         """Said once, when the row turns ``failed``: on the log channel, else as a log error."""
@@ -221,16 +213,8 @@ def _gets_notices(notifier: Notifier) -> bool:
 
 def query_names(store: Store, nct_ids: set[str]) -> dict[str, tuple[str, ...]]:
     """The watched queries that found each study, from its ``New study matching query`` rows."""
-    if not nct_ids:
-        return {}
-    ids = sorted(nct_ids)
-    marks = ",".join("?" * len(ids))
-    sql = (
-        "select nct_id, summary from changes where category = 'record' "
-        f"and summary like ? and nct_id in ({marks}) order by id"
-    )
     found: dict[str, list[str]] = {}
-    for nct, summary in store.db.execute(sql, [QUERY_PREFIX + "%", *ids]).fetchall():
+    for nct, summary in store.summaries_like(QUERY_PREFIX, sorted(nct_ids)):
         name = summary[len(QUERY_PREFIX) :].removesuffix('"')
         found.setdefault(nct, []).append(name)
     return {nct: tuple(dict.fromkeys(names)) for nct, names in found.items()}

@@ -8,7 +8,7 @@
 
 The views read ``changes`` (fields ``status.overall_status`` and ``dates.start``,
 ``dates.primary_completion``, ``dates.completion`` as monitor.classify names them, with values
-``{"date": ..., "type": ...}``) and the canonical ``snapshots.record`` of monitor.normalize
+``{"date": ..., "type": ...}``) and the canonical ``snapshots.record``
 (``status.why_stopped``, ``sponsor.lead.name``). They are created by a store migration; a later
 change of a view is a new migration that calls :func:`create_views` again (it drops and
 recreates them).
@@ -17,6 +17,8 @@ recreates them).
 from __future__ import annotations
 
 from sqlite_utils import Database
+
+from monitor.store.db import severity_rank_sql
 
 VIEW_NAMES: tuple[str, ...] = ("status_history", "date_shifts", "latest_changes")
 
@@ -30,9 +32,7 @@ DATE_FIELDS: dict[str, str] = {
 
 VERSION_DATE = "coalesce(s.last_update_posted, substr(s.captured_at, 1, 10))"
 
-SEVERITY_RANK = (
-    "CASE c.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2 WHEN 'minor' THEN 1 ELSE 0 END"
-)
+SEVERITY_RANK = severity_rank_sql("c.severity")
 
 STATUS_HISTORY = f"""
 SELECT
