@@ -32,8 +32,9 @@ from monitor.errors import (
 )
 from monitor.lock import RunLock, daemon_lock_path, run_lock_path
 from monitor.models import CATEGORIES, SEVERITIES, Item, RunReport
-from monitor.notify.log import LogNotifier
-from monitor.notify.outbox import Notifier, Outbox
+from monitor.notify.channel import Channel
+from monitor.notify.channels import CHANNELS
+from monitor.notify.outbox import Outbox
 from monitor.pipeline import Cycle, missing_watched, run_cycle
 from monitor.progress import progress
 from monitor.signals import stop_on_signals
@@ -125,24 +126,18 @@ pass_context = click.make_pass_decorator(Context)
 # ---------------------------------------------------------------- run
 
 
-def build_notifiers(config: Config) -> list[Notifier]:
-    """The enabled channels; one that cannot work (no password, no apprise) is a ConfigError."""
-    notify = config.notify
-    notifiers: list[Notifier] = []
-    if notify.log.enabled:
-        notifiers.append(LogNotifier(notify.log))
-    if notify.email.enabled:
-        from monitor.notify.email import EmailNotifier  # smtplib and ssl: only when it sends
-
-        notifiers.append(EmailNotifier(notify.email, config.watch.queries))
-    if notify.apprise.enabled:
-        from monitor.notify.apprise import AppriseNotifier
-
-        notifiers.append(AppriseNotifier(notify.apprise))
-    return notifiers
+def build_notifiers(config: Config) -> list[Channel]:
+    """The enabled channels, in the table's order; one that cannot work (no password, no
+    apprise) is a ConfigError."""
+    sections = config.notify.channels
+    return [
+        spec.build(sections[kind], config.watch)
+        for kind, spec in CHANNELS.items()
+        if sections[kind].enabled
+    ]
 
 
-def build_outbox(config: Config, store: Store, notifiers: list[Notifier] | None = None) -> Outbox:
+def build_outbox(config: Config, store: Store, notifiers: list[Channel] | None = None) -> Outbox:
     """The outbox every cycle driver (run, daemon) should use: it carries the [notify] limits."""
     notify = config.notify
     if notifiers is None:
@@ -199,7 +194,7 @@ def one_cycle(
     source: str,
     should_stop: Callable[[], bool],
     on_progress: Callable[[int], None] = lambda steps: None,
-    notifiers: list[Notifier] | None = None,
+    notifiers: list[Channel] | None = None,
     *,
     force: bool = False,
 ) -> RunReport:
@@ -456,7 +451,7 @@ def daemon_logging(verbose: int) -> None:
             handler.setFormatter(logging.Formatter(stamp + "%(message)s", "%Y-%m-%dT%H:%M:%S%z"))
 
 
-def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Notifier]) -> None:
+def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Channel]) -> None:
     """One scheduled cycle under the run lock; a cycle held by someone else is skipped."""
     try:
         with RunLock(run_lock_path(config.database), command="daemon"):
@@ -547,23 +542,30 @@ def status_command(ctx: Context, fmt: str) -> None:
 
 @cli.command()
 @click.option("--test", "test", is_flag=True, help="Send a test message.")
-@click.argument("channel", required=False, type=click.Choice(["log", "email", "apprise"]))
+@click.argument("channel", required=False, type=click.Choice(list(CHANNELS)))
 @pass_context
 @handle_errors
 def notify(ctx: Context, test: bool, channel: str | None) -> None:
-    """Send a test message through each enabled channel (or only CHANNEL) and say what happened."""
+    """Send a test message through each enabled channel (or only CHANNEL) and say what happened.
+
+    Every registered channel is listed: the enabled ones with the outcome of their test.
+    """
     if not test:
         raise UsageError("say what to do: trialmon notify --test [CHANNEL]")
     chosen = [n for n in build_notifiers(ctx.config) if channel in (None, n.channel)]
     if not chosen:
         which = f"[notify.{channel}]" if channel else "no [notify.*] section"
         raise UsageError(f"{which} is not enabled in the configuration")
+    enabled = {n.channel for n in chosen}
+    for kind in CHANNELS:
+        if channel is None and kind not in enabled:
+            click.echo(f"{kind}: not enabled ([notify.{kind}] enabled = false)")
     failures = sum(send_test(notifier) for notifier in chosen)
     if failures:
         raise DeliveryError(f"{failures} test message(s) could not be delivered")
 
 
-def send_test(notifier: Notifier) -> int:
+def send_test(notifier: Channel) -> int:
     """Send the test message on one channel, print the outcome; returns the failures."""
     from monitor.notify.digest import make_test_digest
 

@@ -154,7 +154,7 @@ def check_config(config: Config) -> None:
     assert config.ctgov.base_url.startswith(("https://", "http://"))
     for number in (config.ctgov.requests_per_minute, config.ctgov.timeout):
         assert math.isfinite(number) and number > 0
-    assert config.notify.email.port < 65536
+    assert config.notify.channels["email"].port < 65536
     assert all(s.startswith("NCT") and len(s) == 11 for s in config.watch.studies)
 
 

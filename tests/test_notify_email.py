@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import EmailNotifyConfig, QueryWatch, parse_config
+from monitor.config import QueryWatch, parse_config
 from monitor.errors import ConfigError, DeliveryError
 from monitor.notify.digest import Digest, DigestChange, Notice, StudyDigest, make_test_digest
-from monitor.notify.email import EmailNotifier
+from monitor.notify.email import EmailNotifier, EmailNotifyConfig
 
 from .servers import SMTP_PASSWORD, SMTP_USER, SmtpHandler, Tls, make_tls, smtp_server
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import LogNotifyConfig
 from monitor.errors import DeliveryError
 from monitor.notify.digest import Digest, DigestChange, Notice, StudyDigest
-from monitor.notify.log import LogNotifier
+from monitor.notify.log import LogNotifier, LogNotifyConfig
 
 AT = "2026-11-26T20:03:14Z"
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from monitor.config import LogNotifyConfig
 from monitor.errors import DeliveryError
 from monitor.models import Change
+from monitor.notify.channel import ChannelBase
 from monitor.notify.digest import Digest
-from monitor.notify.log import LogNotifier
+from monitor.notify.log import LogNotifier, LogNotifyConfig
 from monitor.notify.outbox import Outbox, query_names
 from monitor.store import NewSnapshot, Store
 
@@ -29,7 +29,7 @@ TYPO = Change("description", "briefSummary", "minor", "a", "b", "Brief summary r
 
 
 @dataclass
-class FakeNotifier:
+class FakeNotifier(ChannelBase):
     """Records what it sent; fails while ``down`` is true."""
 
     channel: str = "fake"

@@ -21,10 +21,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from monitor.errors import DeliveryError
 from monitor.models import severity_rank
+from monitor.notify.channel import Channel
 from monitor.notify.digest import Digest, build_digest
 from monitor.notify.failures import take_notices
 from monitor.store import Store
@@ -33,20 +34,6 @@ log = logging.getLogger(__name__)
 NOTICE_SEVERITY = "major"  # a channel at min_severity critical does not get failure notices
 QUERY_PREFIX = 'New study matching query "'
 IN_DOUBT = "interrupted while sending"
-
-
-class Notifier(Protocol):
-    channel: str
-    min_severity: str
-
-    def split(self, digest: Digest) -> list[Digest]:
-        """The digest as the messages to send, each with its ``route``."""
-
-    def send(self, digest: Digest) -> None:
-        """Deliver the digest or raise DeliveryError."""
-
-    def describe(self, digest: Digest) -> str:
-        """Where the digest goes, in a few words (``to a@example.org via host:587``)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +53,7 @@ class Outbox:
     def __init__(
         self,
         store: Store,
-        notifiers: Sequence[Notifier],
+        notifiers: Sequence[Channel],
         max_attempts: int = 10,
         alert_after_failures: int = 3,
     ) -> None:
@@ -102,7 +89,7 @@ class Outbox:
                 )
                 self._insert(channel, notifier, digest)
 
-    def _insert(self, channel: str, notifier: Notifier, digest: Digest) -> None:
+    def _insert(self, channel: str, notifier: Channel, digest: Digest) -> None:
         if digest.empty:
             return
         for part in notifier.split(digest):
@@ -141,8 +128,8 @@ class Outbox:
                 blocked.add(item.destination)
         return sent, failed
 
-    def _attempt(self, item: Pending, notifier: Notifier, now: str) -> bool:
-        if item.in_doubt and _delivered(notifier, item.digest):
+    def _attempt(self, item: Pending, notifier: Channel, now: str) -> bool:
+        if item.in_doubt and notifier.delivered(item.digest):
             log.info("digest %s on %s was delivered before a crash", item.id, item.channel)
             self._update(item.id, status="sent", sent_at=now, last_error=None)
             return True
@@ -174,19 +161,15 @@ class Outbox:
         self.store.update_delivery(delivery_id, values)
 
     def _report_given_up(self, item: Pending, attempts: int, error: str) -> None:
-        """Said once, when the row turns ``failed``: on the log channel, else as a log error."""
+        """Said once, when the row turns ``failed``: on the other channels that carry notices
+        (the log channel), else as a log error."""
         text = (
             f"digest {item.id} of run {item.digest.run_id} on {item.channel} given up after "
             f"{attempts} attempts (status failed): {error}"
         )
-        log_channel = self.notifiers.get("log")
-        if log_channel is None or item.channel == "log" or not hasattr(log_channel, "notice"):
-            log.error("%s", text)
-            return
         fields = {"event": "delivery_failed", "delivery_id": item.id, "channel": item.channel}
-        try:
-            log_channel.notice(text, **fields, run_id=item.digest.run_id)
-        except DeliveryError:
+        others = [n for kind, n in self.notifiers.items() if kind != item.channel]
+        if not any(_notice(n, text, {**fields, "run_id": item.digest.run_id}) for n in others):
             log.error("%s", text)
 
 
@@ -201,13 +184,15 @@ def _row(channel: str, digest: Digest) -> dict[str, object]:
     }
 
 
-def _delivered(notifier: Notifier, digest: Digest) -> bool:
-    """Optional ``delivered(digest)`` of a channel: did a send cut short by a crash get through?"""
-    check = getattr(notifier, "delivered", None)
-    return bool(check(digest)) if check is not None else False
+def _notice(channel: Channel, text: str, fields: dict[str, Any]) -> bool:
+    """Whether ``channel`` carried the notice (a channel that cannot write it: no)."""
+    try:
+        return channel.notice(text, **fields)
+    except DeliveryError:
+        return False
 
 
-def _gets_notices(notifier: Notifier) -> bool:
+def _gets_notices(notifier: Channel) -> bool:
     return severity_rank(notifier.min_severity) <= severity_rank(NOTICE_SEVERITY)
 
 
