@@ -1,5 +1,8 @@
 """Load and validate ``config.toml`` into frozen dataclasses; every default lives here.
 
+The sections of registries (``[ctgov]`` ...) and of channels (``[notify.log]`` ...) are read
+by the plugins listed in the registration tables (:mod:`monitor.registries`,
+:mod:`monitor.notify.channels`); a watched id is checked against every registry's id form.
 Every problem is a :class:`~monitor.errors.ConfigError` whose message names the key and
 the value, e.g. ``[watch] studies[1]: "NCT123" is not an NCT id (NCT followed by 8 digits)``.
 """
@@ -15,33 +18,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.configkit import (
-    QueryWatch,
-    Table,
-    WatchConfig,
-    base_url,
-    check_severity,
-    normalize_nct_id,
-)
+from monitor import registries
+from monitor.configkit import LiveConfig, QueryWatch, Table, WatchConfig, check_severity
 from monitor.errors import ConfigError
 from monitor.models import CATEGORIES
 from monitor.notify.channels import CHANNELS
 
-__all__ = ["Config", "QueryWatch", "WatchConfig", "load_config", "normalize_nct_id", "parse_config"]
+__all__ = ["Config", "QueryWatch", "WatchConfig", "load_config", "parse_config"]
 DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-QUERY_PARAM_RE = re.compile(r"^(query|filter)\.[A-Za-z]+$")
 CONFIG_ENV = "TRIALMON_CONFIG"
 DEFAULT_CONFIG = "config.toml"
-
-
-@dataclass(frozen=True)
-class CtgovConfig:
-    base_url: str = "https://clinicaltrials.gov"
-    requests_per_minute: float = 50
-    timeout: float = 30
-    max_attempts: int = 6
-    page_size: int = 1000
-    full_pass_every: int = 7  # cycles between full passes of saved searches
+LIVE = "live"  # source: every registry with something watched, through its API
 
 
 @dataclass(frozen=True)
@@ -70,11 +57,17 @@ class ChangesConfig:
     severity: Mapping[str, str] = field(default_factory=dict)
 
 
+def _default_registries() -> dict[str, LiveConfig]:
+    return {kind: r.config(Table(f"[{kind}]", {})) for kind, r in registries.REGISTRIES.items()}
+
+
 @dataclass(frozen=True)
 class Config:
     database: Path = Path("snapshots/history.db")
-    source: str = "ctgov"
-    ctgov: CtgovConfig = field(default_factory=CtgovConfig)
+    # "live" (every registry with something watched), a registry's kind (only that one; the
+    # default: the first registry's), or a directory of offline records
+    source: str = field(default_factory=lambda: registries.default().kind)
+    registries: Mapping[str, LiveConfig] = field(default_factory=_default_registries)
     watch: WatchConfig = field(default_factory=WatchConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
@@ -100,49 +93,25 @@ def parse_duration(text: str, where: str = "duration") -> int:
 # ---------------------------------------------------------------- sections
 
 
-def _ctgov(t: Table) -> CtgovConfig:
-    d = CtgovConfig()
-    cfg = CtgovConfig(
-        base_url=base_url(t, d.base_url),
-        requests_per_minute=t.positive("requests_per_minute", d.requests_per_minute),
-        timeout=t.positive("timeout", d.timeout),
-        max_attempts=t.positive("max_attempts", d.max_attempts, int),
-        page_size=t.positive("page_size", d.page_size, int),
-        full_pass_every=t.positive("full_pass_every", d.full_pass_every, int),
-    )
-    if cfg.page_size > 1000:
-        raise ConfigError(f"{t.key('page_size')}: {cfg.page_size} is above the API's 1000")
-    t.done()
-    return cfg
-
-
 def _query(t: Table, index: int) -> QueryWatch:
     name = t.get("name", str, "")
     if not name.strip():
         raise ConfigError(f"[[watch.queries]] #{index + 1} name: missing or empty")
+    kind = t.choice("registry", registries.kinds(), registries.default().kind)
     params = t.get("params", dict, {})
     if not params:
         raise ConfigError(f"[[watch.queries]] {name!r} params: missing or empty")
-    for key, value in params.items():
-        if not QUERY_PARAM_RE.match(key):
-            raise ConfigError(
-                f"[[watch.queries]] {name!r} params.{key}: only query.* and filter.* "
-                f"parameters are allowed (value {value!r})"
-            )
-        if not isinstance(value, str):
-            raise ConfigError(
-                f"[[watch.queries]] {name!r} params.{key}: expected a string, got {value!r}"
-            )
+    checked = registries.get(kind).query_params(params, f"[[watch.queries]] {name!r} params")
     recipients = t.strings("recipients")
     t.done()
-    return QueryWatch(name=name, params=dict(params), recipients=recipients)
+    return QueryWatch(name=name, params=checked, recipients=recipients, registry=kind)
 
 
 def _watch(t: Table) -> WatchConfig:
     studies = t.strings("studies")
     ids = tuple(
         dict.fromkeys(
-            normalize_nct_id(s, f"{t.key('studies')}[{i}]") for i, s in enumerate(studies)
+            registries.trial_id(s, f"{t.key('studies')}[{i}]") for i, s in enumerate(studies)
         )
     )
     raw_queries = t.get("queries", list, [])
@@ -223,8 +192,12 @@ def _changes(t: Table) -> ChangesConfig:
     return ChangesConfig(ignore=ignore, severity=dict(overrides))
 
 
+def _registries(top: Table) -> dict[str, LiveConfig]:
+    """Each registry's own section (``[ctgov]`` ...), read by the registry."""
+    return {kind: r.config(top.sub(kind)) for kind, r in registries.REGISTRIES.items()}
+
+
 SECTIONS: dict[str, Callable[[Table], Any]] = {
-    "ctgov": _ctgov,
     "watch": _watch,
     "schedule": _schedule,
     "notify": _notify,
@@ -267,14 +240,17 @@ def parse_config(
     """Validate a parsed TOML document; relative paths are taken from ``base``."""
     top = Table("[]", dict(data))
     database = top.get("database", str, "snapshots/history.db")
-    source = top.get("source", str, "ctgov")
+    source = top.get("source", str, registries.default().kind)
     if not database.strip():
         raise ConfigError("database: must not be empty")
     if "\x00" in database:
         raise ConfigError(f"database: {database!r} is not a usable file name (NUL character)")
-    if source != "ctgov" and not (base / source).is_dir():
-        raise ConfigError(f'source: {source!r} is neither "ctgov" nor an existing directory')
-    sections = {name: build(top.sub(name)) for name, build in SECTIONS.items()}
+    live = source == LIVE or source in registries.REGISTRIES
+    if not live and not (base / source).is_dir():
+        names = ", ".join(f'"{name}"' for name in (LIVE, *registries.kinds()))
+        raise ConfigError(f"source: {source!r} is neither {names} nor an existing directory")
+    sections: dict[str, Any] = {"registries": _registries(top)}
+    sections |= {name: build(top.sub(name)) for name, build in SECTIONS.items()}
     for kind, spec in CHANNELS.items():
         spec.check(sections["notify"].channels[kind], sections["watch"])
     unknown = sorted(set(top.data) - top.used)
@@ -282,7 +258,7 @@ def parse_config(
         raise ConfigError(f"{unknown[0]}: unknown key (value {top.data[unknown[0]]!r})")
     return Config(
         database=base / database,
-        source=source if source == "ctgov" else str(base / source),
+        source=source if live else str(base / source),
         path=path,
         **sections,
     )

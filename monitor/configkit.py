@@ -91,17 +91,6 @@ def check_severity(value: str, where: str) -> str:
     return value
 
 
-NCT_RE = re.compile(r"^NCT\d{8}$")
-
-
-def normalize_nct_id(value: str, where: str) -> str:
-    """Upper-case and validate an NCT id; ``where`` names the key for the message."""
-    nct = value.strip().upper()
-    if not NCT_RE.match(nct):
-        raise ConfigError(f"{where}: {value!r} is not an NCT id (NCT followed by 8 digits)")
-    return nct
-
-
 # ---------------------------------------------------------------- a live registry's section
 
 

@@ -139,7 +139,7 @@ def _failing_lines(failing: list[dict[str, Any]]) -> list[str]:
         return ["Failing studies: none"]
     lines = [f"Failing studies: {len(failing)}"]
     for f in failing[:TEXT_LIST_LIMIT]:
-        lines.append(f"  {f['nct_id']}: {f['consecutive_failures']} times, {f['last_error']}")
+        lines.append(f"  {f['trial_id']}: {f['consecutive_failures']} times, {f['last_error']}")
     return lines
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from monitor import registries
 from monitor.classify import classify
 from monitor.compare import compare
 from monitor.config import ChangesConfig
@@ -41,13 +42,13 @@ def change_dict(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def history(store: Store, nct_id: str) -> dict[str, Any]:
+def history(store: Store, trial_id: str) -> dict[str, Any]:
     """A study's stored versions, oldest first, each with the changes that led to it."""
-    study = store.study(nct_id)
+    study = store.study(trial_id)
     if study is None:
-        raise UsageError(f"{nct_id} is not in the database (run `trialmon run` first)")
+        raise UsageError(f"{trial_id} is not in the database (run `trialmon run` first)")
     versions = []
-    for snap in store.snapshots_of(nct_id):
+    for snap in store.snapshots_of(trial_id):
         rows = store.changes_into(snap["id"])
         versions.append(
             {
@@ -63,29 +64,33 @@ def history(store: Store, nct_id: str) -> dict[str, Any]:
 
 
 def diff(
-    store: Store, nct_id: str, from_id: int | None, to_id: int | None, rules: ChangesConfig
+    store: Store, trial_id: str, from_id: int | None, to_id: int | None, rules: ChangesConfig
 ) -> tuple[dict[str, Any], dict[str, Any], list[Change]]:
     """Classified changes between two stored snapshots of a study (default: the last two)."""
-    snaps = store.snapshots_of(nct_id)
+    snaps = store.snapshots_of(trial_id)
     if not snaps:
-        raise UsageError(f"{nct_id} has no stored snapshot")
+        raise UsageError(f"{trial_id} has no stored snapshot")
     by_id = {s["id"]: s for s in snaps}
-    to_snap = _pick(by_id, to_id, snaps[-1], nct_id, "--to")
+    to_snap = _pick(by_id, to_id, snaps[-1], trial_id, "--to")
     default_from = _before(snaps, to_snap)
     if from_id is None and default_from is None:
         raise UsageError(
-            f"{nct_id} has only one stored snapshot (#{to_snap['id']}): nothing to compare"
+            f"{trial_id} has only one stored snapshot (#{to_snap['id']}): nothing to compare"
         )
-    from_snap = _pick(by_id, from_id, default_from, nct_id, "--from")
+    from_snap = _pick(by_id, from_id, default_from, trial_id, "--from")
     old, new = orjson.loads(from_snap["record"]), orjson.loads(to_snap["record"])
-    return from_snap, to_snap, classify(old, new, compare(old, new, rules.ignore), rules)
+    vocabulary = registries.get(to_snap["registry"] or registries.kind_of(trial_id)).vocabulary
+    diffs = compare(old, new, rules.ignore)
+    return from_snap, to_snap, classify(old, new, diffs, rules, vocabulary=vocabulary)
 
 
-def _pick(by_id: dict[int, Any], wanted: int | None, default: Any, nct_id: str, option: str) -> Any:
+def _pick(
+    by_id: dict[int, Any], wanted: int | None, default: Any, trial_id: str, option: str
+) -> Any:
     if wanted is None:
         return default
     if wanted not in by_id:
-        raise UsageError(f"{option}: snapshot {wanted} is not a snapshot of {nct_id}")
+        raise UsageError(f"{option}: snapshot {wanted} is not a snapshot of {trial_id}")
     return by_id[wanted]
 
 
@@ -140,11 +145,12 @@ def studies(
 ) -> list[dict[str, Any]]:
     """Every known study, plus watched ones never stored yet, with their check state."""
     wanted = set(watched)
-    rows = {r["nct_id"]: r for r in store.study_overview()}
-    for nct_id in wanted - rows.keys():
-        rows[nct_id] = {"nct_id": nct_id, **UNKNOWN_STUDY}
+    rows = {r["trial_id"]: r for r in store.study_overview()}
+    for trial_id in wanted - rows.keys():
+        kind = registries.kind_of(trial_id)
+        rows[trial_id] = {"trial_id": trial_id, "registry": kind, **UNKNOWN_STUDY}
     out = [
-        {**row, "watched": nct_id in wanted, "known": row["first_seen"] is not None}
-        for nct_id, row in sorted(rows.items())
+        {**row, "watched": trial_id in wanted, "known": row["first_seen"] is not None}
+        for trial_id, row in sorted(rows.items())
     ]
     return [r for r in out if r["consecutive_failures"]] if failing else out

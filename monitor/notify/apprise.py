@@ -87,7 +87,7 @@ class AppriseNotifier(ChannelBase):
             )
 
     def split(self, digest: Digest) -> list[Digest]:
-        return [digest.only(digest.nct_ids(), (key,)) for key in self.urls]
+        return [digest.only(digest.trial_ids(), (key,)) for key in self.urls]
 
     def describe(self, digest: Digest) -> str:
         return f"to {', '.join(masked(self.urls.get(k, k)) for k in digest.route)}"

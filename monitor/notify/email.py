@@ -25,7 +25,8 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor.configkit import QueryWatch, Table, WatchConfig, normalize_nct_id
+from monitor import registries
+from monitor.configkit import QueryWatch, Table, WatchConfig
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import SEVERITIES
 from monitor.notify.channel import ChannelBase, ChannelSpec
@@ -61,7 +62,7 @@ def parse(t: Table) -> EmailNotifyConfig:
     routes = t.get("study_recipients", dict, {})
     study_recipients = {}
     for nct, rcpts in routes.items():
-        key = normalize_nct_id(nct, t.key(f"study_recipients.{nct}"))
+        key = registries.trial_id(nct, t.key(f"study_recipients.{nct}"))
         if not isinstance(rcpts, list) or not all(isinstance(r, str) for r in rcpts):
             raise ConfigError(
                 f"{t.key(f'study_recipients.{nct}')}: expected a list of addresses, got {rcpts!r}"
@@ -144,8 +145,8 @@ class EmailNotifier(ChannelBase):
 
     # ------------------------------------------------------------ routing
 
-    def recipients_for(self, nct_id: str, queries: Sequence[str]) -> set[str]:
-        found = set(self.config.recipients) | set(self.config.study_recipients.get(nct_id, ()))
+    def recipients_for(self, trial_id: str, queries: Sequence[str]) -> set[str]:
+        found = set(self.config.recipients) | set(self.config.study_recipients.get(trial_id, ()))
         for name in queries:
             found |= set(self.query_recipients.get(name, ()))
         return found
@@ -154,11 +155,11 @@ class EmailNotifier(ChannelBase):
         """One digest per set of addresses that receive the same studies."""
         if digest.test:
             return [digest.only((), tuple(sorted(self.all_recipients())))]
-        queries = {s.nct_id: s.queries for s in digest.studies}
+        queries = {s.trial_id: s.queries for s in digest.studies}
         studies_of: dict[str, set[str]] = {}
-        for nct_id in digest.nct_ids():
-            for address in self.recipients_for(nct_id, queries.get(nct_id, ())):
-                studies_of.setdefault(address, set()).add(nct_id)
+        for trial_id in digest.trial_ids():
+            for address in self.recipients_for(trial_id, queries.get(trial_id, ())):
+                studies_of.setdefault(address, set()).add(trial_id)
         groups: dict[frozenset[str], list[str]] = {}
         for address, ncts in studies_of.items():
             groups.setdefault(frozenset(ncts), []).append(address)

@@ -1,7 +1,7 @@
 """The log channel: a text digest or one JSON object per change per line, to stderr or a file.
 
-In ``json`` format each change is one object with ``nct_id, category, severity, field,
-old_value, new_value, summary, detected_at, run_id``; a notice (a study failing or recovered)
+In ``json`` format each change is one object with ``trial_id, registry, category, severity,
+field, old_value, new_value, summary, detected_at, run_id``; a notice (a study failing or recovered)
 is one object with ``event`` set to ``failing`` or ``recovered``, and a delivery the outbox gave
 up on is one object with ``event`` set to ``delivery_failed``.
 """
@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from monitor import registries
 from monitor.configkit import Table, WatchConfig
 from monitor.errors import DeliveryError
 from monitor.models import SEVERITIES
@@ -113,7 +114,8 @@ def json_lines(digest: Digest) -> str:
     for study in digest.studies:
         for c in study.changes:
             obj = {
-                "nct_id": study.nct_id,
+                "trial_id": study.trial_id,
+                "registry": study.registry or registries.kind_of(study.trial_id),
                 "category": c.category,
                 "severity": c.severity,
                 "field": c.field,
@@ -127,7 +129,7 @@ def json_lines(digest: Digest) -> str:
     for n in digest.notices:
         lines.append(
             {
-                "nct_id": n.nct_id,
+                "trial_id": n.trial_id,
                 "event": n.event,
                 "failures": n.failures,
                 "summary": n.line(),

@@ -76,8 +76,8 @@ class Outbox:
     def enqueue(self, run_id: int, now: str) -> None:
         """Queue this run's digests for every channel with something to say (idempotent)."""
         rows = self.store.run_changes(run_id)
-        nct_ids = {r["nct_id"] for r in rows}
-        titles, queries = self._titles(nct_ids), query_names(self.store, nct_ids)
+        trial_ids = {r["trial_id"] for r in rows}
+        titles, queries = self._titles(trial_ids), query_names(self.store, trial_ids)
         with self.store.transaction():
             notices = take_notices(self.store, self.alert_after_failures)
             for channel, notifier in self.notifiers.items():
@@ -99,8 +99,8 @@ class Outbox:
     def _has_delivery(self, run_id: int, channel: str) -> bool:
         return self.store.has_delivery(run_id, channel)
 
-    def _titles(self, nct_ids: set[str]) -> dict[str, str | None]:
-        return {n: (s or {}).get("title") for n in nct_ids for s in [self.store.study(n)]}
+    def _titles(self, trial_ids: set[str]) -> dict[str, str | None]:
+        return {n: (s or {}).get("title") for n in trial_ids for s in [self.store.study(n)]}
 
     # ------------------------------------------------------------ delivering
 
@@ -196,10 +196,10 @@ def _gets_notices(notifier: Channel) -> bool:
     return severity_rank(notifier.min_severity) <= severity_rank(NOTICE_SEVERITY)
 
 
-def query_names(store: Store, nct_ids: set[str]) -> dict[str, tuple[str, ...]]:
+def query_names(store: Store, trial_ids: set[str]) -> dict[str, tuple[str, ...]]:
     """The watched queries that found each study, from its ``New study matching query`` rows."""
     found: dict[str, list[str]] = {}
-    for nct, summary in store.summaries_like(QUERY_PREFIX, sorted(nct_ids)):
+    for nct, summary in store.summaries_like(QUERY_PREFIX, sorted(trial_ids)):
         name = summary[len(QUERY_PREFIX) :].removesuffix('"')
         found.setdefault(nct, []).append(name)
     return {nct: tuple(dict.fromkeys(names)) for nct, names in found.items()}

@@ -8,7 +8,6 @@ transaction, so an interrupted backfill resumes after the last version done.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from monitor.errors import StoreError
 from monitor.models import Change
@@ -16,12 +15,12 @@ from monitor.store.live import Writes
 from monitor.store.rows import BackfillRun, DoneVersion, Latest, NewSnapshot, change_row
 
 FIRST_LIVE = (
-    "select nct_id, id, content_hash, record, captured_at from snapshots "
-    "where nct_id = ? and source != 'history' order by captured_at, id limit 1"
+    "select trial_id, id, content_hash, record, captured_at from snapshots "
+    "where trial_id = ? and source != 'history' order by captured_at, id limit 1"
 )
-FIRST_HISTORY = "select min(id) from snapshots where nct_id = ? and source = 'history'"
+FIRST_HISTORY = "select min(id) from snapshots where trial_id = ? and source = 'history'"
 SNAPSHOT_AS_LATEST = (
-    "select nct_id, id, content_hash, record, captured_at from snapshots where id = ?"
+    "select trial_id, id, content_hash, record, captured_at from snapshots where id = ?"
 )
 CHANGES_BETWEEN = "select 1 from changes where from_snapshot_id = ? and to_snapshot_id = ? limit 1"
 
@@ -29,12 +28,12 @@ CHANGES_BETWEEN = "select 1 from changes where from_snapshot_id = ? and to_snaps
 class BackfillWrites(Writes):
     """The ``backfill_versions`` bookkeeping and the snapshots a backfill joins."""
 
-    def done_versions(self, nct_id: str) -> dict[int, DoneVersion]:
+    def done_versions(self, trial_id: str) -> dict[int, DoneVersion]:
         """The versions of a study a backfill already processed, by version number."""
-        rows = self.db.table("backfill_versions").rows_where("nct_id = ?", [nct_id])
+        rows = self.db.table("backfill_versions").rows_where("trial_id = ?", [trial_id])
         return {
             r["version"]: DoneVersion(
-                r["nct_id"], r["version"], r["captured_at"], r["snapshot_id"], bool(r["stored"])
+                r["trial_id"], r["version"], r["captured_at"], r["snapshot_id"], bool(r["stored"])
             )
             for r in rows
         }
@@ -45,14 +44,14 @@ class BackfillWrites(Writes):
             raise StoreError(f"snapshot {snapshot_id} is missing from the database")
         return Latest(*row)
 
-    def first_live(self, nct_id: str) -> Latest | None:
+    def first_live(self, trial_id: str) -> Latest | None:
         """The study's earliest snapshot that is not from the record history."""
-        row = self.db.execute(FIRST_LIVE, [nct_id]).fetchone()
+        row = self.db.execute(FIRST_LIVE, [trial_id]).fetchone()
         return None if row is None else Latest(*row)
 
-    def first_history_id(self, nct_id: str) -> int | None:
+    def first_history_id(self, trial_id: str) -> int | None:
         """The smallest id of the study's record-history snapshots (None if it has none)."""
-        row = self.db.execute(FIRST_HISTORY, [nct_id]).fetchone()
+        row = self.db.execute(FIRST_HISTORY, [trial_id]).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
     def save_version(
@@ -64,16 +63,14 @@ class BackfillWrites(Writes):
     ) -> int:
         """Mark one version done, storing its snapshot and changes when it is new content.
 
-        One transaction, so an interrupted backfill resumes after the last version done.
-        The study's latest snapshot moves only when ``run.advance`` (no live snapshot follows).
-        Returns the id of the snapshot holding the version's content.
+        One transaction, so an interrupted backfill resumes after the last version done. The
+        snapshot goes through the one write path (:meth:`save_snapshot`); the study's latest
+        snapshot moves only when ``run.advance`` (no live snapshot follows). Returns the id of
+        the snapshot holding the version's content.
         """
         with self.db.atomic():
             if snap is not None:
-                snapshot_id = self._insert_snapshot(snap, run.run_id)
-                self._insert_changes(snap, previous, snapshot_id, run.run_id)
-                if run.advance:
-                    self._advance_study(snap, snapshot_id, previous is None, run.now)
+                snapshot_id = self.save_snapshot(snap, previous, run.run_id, advance=run.advance)
             elif previous is not None:
                 snapshot_id = previous.snapshot_id
             else:
@@ -84,33 +81,18 @@ class BackfillWrites(Writes):
             )
         return snapshot_id
 
-    def _advance_study(self, snap: NewSnapshot, snapshot_id: int, is_new: bool, now: str) -> None:
-        """Point the study at a record-history snapshot; ``last_checked`` stays the live
-        monitor's (a backfill does not check the live record)."""
-        row: dict[str, Any] = {
-            "title": snap.title,
-            "overall_status": snap.overall_status,
-            "latest_snapshot_id": snapshot_id,
-            "last_update_posted": snap.last_update_posted,
-            "content_hash": snap.content_hash,
-        }
-        if snap.changes or is_new:
-            row["last_changed"] = snap.captured_at
-        if is_new:
-            self.db.table("studies").insert({"nct_id": snap.nct_id, **row, "first_seen": now})
-        else:
-            self.db.table("studies").update(snap.nct_id, row)
-
     def add_changes(
         self,
-        nct_id: str,
+        trial_id: str,
         changes: Sequence[Change],
         between: tuple[int, int],
         detected_at: str,
         run_id: int | None,
     ) -> None:
         """Changes between two snapshots already stored (a backfill joining a live snapshot)."""
-        rows = [change_row(nct_id, c, *between, detected_at, run_id) for c in changes]
+        registry = self._one("select registry from studies where trial_id = ?", [trial_id])
+        kind = registry["registry"] if registry else None
+        rows = [change_row(trial_id, c, *between, detected_at, run_id, kind) for c in changes]
         with self.db.atomic():
             self.db.table("changes").insert_all(rows)
 

@@ -17,8 +17,8 @@ PENDING = (
     "where status = 'pending' order by id"
 )
 QUERY_FINDINGS = (
-    "select nct_id, summary from changes where category = 'record' "
-    "and summary like ? and nct_id in ({ids}) order by id"
+    "select trial_id, summary from changes where category = 'record' "
+    "and summary like ? and trial_id in ({ids}) order by id"
 )
 
 
@@ -44,8 +44,8 @@ class OutboxRows(Part):
         with self.db.atomic():
             self.db.table("deliveries").update(delivery_id, values)
 
-    def summaries_like(self, prefix: str, nct_ids: Sequence[str]) -> list[tuple[str, str]]:
+    def summaries_like(self, prefix: str, trial_ids: Sequence[str]) -> list[tuple[str, str]]:
         """(study, summary) of the ``record`` changes whose summary starts with ``prefix``,
         in the order they were recorded (per batch of studies)."""
-        rows = self._rows_for(QUERY_FINDINGS, sorted(nct_ids), before=[prefix + "%"])
+        rows = self._rows_for(QUERY_FINDINGS, sorted(trial_ids), before=[prefix + "%"])
         return [(str(nct), str(summary)) for nct, summary in rows]

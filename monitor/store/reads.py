@@ -14,35 +14,35 @@ from monitor.store.db import Part, marks, severity_rank_sql
 from monitor.store.rows import Latest
 
 LATEST = (
-    "select s.nct_id, s.id, s.content_hash, s.record, s.captured_at from studies t "
-    "join snapshots s on s.id = t.latest_snapshot_id where t.nct_id in ({ids})"
+    "select s.trial_id, s.id, s.content_hash, s.record, s.captured_at from studies t "
+    "join snapshots s on s.id = t.latest_snapshot_id where t.trial_id in ({ids})"
 )
 SOURCE_KEYS = (
-    "select k.nct_id, k.source_key from source_keys k join studies t "
-    "on t.nct_id = k.nct_id and t.latest_snapshot_id = k.snapshot_id "
-    "where k.nct_id in ({ids})"
+    "select k.trial_id, k.source_key from source_keys k join studies t "
+    "on t.trial_id = k.trial_id and t.latest_snapshot_id = k.snapshot_id "
+    "where k.trial_id in ({ids})"
 )
 LAST_UPDATE_POSTED = (
-    "select nct_id, last_update_posted from studies "
-    "where latest_snapshot_id is not null and nct_id in ({ids})"
+    "select trial_id, last_update_posted from studies "
+    "where latest_snapshot_id is not null and trial_id in ({ids})"
 )
-SNAPSHOTS_OF = "select * from snapshots where nct_id = ? order by captured_at, id"
+SNAPSHOTS_OF = "select * from snapshots where trial_id = ? order by captured_at, id"
 CHANGES_INTO = "select * from changes where to_snapshot_id = ? order by id"
 CHANGES_BETWEEN = (
     "select * from changes where to_snapshot_id = ? and from_snapshot_id is ? order by id"
 )
 NEWEST_MOST_SEVERE = f"detected_at desc, {severity_rank_sql('severity')} desc, id desc"
 STUDY_OVERVIEW = """
-select t.nct_id, t.title, t.overall_status, t.first_seen, t.last_checked, t.last_changed,
-  t.last_update_posted, t.consecutive_failures, t.last_error, t.latest_snapshot_id,
-  (select count(*) from snapshots s where s.nct_id = t.nct_id) as snapshots,
-  (select count(*) from changes c where c.nct_id = t.nct_id) as changes
-from studies t order by t.nct_id
+select t.trial_id, t.registry, t.title, t.overall_status, t.first_seen, t.last_checked,
+  t.last_changed, t.last_update_posted, t.consecutive_failures, t.last_error, t.latest_snapshot_id,
+  (select count(*) from snapshots s where s.trial_id = t.trial_id) as snapshots,
+  (select count(*) from changes c where c.trial_id = t.trial_id) as changes
+from studies t order by t.trial_id
 """
 CHANGES_WITH_VERSION_DATE = """
 select c.*, coalesce(s.last_update_posted, substr(s.captured_at, 1, 10)) as version_date
 from changes c left join snapshots s on s.id = c.to_snapshot_id
-where c.nct_id = ? order by c.detected_at desc, c.id
+where c.trial_id = ? order by c.detected_at desc, c.id
 """
 RUN_COLUMNS = (
     "id, started_at, finished_at, status, source, studies_checked, studies_new, "
@@ -53,14 +53,14 @@ LAST_CYCLES = (
     "order by id desc limit 2"
 )
 FAILING = (
-    "select nct_id, consecutive_failures, last_error, last_checked from studies "
-    "where consecutive_failures > 0 order by consecutive_failures desc, nct_id"
+    "select trial_id, consecutive_failures, last_error, last_checked from studies "
+    "where consecutive_failures > 0 order by consecutive_failures desc, trial_id"
 )
 FAILING_AT_LEAST = (
-    "select nct_id, consecutive_failures, last_error from studies "
-    "where consecutive_failures >= ? order by nct_id"
+    "select trial_id, consecutive_failures, last_error from studies "
+    "where consecutive_failures >= ? order by trial_id"
 )
-FAILURE_COUNTS = "select nct_id, consecutive_failures from studies where nct_id in ({ids})"
+FAILURE_COUNTS = "select trial_id, consecutive_failures from studies where trial_id in ({ids})"
 DELIVERIES_WITH_STATUS = (
     "select id, run_id, channel, attempts, last_error, created_at from deliveries "
     "where status = ? order by id"
@@ -72,23 +72,23 @@ class Reads(Part):
 
     # ------------------------------------------------------------ what a cycle reads
 
-    def latest(self, nct_ids: Sequence[str]) -> dict[str, Latest]:
+    def latest(self, trial_ids: Sequence[str]) -> dict[str, Latest]:
         """The newest snapshot of each given study, in one query per batch."""
-        return {row[0]: Latest(*row) for row in self._rows_for(LATEST, nct_ids)}
+        return {row[0]: Latest(*row) for row in self._rows_for(LATEST, trial_ids)}
 
-    def source_hashes(self, nct_ids: Sequence[str]) -> dict[str, str]:
+    def source_hashes(self, trial_ids: Sequence[str]) -> dict[str, str]:
         """The source key known for each given study's newest snapshot, where one is known."""
-        return dict(self._rows_for(SOURCE_KEYS, nct_ids))
+        return dict(self._rows_for(SOURCE_KEYS, trial_ids))
 
-    def last_update_posted(self, nct_ids: Sequence[str]) -> dict[str, str | None]:
+    def last_update_posted(self, trial_ids: Sequence[str]) -> dict[str, str | None]:
         """The stored last-update date of each given study that has a snapshot."""
-        return dict(self._rows_for(LAST_UPDATE_POSTED, nct_ids))
+        return dict(self._rows_for(LAST_UPDATE_POSTED, trial_ids))
 
     def known_studies(self) -> list[str]:
-        return [r[0] for r in self.db.execute("select nct_id from studies order by nct_id")]
+        return [r[0] for r in self.db.execute("select trial_id from studies order by trial_id")]
 
-    def study(self, nct_id: str) -> dict[str, Any] | None:
-        return self._one("select * from studies where nct_id = ?", [nct_id])
+    def study(self, trial_id: str) -> dict[str, Any] | None:
+        return self._one("select * from studies where trial_id = ?", [trial_id])
 
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
@@ -99,10 +99,10 @@ class Reads(Part):
 
     # ------------------------------------------------------------ snapshots and changes
 
-    def snapshots_of(self, nct_id: str) -> list[dict[str, Any]]:
+    def snapshots_of(self, trial_id: str) -> list[dict[str, Any]]:
         """A study's snapshots in timeline order: by capture time (a version's date for
         record-history snapshots), then by id."""
-        return self._dicts(SNAPSHOTS_OF, [nct_id])
+        return self._dicts(SNAPSHOTS_OF, [trial_id])
 
     def snapshot(self, snapshot_id: int) -> dict[str, Any] | None:
         return self._one("select * from snapshots where id = ?", [snapshot_id])
@@ -128,7 +128,7 @@ class Reads(Part):
         """Recorded changes, filtered; newest first and, within one moment, most severe first
         (a cycle reads top-down)."""
         where, params = ["1 = 1"], []
-        for clause, value in (("detected_at >= ?", since), ("nct_id = ?", study)):
+        for clause, value in (("detected_at >= ?", since), ("trial_id = ?", study)):
             if value:
                 where.append(clause)
                 params.append(value)
@@ -142,9 +142,9 @@ class Reads(Part):
         sql = f"select * from changes where {' and '.join(where)} order by {NEWEST_MOST_SEVERE}"
         return self._dicts(sql, params)
 
-    def changes_with_version_date(self, nct_id: str) -> list[dict[str, Any]]:
+    def changes_with_version_date(self, trial_id: str) -> list[dict[str, Any]]:
         """A study's changes, newest first, each with the registry date of its version."""
-        return self._dicts(CHANGES_WITH_VERSION_DATE, [nct_id])
+        return self._dicts(CHANGES_WITH_VERSION_DATE, [trial_id])
 
     def study_overview(self) -> list[dict[str, Any]]:
         """Every stored study with its check state and its numbers of versions and changes."""
@@ -165,9 +165,9 @@ class Reads(Part):
         rows = self.db.execute(FAILING_AT_LEAST, [threshold]).fetchall()
         return {nct: (int(count), str(error or "")) for nct, count, error in rows}
 
-    def failure_counts(self, nct_ids: Sequence[str]) -> dict[str, int]:
+    def failure_counts(self, trial_ids: Sequence[str]) -> dict[str, int]:
         """Current failure counts of these studies (a study no longer stored is left out)."""
-        return {nct: int(count or 0) for nct, count in self._rows_for(FAILURE_COUNTS, nct_ids)}
+        return {nct: int(count or 0) for nct, count in self._rows_for(FAILURE_COUNTS, trial_ids)}
 
     def deliveries_with_status(self, status: str) -> list[dict[str, Any]]:
         return self._dicts(DELIVERIES_WITH_STATUS, [status])

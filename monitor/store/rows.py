@@ -16,7 +16,7 @@ from monitor.store.db import to_json
 class Latest:
     """What the store knows of a study's newest snapshot."""
 
-    nct_id: str
+    trial_id: str
     snapshot_id: int
     content_hash: str
     record: str
@@ -31,7 +31,7 @@ class Latest:
 class NewSnapshot:
     """A snapshot to write, with the changes that lead to it (none for a baseline)."""
 
-    nct_id: str
+    trial_id: str
     captured_at: str
     source: str
     content_hash: str
@@ -42,13 +42,16 @@ class NewSnapshot:
     changes: Sequence[Change]
     version: int | None = None
     source_hash: str | None = None
+    registry: str = ""  # the kind of the trial's registry
+    checked: bool = True  # a check of the live record (False: a version of its history)
+    first_seen: str | None = None  # of a new study: when trialmon saw it (default captured_at)
 
 
 @dataclass(frozen=True)
 class DoneVersion:
     """A record-history version a backfill has processed (a row of ``backfill_versions``)."""
 
-    nct_id: str
+    trial_id: str
     version: int
     captured_at: str
     snapshot_id: int | None  # the snapshot holding its content (None until stored)
@@ -65,15 +68,17 @@ class BackfillRun:
 
 
 def change_row(
-    nct_id: str,
+    trial_id: str,
     change: Change,
     from_id: int | None,
     to_id: int | None,
     detected_at: str,
     run_id: int | None,
+    registry: str | None = None,
 ) -> dict[str, Any]:
     return {
-        "nct_id": nct_id,
+        "trial_id": trial_id,
+        "registry": registry or None,
         "from_snapshot_id": from_id,
         "to_snapshot_id": to_id,
         "detected_at": detected_at,
