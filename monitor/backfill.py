@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from monitor import registries
-from monitor.config import ChangesConfig
+from monitor.configkit import ChangesConfig
 from monitor.errors import FetchError, RecordError, TransientFetchError
 from monitor.models import HISTORY_SOURCE, RawRecord, RunReport, StudyError
 from monitor.pipeline import Cycle, detect, next_snapshot, recorded, same_format

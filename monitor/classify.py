@@ -24,7 +24,7 @@ from datetime import date
 from typing import Any
 
 from monitor.compare import Difference, Kind
-from monitor.config import ChangesConfig
+from monitor.configkit import ChangesConfig
 from monitor.models import CATEGORIES, Change, severity_rank
 from monitor.normalize import Vocabulary, keyed
 

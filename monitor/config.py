@@ -19,12 +19,19 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor import registries
-from monitor.configkit import LiveConfig, QueryWatch, Table, WatchConfig, check_severity
+from monitor.configkit import (
+    ChangesConfig,
+    LiveConfig,
+    QueryWatch,
+    Table,
+    WatchConfig,
+    check_severity,
+)
 from monitor.errors import ConfigError
 from monitor.models import CATEGORIES
 from monitor.notify.channels import CHANNELS
 
-__all__ = ["Config", "QueryWatch", "WatchConfig", "load_config", "parse_config"]
+__all__ = ["ChangesConfig", "Config", "QueryWatch", "WatchConfig", "load_config", "parse_config"]
 DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 CONFIG_ENV = "TRIALMON_CONFIG"
 DEFAULT_CONFIG = "config.toml"
@@ -49,12 +56,6 @@ class NotifyConfig:
     max_attempts: int = 10
     alert_after_failures: int = 3  # a study failing this many cycles in a row is news
     channels: Mapping[str, Any] = field(default_factory=_default_channels)  # kind -> section
-
-
-@dataclass(frozen=True)
-class ChangesConfig:
-    ignore: tuple[str, ...] = ()
-    severity: Mapping[str, str] = field(default_factory=dict)
 
 
 def _default_registries() -> dict[str, LiveConfig]:

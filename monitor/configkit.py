@@ -1,6 +1,6 @@
 """The building blocks of configuration sections, for config.py and for every plugin.
 
-A registry or a channel reads its own section (``[ctgov]``, ``[notify.email]``) with a
+A registry or a channel reads its own section (``[<kind>]``, ``[notify.<kind>]``) with a
 :class:`Table`, which names the key and the value in every error and refuses unknown keys.
 A leaf module: plugins import it, never ``monitor.config`` (which imports the plugins).
 """
@@ -11,7 +11,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -139,6 +139,15 @@ def is_loopback_url(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# ---------------------------------------------------------------- what is a change
+
+
+@dataclass(frozen=True)
+class ChangesConfig:
+    ignore: tuple[str, ...] = ()
+    severity: Mapping[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- what is watched

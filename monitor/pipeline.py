@@ -19,7 +19,7 @@ from datetime import date, datetime
 from monitor import normalize, registries
 from monitor.classify import apply_severity, classify, record_change
 from monitor.compare import compare
-from monitor.config import ChangesConfig
+from monitor.configkit import ChangesConfig
 from monitor.errors import RecordError
 from monitor.models import (
     Change,

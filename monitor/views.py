@@ -12,7 +12,7 @@ import orjson
 from monitor import registries
 from monitor.classify import classify
 from monitor.compare import compare
-from monitor.config import ChangesConfig
+from monitor.configkit import ChangesConfig
 from monitor.errors import UsageError
 from monitor.models import CATEGORIES, SEVERITIES, Change
 from monitor.store import Store

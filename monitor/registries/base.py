@@ -192,7 +192,7 @@ class Registry:
     """One registry, as its package hands it to the registration table."""
 
     kind: str  # its key: config section, ``registry`` column, source of its live snapshots
-    title: str  # its name for people ("ClinicalTrials.gov")
+    title: str  # its name for people, in messages
     ids: TrialIds
     config: Callable[[Table], LiveConfig]  # reads its section (defaults for a missing one)
     query_params: Callable[[dict[str, Any], str], Mapping[str, Any]]  # checks a search's params
