@@ -32,7 +32,7 @@ import httpx  # noqa: E402
 
 from monitor.http import Http, RateLimiter, RetryPolicy  # noqa: E402
 from monitor.models import Checkpoint, RawRecord, StudyError  # noqa: E402
-from monitor.registries.ctis.api import CtisApi, polite  # noqa: E402
+from monitor.registries.ctis.api import CtisApi  # noqa: E402
 from monitor.registries.ctis.source import CtisSource, Query, Settings  # noqa: E402
 from monitor.registries.ctis.state import DictState  # noqa: E402
 from monitor.registries.isrctn.api import IsrctnApi  # noqa: E402
@@ -99,7 +99,7 @@ def ctis_cycles(
     **settings: Any,
 ) -> Cycles:
     client = httpx.Client(base_url=fake.url, timeout=30)
-    http = polite(client, rpm, max_attempts=6, clock=clock)
+    http = Http(client, RateLimiter(rpm, clock), RetryPolicy(max_attempts=6))
     config = Settings(**settings)
 
     def make(state: dict[str, Any], now: datetime) -> CtisSource:

@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from monitor.errors import PermanentFetchError, TransientFetchError
-from monitor.registries.ctis.api import CtisApi, PostingHttp, RefusedSearch, polite, read_page
+from monitor.http import Http, polite
+from monitor.registries.ctis.api import CtisApi, RefusedSearch, read_page
+from monitor.registries.ctis.config import CtisConfig
 from monitor.registries.ctis.rows import fingerprint, older_than, published, row_day
 from tests.fake_ctis import FakeCtis, real_record, real_rows
 from tests.fakeapi import FakeClock, Fault
@@ -29,7 +31,9 @@ def fake(clock: FakeClock) -> Iterator[FakeCtis]:
 @pytest.fixture
 def api(fake: FakeCtis, clock: FakeClock) -> Iterator[CtisApi]:
     with httpx.Client(base_url=fake.url, timeout=10) as client:
-        yield CtisApi(polite(client, 600, max_attempts=3, clock=clock), page_size=10)
+        yield CtisApi(
+            polite(client, CtisConfig(requests_per_minute=600, max_attempts=3), clock), page_size=10
+        )
 
 
 def test_a_real_page_is_read() -> None:
@@ -118,7 +122,7 @@ def test_a_get_of_the_search_is_forbidden_by_the_fake_as_by_ctis(fake: FakeCtis)
 
 def test_page_sizes_are_those_ctis_takes(fake: FakeCtis) -> None:
     with pytest.raises(ValueError, match="1 to 100"):
-        CtisApi(PostingHttp(httpx.Client(), None), page_size=101)  # type: ignore[arg-type]
+        CtisApi(Http(httpx.Client(), None), page_size=101)  # type: ignore[arg-type]
 
 
 def test_row_helpers() -> None:

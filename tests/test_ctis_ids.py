@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.registries.ctis import ids
-from monitor.registries.ctis.vocabulary import STATUS_CODES, VOCABULARY, meaning, status_words
+from monitor.registries.ctis.vocabulary import STATUS_CODES, VOCABULARY, status_words
 
 
 @pytest.mark.parametrize("good", ["2024-513060-26-00", " 2026-525672-26-01 "])
@@ -41,7 +41,7 @@ def test_find_a_number_in_a_link() -> None:
 
 def test_every_public_code_has_words_state_and_severity() -> None:
     assert sorted(STATUS_CODES) == list(range(1, 13))
-    critical = {s.words for s in VOCABULARY.values() if s.critical}
+    critical = {w for w, s in VOCABULARY.statuses.items() if s.critical}
     assert critical == {
         "Temporarily halted",
         "Suspended",
@@ -51,11 +51,11 @@ def test_every_public_code_has_words_state_and_severity() -> None:
         "Cancelled",
         "Ended (early termination)",
     }
-    assert meaning("Ended").state == "completed"
-    assert meaning("Ended (early termination)").state == "stopped"
-    assert meaning("Authorised, recruitment pending").state == "pending"
-    assert meaning("Ongoing, recruitment ended").state == "active"
-    assert meaning("Something new").state == "unknown"
+    assert VOCABULARY.state("Ended") == "completed"
+    assert VOCABULARY.state("Ended (early termination)") == "stopped"
+    assert VOCABULARY.state("Authorised, recruitment pending") == "pending"
+    assert VOCABULARY.state("Ongoing, recruitment ended") == "active"
+    assert VOCABULARY.state("Something new") == "unknown"
 
 
 @pytest.mark.parametrize(

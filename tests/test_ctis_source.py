@@ -17,8 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from monitor.http import Http, polite
 from monitor.models import Checkpoint, RawRecord, RecordEvent, StudyError
-from monitor.registries.ctis.api import CtisApi, PostingHttp, polite
+from monitor.registries.ctis.api import CtisApi
+from monitor.registries.ctis.config import CtisConfig
 from monitor.registries.ctis.core import Item, item_id
 from monitor.registries.ctis.source import CtisSource, Query, Settings
 from monitor.registries.ctis.state import DictState
@@ -48,15 +50,15 @@ def fake(clock: FakeClock) -> Iterator[FakeCtis]:
 
 
 @pytest.fixture
-def http(fake: FakeCtis, clock: FakeClock) -> Iterator[PostingHttp]:
+def http(fake: FakeCtis, clock: FakeClock) -> Iterator[Http]:
     with httpx.Client(base_url=fake.url, timeout=10) as client:
-        yield polite(client, requests_per_minute=600, max_attempts=4, clock=clock)
+        yield polite(client, CtisConfig(requests_per_minute=600, max_attempts=4), clock)
 
 
 class Runner:
     """Cycles of the source over one state mapping, as the core would run them."""
 
-    def __init__(self, http: PostingHttp, fake: FakeCtis, **settings: Any) -> None:
+    def __init__(self, http: Http, fake: FakeCtis, **settings: Any) -> None:
         self.http, self.fake = http, fake
         self.state: dict[str, Any] = {}
         self.settings = Settings(**settings)
@@ -100,7 +102,7 @@ def end_early(record: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def runner(http: PostingHttp, fake: FakeCtis) -> Runner:
+def runner(http: Http, fake: FakeCtis) -> Runner:
     return Runner(http, fake)
 
 
@@ -182,7 +184,7 @@ def test_a_storm_that_does_not_clear_fails_the_cycle_softly(runner: Runner, fake
     fake.storm(100, status=429)
     items, requests = runner.cycle([ENDED], [DIABETES])
     failed = errors(items)
-    assert [e.nct_id for e in failed] == [ENDED, None]
+    assert [e.trial_id for e in failed] == [ENDED, None]
     assert all(e.transient for e in failed)
     assert "gave up after 4 attempts" in failed[0].message
     assert runner.state == state  # nothing learned, nothing saved: the next cycle reads again
@@ -208,7 +210,7 @@ def test_an_empty_record_that_the_search_lists_is_an_error_not_gone(
     fake.records.pop(WATCHED_ROW)  # CTIS answers {} but its search still lists the trial
     items, _ = runner.cycle([WATCHED_ROW], [])
     assert events(items, "gone") == []
-    assert [e.nct_id for e in errors(items)] == [WATCHED_ROW]
+    assert [e.trial_id for e in errors(items)] == [WATCHED_ROW]
     assert "that its search lists" in errors(items)[0].message
 
 
@@ -237,7 +239,7 @@ def test_a_refused_search_body_is_an_error_not_an_empty_result(
     items, _ = runner.cycle([ENDED], [broken, DIABETES])
     failed = errors(items)
     assert len(failed) == 1
-    assert failed[0].nct_id is None and not failed[0].transient
+    assert failed[0].trial_id is None and not failed[0].transient
     assert 'saved search "broken"' in failed[0].message and "showWarning" in failed[0].message
     assert "broken" not in runner.state["queries"]
     assert "diabetes" in runner.state["queries"]
@@ -256,9 +258,7 @@ def test_a_refused_window_of_updates_falls_back_to_records(runner: Runner, fake:
     assert requests == 2  # the refused search, the record
 
 
-def test_a_search_beyond_the_window_is_read_in_two_orders(
-    http: PostingHttp, fake: FakeCtis
-) -> None:
+def test_a_search_beyond_the_window_is_read_in_two_orders(http: Http, fake: FakeCtis) -> None:
     fake.window = 4
     runner = Runner(http, fake, page_size=2, window=4)
     everything = Query("all", {})
@@ -273,7 +273,7 @@ def test_a_search_beyond_the_window_is_read_in_two_orders(
     ]
 
 
-def test_a_search_beyond_two_windows_is_refused_by_name(http: PostingHttp, fake: FakeCtis) -> None:
+def test_a_search_beyond_two_windows_is_refused_by_name(http: Http, fake: FakeCtis) -> None:
     fake.window = 2
     runner = Runner(http, fake, page_size=2, window=2, max_rows=4)
     items, requests = runner.cycle([], [Query("all", {})])
@@ -282,7 +282,7 @@ def test_a_search_beyond_two_windows_is_refused_by_name(http: PostingHttp, fake:
     assert requests == 1
 
 
-def test_a_full_pass_tells_who_left_the_search(http: PostingHttp, fake: FakeCtis) -> None:
+def test_a_full_pass_tells_who_left_the_search(http: Http, fake: FakeCtis) -> None:
     runner = Runner(http, fake, full_pass_every=1)  # every pass is a full one
     runner.cycle([], [DIABETES])
     fake.remove("2026-525909-13-00")
@@ -330,7 +330,7 @@ def test_every_record_carries_its_url_and_a_source_key(runner: Runner, fake: Fak
     record = records(items)[ENDED]
     assert record.origin == f"{fake.url}/ctis-public-api/retrieve/{ENDED}"
     assert record.source == "ctis"
-    assert record.source_key and record.source_key.startswith("ctis1:")
+    assert record.source_key and record.source_key.startswith("v2:")
 
 
 def test_a_watched_id_must_be_an_eu_ct_number(api_http: None = None) -> None:
@@ -339,7 +339,7 @@ def test_a_watched_id_must_be_an_eu_ct_number(api_http: None = None) -> None:
 
 
 def test_more_updates_than_the_window_serves_retrieve_the_watched_trials(
-    http: PostingHttp, fake: FakeCtis
+    http: Http, fake: FakeCtis
 ) -> None:
     fake.window = 4
     for row in fake.rows.values():
@@ -352,9 +352,7 @@ def test_more_updates_than_the_window_serves_retrieve_the_watched_trials(
     assert requests == 2 + 1  # two pages of updates, still in the window: then the record
 
 
-def test_an_incremental_window_too_large_becomes_a_full_read(
-    http: PostingHttp, fake: FakeCtis
-) -> None:
+def test_an_incremental_window_too_large_becomes_a_full_read(http: Http, fake: FakeCtis) -> None:
     fake.window = 4
     runner = Runner(http, fake, page_size=2, window=4)
     everything = Query("all", {})
@@ -367,7 +365,7 @@ def test_an_incremental_window_too_large_becomes_a_full_read(
 
 
 def test_a_full_pass_retrieves_without_looking_for_resubmissions(
-    http: PostingHttp, fake: FakeCtis
+    http: Http, fake: FakeCtis
 ) -> None:
     runner = Runner(http, fake, full_pass_every=1)
     runner.cycle([ENDED], [])
@@ -386,7 +384,7 @@ def test_a_member_whose_record_failed_is_news_once_it_arrives(
 
     fake.fault = fail_one
     items, _ = runner.cycle([], [DIABETES])
-    assert [e.nct_id for e in errors(items)] == [broken]
+    assert [e.trial_id for e in errors(items)] == [broken]
     assert [t for t, _ in events(items, "new_in_query")] == ["2024-512310-18-00", WATCHED_ROW]
     fake.fault = None
     items, _ = runner.cycle([], [DIABETES])  # a full read: the last one did not finish
@@ -396,7 +394,7 @@ def test_a_member_whose_record_failed_is_news_once_it_arrives(
     assert events(items, "new_in_query") == [] and requests == 1
 
 
-def test_a_gone_trial_does_not_hold_back_the_window(http: PostingHttp, fake: FakeCtis) -> None:
+def test_a_gone_trial_does_not_hold_back_the_window(http: Http, fake: FakeCtis) -> None:
     runner = Runner(http, fake, full_pass_every=1)
     unknown = "2024-599999-99-00"
     runner.cycle([ENDED, unknown], [])

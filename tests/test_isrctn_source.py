@@ -201,7 +201,7 @@ def test_a_storm_that_does_not_clear_saves_nothing(runner: Runner, fake: FakeIsr
     state = copy.deepcopy(runner.state)
     fake.storm(100, status=429)
     items, requests = runner.cycle([COPD], [UK])
-    assert [e.nct_id for e in errors(items)] == [COPD, None]
+    assert [e.trial_id for e in errors(items)] == [COPD, None]
     assert all(e.transient for e in errors(items))
     assert runner.state == state
     assert requests == 8
@@ -267,4 +267,4 @@ def test_every_record_carries_its_url_and_source_key(runner: Runner, fake: FakeI
     record = records(items)[COPD]
     assert record.origin.startswith(f"{fake.url}/api/query/format/default?q=ISRCTN41823570")
     assert record.source == "isrctn"
-    assert record.source_key and record.source_key.startswith("isrctn1:")
+    assert record.source_key and record.source_key.startswith("v2:")

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from monitor.registries.isrctn.status import VOCABULARY, Calendar, derive, meaning
+from monitor.registries.isrctn.status import VOCABULARY, Calendar, derive
 
 RUNNING = Calendar(
     recruitment_start="2026-07-23", recruitment_end="2028-03-31", overall_end="2029-08-01"
@@ -58,10 +58,10 @@ def test_a_calendar_round_trips_through_the_state() -> None:
 
 
 def test_vocabulary_states_and_critical_moves() -> None:
-    assert {w for w, s in VOCABULARY.items() if s.critical} == {"Stopped", "Suspended"}
-    assert meaning("Recruiting").state == "recruiting"
-    assert meaning("No longer recruiting").state == "active"
-    assert meaning("Completed").state == "completed"
-    assert meaning("Stopped").state == "stopped"
-    surprise = meaning("Enrolling by invitation")
-    assert (surprise.state, surprise.critical) == ("unknown", False)
+    assert {w for w, s in VOCABULARY.statuses.items() if s.critical} == {"Stopped", "Suspended"}
+    assert VOCABULARY.state("Recruiting") == "recruiting"
+    assert VOCABULARY.state("No longer recruiting") == "active"
+    assert VOCABULARY.state("Completed") == "completed"
+    assert VOCABULARY.state("Stopped") == "stopped"
+    surprise = "Enrolling by invitation"
+    assert (VOCABULARY.state(surprise), VOCABULARY.critical(surprise)) == ("unknown", False)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from monitor.errors import ConfigError
-from monitor.registries import ctgov
+from monitor.registries import ctgov, ctis, isrctn
 from monitor.registries.base import Offline, Registry
 from monitor.store.migrations import Upgrades
 
-REGISTRIES: dict[str, Registry] = {registry.kind: registry for registry in (ctgov.REGISTRY,)}
+REGISTRIES: dict[str, Registry] = {
+    registry.kind: registry for registry in (ctgov.REGISTRY, ctis.REGISTRY, isrctn.REGISTRY)
+}
 
 
 def default() -> Registry:

@@ -8,97 +8,29 @@
   CTIS does not know (``None`` here: only a second source may confirm a trial is gone).
 
 CTIS serves at most 10,000 rows of one search in one order (the true total is reported);
-:class:`SearchWindow` pages within that window. Its firewall answers 403 or 429 in bursts
-that clear on retry: :class:`PostingHttp` retries them as :class:`~monitor.http.Http` does
-(backoff, ``Retry-After``, one rate limiter for every request).
+:mod:`.rows` reads a search within that window. Its firewall answers 403 or 429 in bursts
+that clear on retry: the registry's :class:`~monitor.http.Http` retries them (backoff,
+``Retry-After``, one rate limiter for every request of the registry).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-import orjson
-
 from monitor.errors import PermanentFetchError
-from monitor.http import (
-    RETRY_STATUSES,
-    USER_AGENT,
-    Clock,
-    Http,
-    RateLimiter,
-    RetryPolicy,
-    check_status,
-    describe,
-    json_body,
-    retry_after,
-)
+from monitor.http import Http, json_body
 from monitor.registries.ctis import ids
-
-log = logging.getLogger(__name__)
+from monitor.registries.ctis.config import MAX_PAGE_SIZE, WINDOW
 
 SEARCH = "/ctis-public-api/search"
 RETRIEVE = "/ctis-public-api/retrieve/{}"
-WINDOW = 10_000  # rows CTIS serves of one search in one order
-MAX_PAGE_SIZE = 100
+__all__ = ["SEARCH", "WINDOW", "CtisApi", "Page", "RefusedSearch", "read_page", "search_body"]
 
 
 class RefusedSearch(PermanentFetchError):
     """CTIS answered ``showWarning: true``: it did not run the search it was sent."""
-
-
-class PostingHttp(Http):
-    """:class:`~monitor.http.Http` with POST: the same limiter, retries and error translation.
-
-    (``monitor.http.Http`` only sends GET; once it has a public ``post`` or ``send``, this
-    subclass goes.)
-    """
-
-    def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
-        """The parsed JSON answer of a POST of ``body``; retries what is worth retrying."""
-        request = self.client.build_request(
-            "POST",
-            path,
-            content=orjson.dumps(body),
-            headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
-        )
-        return json_body(self.send_retrying(request))
-
-    def send_retrying(self, request: httpx.Request) -> httpx.Response:
-        url = f"{request.method} {request.url}"
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._send(request)
-            except httpx.TransportError as e:
-                self._retry_or_raise(attempt, url, f"{type(e).__name__}: {e}", None, e)
-                continue
-            except httpx.RequestError as e:
-                raise PermanentFetchError(f"{url}: {type(e).__name__}: {e}") from e
-            if response.status_code not in RETRY_STATUSES:
-                return check_status(response)
-            self._retry_or_raise(attempt, url, describe(response), retry_after(response), None)
-
-    def _send(self, request: httpx.Request) -> httpx.Response:
-        self.limiter.acquire()
-        self.requests += 1
-        log.debug("%s %s", request.method, request.url)
-        return self.client.send(request)
-
-
-def polite(
-    client: httpx.Client,
-    requests_per_minute: float,
-    max_attempts: int = 6,
-    clock: Clock | None = None,
-) -> PostingHttp:
-    """The HTTP layer of the ``[ctis]`` settings over ``client`` (its own rate limiter)."""
-    limiter = RateLimiter(requests_per_minute, clock)
-    return PostingHttp(client, limiter, RetryPolicy(max_attempts=max_attempts))
 
 
 @dataclass(frozen=True)
@@ -144,7 +76,7 @@ def read_page(body: Any, where: str) -> Page:
 class CtisApi:
     """``POST /search`` pages and ``GET /retrieve`` records."""
 
-    def __init__(self, http: PostingHttp, page_size: int = MAX_PAGE_SIZE) -> None:
+    def __init__(self, http: Http, page_size: int = MAX_PAGE_SIZE) -> None:
         if not 0 < page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"a CTIS page holds 1 to {MAX_PAGE_SIZE} rows, not {page_size}")
         self.http = http

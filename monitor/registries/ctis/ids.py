@@ -11,11 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from monitor.registries.base import TrialIds
+
+KIND = "ctis"
 CT_NUMBER = re.compile(r"^\d{4}-5\d{5}-\d{2}-\d{2}$")
-EUDRACT = re.compile(r"^\d{4}-\d{6}-\d{2}$")
-NCT = re.compile(r"^NCT\d{8}$")
-WHO_UTN = re.compile(r"^U\d{4}-\d{4}-\d{4}$")
 _LOOSE = re.compile(r"\d{4}-5\d{5}-\d{2}-\d{2}")
+
+IDS = TrialIds(
+    pattern=CT_NUMBER,
+    claims=re.compile(r"^\s*\d{4}-\d"),  # a year and a dash: meant as an EU CT number
+    noun="an EU CT number",
+    hint="YYYY-5NNNNN-CC-RR, e.g. 2024-513060-26-00",
+)
 
 
 def is_ct_number(text: str) -> bool:

@@ -23,7 +23,6 @@ else that is not mapped goes to ``other``, generically cleaned. No I/O, no clock
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,7 +30,7 @@ import orjson
 
 from monitor.errors import RecordError
 from monitor.registries.ctis import ids
-from monitor.registries.ctis.core import clean_text, generic
+from monitor.registries.ctis.core import KIND, clean_text, finish, generic, version_hash
 from monitor.registries.ctis.tree import (
     Node,
     drop_empty,
@@ -55,7 +54,7 @@ from monitor.registries.ctis.vocabulary import (
     status_words,
 )
 
-#: Prefix of the source key: bump it when what this module reads of a raw record changes.
+#: Part of the source key: bump it when what this module reads of a raw record changes.
 FORMAT = "ctis1"
 PART_I = ("authorizedApplication", "authorizedPartI")
 DETAILS = (*PART_I, "trialDetails")
@@ -154,7 +153,7 @@ def identification(data: Node, ct: str) -> dict[str, Any]:
     numbers = [n for n in associated if n]
     return {
         "trial_id": ct,
-        "registry": "ctis",
+        "registry": KIND,
         "aliases": ids.older(ct, numbers),
         "secondary_ids": keyed(secondary_ids(data, ct, numbers), "type", "id"),
         "brief_title": text(own, "publicTitle"),
@@ -677,13 +676,13 @@ def normalize(raw: Mapping[str, Any], today: dt.date | None = None) -> dict[str,
     }
     record = {k: drop_empty(v) if isinstance(v, dict) else v for k, v in record.items()}
     record["other"] = generic(prune(data) or {}, "ctis")
-    return drop_empty(record)
+    return finish(drop_empty(record))
 
 
 def source_key(raw: Mapping[str, Any], today: dt.date | None = None) -> str:
-    """A format-prefixed hash of a raw record's content (key order does not count).
+    """A version-prefixed hash of a raw record's content (key order does not count).
 
     ``today`` is not read: a CTIS record normalizes the same on any day (the argument keeps
     the signature every registry's source hash has).
     """
-    return f"{FORMAT}:{hashlib.sha256(json_key(raw)).hexdigest()}"
+    return version_hash(json_key([FORMAT, raw]))

@@ -32,8 +32,11 @@ from typing import Any
 import orjson
 
 from monitor.errors import FetchError, TransientFetchError
+from monitor.http import Http
+from monitor.registries.base import LiveContext
 from monitor.registries.ctis import ids
-from monitor.registries.ctis.api import WINDOW, CtisApi, PostingHttp
+from monitor.registries.ctis.api import WINDOW, CtisApi
+from monitor.registries.ctis.config import CtisConfig
 from monitor.registries.ctis.core import Item, checkpoint, error, event, raw_record
 from monitor.registries.ctis.normalize import source_key
 from monitor.registries.ctis.rows import Scan, WindowExceeded, fingerprint, read_all, read_since
@@ -59,6 +62,17 @@ class Settings:
     full_pass_every: int = 7
     window: int = WINDOW  # rows CTIS serves of one search in one order
     max_rows: int = 2 * WINDOW
+    force: bool = False  # retrieve every watched trial, whatever the rows say
+
+    @classmethod
+    def of(cls, config: CtisConfig, force: bool = False) -> Settings:
+        return cls(
+            page_size=config.page_size,
+            overlap_days=config.overlap_days,
+            full_pass_every=config.full_pass_every,
+            max_rows=config.max_rows,
+            force=force,
+        )
 
 
 @dataclass
@@ -129,6 +143,8 @@ class CtisSource:
         return [self.state.watched(w) or Watched(w, w) for w in self.watch]
 
     def full_pass_due(self) -> bool:
+        if self.settings.force:
+            return True
         cycles = self.state.cycles_since_full()
         return cycles is not None and cycles + 1 >= self.settings.full_pass_every
 
@@ -377,7 +393,7 @@ class CtisSource:
 
 
 def build(
-    http: PostingHttp,
+    http: Http,
     state: KeyedState,
     watched: Sequence[str],
     queries: Sequence[Query],
@@ -385,8 +401,15 @@ def build(
     now: datetime,
     settings: Settings | None = None,
 ) -> CtisSource:
-    """The live source over the polite HTTP layer ``http`` (see :func:`.api.polite`)."""
+    """The live source over the registry's polite HTTP layer ``http``."""
     settings = settings or Settings()
     return CtisSource(
         CtisApi(http, settings.page_size), state, watched, queries, now=now, settings=settings
     )
+
+
+def live(ctx: LiveContext) -> CtisSource:
+    """The source of one cycle, as the registry table builds it (``Registry.live``)."""
+    queries = [Query(q.name, q.params) for q in ctx.queries]
+    settings = Settings.of(ctx.config, force=ctx.force)
+    return build(ctx.http, ctx.state, ctx.studies, queries, now=ctx.now, settings=settings)

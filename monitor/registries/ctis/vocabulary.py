@@ -12,42 +12,43 @@ names such an end ``Ended (early termination)``, which is critical like any earl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from monitor.normalize import StatusWord, Vocabulary
 
 EARLY_TERMINATION = "Ended (early termination)"
 
-
-@dataclass(frozen=True)
-class Status:
-    """One status word: its neutral state and whether moving to it is critical."""
-
-    words: str
-    state: str  # pending | recruiting | active | completed | stopped | withdrawn | unknown
-    critical: bool
-
-
-STATUS_CODES: dict[int, Status] = {
-    1: Status("Under evaluation", "pending", False),
-    2: Status("Authorised, recruitment pending", "pending", False),
-    3: Status("Authorised, recruiting", "recruiting", False),
-    4: Status("Ongoing, recruiting", "recruiting", False),
-    5: Status("Ongoing, recruitment ended", "active", False),
-    6: Status("Temporarily halted", "stopped", True),
-    7: Status("Suspended", "stopped", True),
-    8: Status("Ended", "completed", False),
-    9: Status("Expired", "withdrawn", True),  # authorisation lapsed before the trial started
-    10: Status("Revoked", "stopped", True),
-    11: Status("Not authorised", "withdrawn", True),
-    12: Status("Cancelled", "withdrawn", True),
+#: Public status code -> (the registry's words, their meaning).
+STATUS_CODES: dict[int, tuple[str, StatusWord]] = {
+    1: ("Under evaluation", StatusWord("pending")),
+    2: ("Authorised, recruitment pending", StatusWord("pending")),
+    3: ("Authorised, recruiting", StatusWord("recruiting")),
+    4: ("Ongoing, recruiting", StatusWord("recruiting")),
+    5: ("Ongoing, recruitment ended", StatusWord("active")),
+    6: ("Temporarily halted", StatusWord("stopped", critical=True)),
+    7: ("Suspended", StatusWord("stopped", critical=True)),
+    8: ("Ended", StatusWord("completed")),
+    9: ("Expired", StatusWord("withdrawn", critical=True)),  # lapsed before the trial started
+    10: ("Revoked", StatusWord("stopped", critical=True)),
+    11: ("Not authorised", StatusWord("withdrawn", critical=True)),
+    12: ("Cancelled", StatusWord("withdrawn", critical=True)),
 }
 
-#: Every status word trialmon may store for a CTIS trial -> its meaning (``classify`` reads this).
-VOCABULARY: dict[str, Status] = {
-    **{s.words: s for s in STATUS_CODES.values()},
-    EARLY_TERMINATION: Status(EARLY_TERMINATION, "stopped", True),
-    # labels of the per-country history (mscInfo.trialStatus) that are not public-code words
-    "Authorised": Status("Authorised", "pending", False),
-}
+#: Every status word trialmon may store for a CTIS trial, with its meaning (classify reads it).
+VOCABULARY = Vocabulary(
+    statuses={
+        **dict(STATUS_CODES.values()),
+        EARLY_TERMINATION: StatusWord("stopped", critical=True),
+        # a label of the per-country history (mscInfo.trialStatus) that is no public-code word
+        "Authorised": StatusWord("pending"),
+    },
+    labels={
+        "identification.trial_id": "EU CT number",
+        "identification.aliases": "Earlier EU CT numbers",
+        "status.by_country": "Status",
+        "enrollment.by_country": "Planned subjects",
+        "dates.end_by_country": "End of trial",
+        "dates.global_end": "Global end of trial",
+    },
+)
 
 
 def status_words(code: object) -> str | None:
@@ -56,13 +57,8 @@ def status_words(code: object) -> str | None:
         return None
     if isinstance(code, str) and code.strip().isdigit():
         code = int(code)
-    status = STATUS_CODES.get(code) if isinstance(code, int) else None
-    return status.words if status else None
-
-
-def meaning(words: str) -> Status:
-    """The meaning of a status word; an unknown word is an unknown, non-critical state."""
-    return VOCABULARY.get(words, Status(words, "unknown", False))
+    found = STATUS_CODES.get(code) if isinstance(code, int) else None
+    return found[0] if found else None
 
 
 #: ``trialCategory.trialPhase`` codes -> neutral phases (EviMed's CTIS_PHASES table, 3rd party;

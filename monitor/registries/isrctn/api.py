@@ -19,6 +19,7 @@ from monitor.http import Http
 from monitor.registries.isrctn import xml
 
 QUERY = "/api/query/format/default"
+ACCEPT = {"Accept": "application/xml"}  # the API answers XML (the client asks JSON by default)
 MAX_TRIALS = 10_000  # ctrdata's ceiling for one answer; the API has no paging
 
 
@@ -47,7 +48,7 @@ class IsrctnApi:
         self.http = http
 
     def ask(self, q: str, limit: int) -> Answer:
-        response = self.http.get(QUERY, {"q": q, "limit": limit})
+        response = self.http.get(QUERY, {"q": q, "limit": limit}, ACCEPT)
         where = f"GET {QUERY}?q={q[:80]}"
         try:
             root = xml.parse(response.content)

@@ -1,9 +1,8 @@
 """Everything the ISRCTN package takes from trialmon's core, in one place.
 
 The items a source yields (``RawRecord``, ``RecordEvent``, ``StudyError``, ``Checkpoint``) are
-built only here, so renaming their id field (``nct_id`` -> ``trial_id``) is a change of this
-module alone; the text cleaning and generic cleaning rules are the core's, shared by every
-registry.
+built only here; the text cleaning, the generic cleaning and the version prefix of hashes are
+the core's, shared by every registry.
 """
 
 from __future__ import annotations
@@ -11,26 +10,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from monitor.models import Checkpoint, RawRecord, RecordEvent, StudyError
-from monitor.normalize import clean_text, generic
+from monitor.models import Checkpoint, Item, RawRecord, RecordEvent, StudyError
+from monitor.normalize import clean_text, finish, generic, version_hash
+from monitor.registries.isrctn.ids import KIND
 
 __all__ = [
+    "KIND",
     "Item",
     "checkpoint",
     "clean_text",
     "error",
     "event",
+    "finish",
     "generic",
+    "item_id",
     "raw_record",
+    "version_hash",
 ]
-
-Item = RawRecord | StudyError | RecordEvent | Checkpoint
-SOURCE = "isrctn"
 
 
 def raw_record(trial_id: str, data: dict[str, Any], origin: str, key: str | None) -> RawRecord:
     """A live record of ``trial_id`` (the id it is watched under)."""
-    return RawRecord(trial_id, data, SOURCE, origin, source_key=key)
+    return RawRecord(trial_id, data, KIND, origin, source_key=key, registry=KIND)
 
 
 def event(
@@ -49,4 +50,4 @@ def checkpoint(action: Callable[[], None]) -> Checkpoint:
 
 def item_id(item: Item) -> str | None:
     """The trial an item is about (None for a checkpoint or a search-wide error)."""
-    return item.nct_id
+    return item.trial_id

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import re
 
+from monitor.registries.base import TrialIds
+
+KIND = "isrctn"
 ISRCTN = re.compile(r"^ISRCTN\d{8}$")
 _LOOSE = re.compile(r"ISRCTN\s?(\d{8})", re.IGNORECASE)
+
+
+IDS = TrialIds(
+    pattern=ISRCTN,
+    claims=re.compile(r"^\s*ISRCTN", re.IGNORECASE),
+    noun="an ISRCTN number",
+    hint="ISRCTN followed by 8 digits, e.g. ISRCTN41823570",
+)
 
 
 def is_isrctn(text: str) -> bool:

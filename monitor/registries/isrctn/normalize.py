@@ -20,7 +20,6 @@ Element ``@id`` attributes (database keys) are bookkeeping; whatever else is not
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -30,11 +29,11 @@ import orjson
 
 from monitor.errors import RecordError
 from monitor.registries.isrctn import ids
-from monitor.registries.isrctn.core import clean_text, generic
+from monitor.registries.isrctn.core import KIND, clean_text, finish, generic, version_hash
 from monitor.registries.isrctn.status import Calendar, derive
 from monitor.registries.isrctn.tree import Node, drop_empty, pop, prune, rest, strip_keys, sub
 
-#: Prefix of the source key: bump it when what this module reads of a raw record changes.
+#: Part of the source key: bump it when what this module reads of a raw record changes.
 FORMAT = "isrctn1"
 PLACEHOLDERS = frozenset(
     {"nil known", "n/a", "na", "none", "not applicable", "nil", "-", "unknown"}
@@ -187,7 +186,7 @@ def identification(trial: Node, trial_id: str) -> dict[str, Any]:
     refs = sub(trial, "externalRefs")
     return {
         "trial_id": trial_id,
-        "registry": "isrctn",
+        "registry": KIND,
         "secondary_ids": keyed(secondary_ids(refs), "type", "id"),
         "org_study_id": value_of(refs, "protocolSerialNumber"),
         "brief_title": text(described, "title"),
@@ -598,15 +597,14 @@ def normalize(raw: Mapping[str, Any], today: date) -> dict[str, Any]:
     }
     record = {k: drop_empty(v) if isinstance(v, dict) else v for k, v in record.items()}
     record["other"] = generic(plain(prune(strip_keys(full, _bookkeeping)) or {}), "isrctn")
-    return drop_empty(record)
+    return finish(drop_empty(record))
 
 
 def source_key(raw: Mapping[str, Any], today: date) -> str:
-    """A format-prefixed hash of a raw record and of the status it has on ``today``.
+    """A version-prefixed hash of a raw record and of the status it has on ``today``.
 
     The status is derived from the calendar, so the same bytes normalize differently on another
     day: the key changes with the derived status, never with the day alone.
     """
     status_now = derive(calendar_of(raw), today)
-    digest = hashlib.sha256(json_key([raw, status_now])).hexdigest()
-    return f"{FORMAT}:{digest}"
+    return version_hash(json_key([FORMAT, raw, status_now]))

@@ -33,8 +33,10 @@ import orjson
 
 from monitor.errors import FetchError, TransientFetchError
 from monitor.http import Http
+from monitor.registries.base import LiveContext
 from monitor.registries.isrctn import ids, xml
 from monitor.registries.isrctn.api import IsrctnApi, by_ids, edited_since
+from monitor.registries.isrctn.config import IsrctnConfig
 from monitor.registries.isrctn.core import Item, checkpoint, error, event, raw_record
 from monitor.registries.isrctn.normalize import calendar_of, source_key
 from monitor.registries.isrctn.state import IsrctnState, KeyedState, Seen
@@ -59,6 +61,11 @@ class Settings:
     overlap_days: int = 2
     full_pass_every: int = 7
     batch: int = 50  # watched numbers per query
+    force: bool = False  # ask for every watched trial, whatever was edited
+
+    @classmethod
+    def of(cls, config: IsrctnConfig, force: bool = False) -> Settings:
+        return cls(config.overlap_days, config.full_pass_every, config.batch, force)
 
 
 @dataclass
@@ -136,6 +143,8 @@ class IsrctnSource:
     # ------------------------------------------------------------ watched trials
 
     def full_pass_due(self) -> bool:
+        if self.settings.force:
+            return True
         cycles = self.state.cycles_since_full()
         return cycles is not None and cycles + 1 >= self.settings.full_pass_every
 
@@ -362,3 +371,10 @@ def build(
 ) -> IsrctnSource:
     """The live source over the polite HTTP layer ``http`` (its own rate limiter)."""
     return IsrctnSource(IsrctnApi(http), state, watched, queries, now=now, settings=settings)
+
+
+def live(ctx: LiveContext) -> IsrctnSource:
+    """The source of one cycle, as the registry table builds it (``Registry.live``)."""
+    queries = [Query(q.name, str(q.params["q"])) for q in ctx.queries]
+    settings = Settings.of(ctx.config, force=ctx.force)
+    return build(ctx.http, ctx.state, ctx.studies, queries, now=ctx.now, settings=settings)

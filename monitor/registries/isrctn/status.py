@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+from monitor.normalize import StatusWord, Vocabulary
+
 NOT_YET = "Not yet recruiting"
 RECRUITING = "Recruiting"
 NO_LONGER = "No longer recruiting"
@@ -27,30 +29,22 @@ SUSPENDED = "Suspended"
 UNKNOWN = "Unknown"
 
 
-@dataclass(frozen=True)
-class Status:
-    """One status word: its neutral state and whether moving to it is critical."""
-
-    words: str
-    state: str  # pending | recruiting | active | completed | stopped | withdrawn | unknown
-    critical: bool
-
-
-#: Every status word trialmon may store for an ISRCTN trial -> its meaning.
-VOCABULARY: dict[str, Status] = {
-    NOT_YET: Status(NOT_YET, "pending", False),
-    RECRUITING: Status(RECRUITING, "recruiting", False),
-    NO_LONGER: Status(NO_LONGER, "active", False),
-    COMPLETED: Status(COMPLETED, "completed", False),
-    STOPPED: Status(STOPPED, "stopped", True),
-    SUSPENDED: Status(SUSPENDED, "stopped", True),
-    UNKNOWN: Status(UNKNOWN, "unknown", False),
-}
-
-
-def meaning(words: str) -> Status:
-    """The meaning of a status word; an override word ISRCTN may add is unknown, not critical."""
-    return VOCABULARY.get(words, Status(words, "unknown", False))
+#: Every status word trialmon may store for an ISRCTN trial, with its meaning.
+VOCABULARY = Vocabulary(
+    statuses={
+        NOT_YET: StatusWord("pending"),
+        RECRUITING: StatusWord("recruiting"),
+        NO_LONGER: StatusWord("active"),
+        COMPLETED: StatusWord("completed"),
+        STOPPED: StatusWord("stopped", critical=True),
+        SUSPENDED: StatusWord("stopped", critical=True),
+        UNKNOWN: StatusWord("unknown"),
+    },
+    labels={
+        "identification.trial_id": "ISRCTN number",
+        "dates.completion": "Overall end date",
+    },
+)
 
 
 @dataclass(frozen=True)
