@@ -93,10 +93,17 @@ def test_dates_come_from_events_then_estimates(record: dict[str, Any]) -> None:
     assert dates["completion"] == {"date": "2024-09-17", "type": "ACTUAL"}
     assert dates["global_end"] == {"date": "2024-09-18", "type": "ACTUAL"}
     assert dates["end_by_country"]["Germany"] == {"date": "2024-09-17", "type": "ACTUAL"}
-    assert dates["events_by_country"]["France"] == [
-        "2022-03-31 START_OF_TRIAL",
-        "2022-08-24 START_OF_RECRUITMENT",
-    ]
+    assert dates["start_by_country"]["France"] == {"date": "2022-03-31", "type": "ACTUAL"}
+    assert dates["recruitment_start_by_country"]["France"]["date"] == "2022-08-24"
+
+
+def test_member_states_declare_their_periods_when_no_event_tells() -> None:
+    real = synthetic.real_ctis()
+    real["events"]["trialEvents"] = []  # a transitioned trial before its first event
+    dates = normalize(real)["dates"]
+    assert dates["start_by_country"]["Spain"] == {"date": "2021-04-07", "type": "ACTUAL"}
+    assert dates["recruitment_start_by_country"]["Germany"]["date"] == "2022-08-25"
+    assert "end_by_country" not in dates
 
 
 def test_a_running_trial_has_estimated_ends(real: dict[str, Any]) -> None:
@@ -177,12 +184,22 @@ def test_database_row_keys_are_bookkeeping(record: dict[str, Any]) -> None:
 
 
 def test_nothing_is_dropped_silently(record: dict[str, Any]) -> None:
-    other = record["other"]["authorized_application"]
-    assert other["application_info"][0]["type"] == "INITIAL"
-    assert (
-        "scientific_advices"
-        in other["authorized_part_i"]["trial_details"]["scientific_advice_and_pip"]
-    )
+    """What no section maps stays in ``other``; the regulatory bookkeeping is ``admin``."""
+    other = record["other"]["authorized_application"]["authorized_part_i"]
+    assert other == {
+        "product_role_group_infos": [
+            {"comments": "ATL001, KEYTRUDA 25 mg/mL concentrate for solution for infusion"}
+        ]
+    }
+    admin = record["admin"]
+    assert admin["applications"][0]["type"] == "INITIAL"
+    assert admin["member_states"]["Spain"]["msc_info"]["decision"] == "authorized"
+    assert admin["member_states"]["France"]["first_decision_date"] == "2024-06-07"
+    assert admin["assessment"]["assessment_outcome"] == "acceptable"
+    assert record["oversight"]["scientific_advice"] == [
+        "Medicines And Healthcare Products Regulatory Agency",
+        "Paul-Ehrlich-Institut",
+    ]
 
 
 def test_every_array_reordered_and_translations_edited_is_the_same_record(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor.models import Checkpoint, Item, RawRecord, RecordEvent, StudyError
-from monitor.normalize import clean_text, finish, generic, version_hash
+from monitor.normalize import clean_text, finish, generic, snake, version_hash
 from monitor.registries.ctis.ids import KIND
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "generic",
     "item_id",
     "raw_record",
+    "snake",
     "version_hash",
 ]
 

@@ -30,7 +30,7 @@ import orjson
 
 from monitor.errors import RecordError
 from monitor.registries.ctis import ids
-from monitor.registries.ctis.core import KIND, clean_text, finish, generic, version_hash
+from monitor.registries.ctis.core import KIND, clean_text, finish, generic, snake, version_hash
 from monitor.registries.ctis.tree import (
     Node,
     drop_empty,
@@ -208,6 +208,7 @@ def trial_events(data: Node) -> tuple[Events, dict[str, str]]:
                 events.setdefault(country, []).append((kind, when))
         reason = text(entry, "earlyTerminationReason", "name")
         pop(entry, "earlyTerminationReason", "code")
+        pop(entry, "earlyTerminationReason", "isLateCandidate")  # the notice's timing
         if reason:
             reasons[country] = reason
     return events, reasons
@@ -217,7 +218,7 @@ def member_states(data: Node) -> dict[str, str]:
     """``{country: public status words}`` of the member states concerned."""
     out = {}
     for msc in each(data, "authorizedApplication", "memberStatesConcerned"):
-        country = text(msc, "mscName")
+        country = clean_text(str(msc.get("mscName") or ""))  # read again by admin()
         words = status_words(pop(msc, "mscPublicStatusCode"))
         if country and words:
             out[country] = words
@@ -246,7 +247,33 @@ def status(data: Node, events: Events, reasons: Mapping[str, str]) -> dict[str, 
         "why_stopped": (termination or {}).get("reason"),
         "early_termination": termination,
         "by_country": by_country,
+        "halts_by_country": halts(events),
+        **safety_notices(data),
     }
+
+
+HALTS = {
+    "TEMPORARY_HALT": "temporary halt",
+    "RESTART_OF_TRIAL": "restart of the trial",
+    "RESTART_OF_RECRUITMENT": "restart of recruitment",
+}
+NOTICES = ("temporaryHaltList", "seriousBreaches", "urgentSafetyMeasures", "unexpectedEvents")
+
+
+def halts(events: Events) -> dict[str, list[str]]:
+    """Per member state, its halts and restarts: ``["2025-01-10 temporary halt", ...]``."""
+    out = {}
+    for country, evs in events.items():
+        found = sorted({f"{d} {HALTS[k]}" for k, d in evs if k in HALTS})
+        if found:
+            out[country] = found
+    return out
+
+
+def safety_notices(data: Node) -> dict[str, Any]:
+    """The trial's halts, serious breaches, urgent safety measures and unexpected events, as
+    CTIS lists them (kept whole, generically cleaned)."""
+    return {snake(key): generic(pop_list(data, "events", key), f"events.{key}") for key in NOTICES}
 
 
 def early_termination(events: Events, reasons: Mapping[str, str]) -> dict[str, Any]:
@@ -275,30 +302,46 @@ def dates(data: Node, events: Events) -> dict[str, Any]:
         "recruitment_end": date(first(events, END_OF_RECRUITMENT, latest=True), "ACTUAL"),
         "completion": date(pop(data, "endDateEU"), "ACTUAL") or estimated.get("estimatedEndDate"),
         "global_end": global_end or estimated.get("estimatedGlobalEndDate"),
-        "end_by_country": ends_by_country(events),
-        "events_by_country": other_events(events),
+        **by_country(data, events),
     }
 
 
 ENDS = (END_OF_TRIAL, EARLY_TERMINATION_EVENT)
 
 
-def ends_by_country(events: Events) -> dict[str, Any]:
-    out = {}
-    for country, evs in events.items():
-        ends = [d for k, d in evs if k in ENDS]
-        if ends:
-            out[country] = {"date": max(ends), "type": "ACTUAL"}
-    return out
+def by_country(data: Node, events: Events) -> dict[str, dict[str, Any]]:
+    """Each member state's start, recruitment start and end, and end (``{country: date}``):
+    the events it notified, else the periods its part II declares (a transitioned trial's)."""
+    declared = declared_periods(data)
+    found: dict[str, dict[str, Any]] = {}
+    for field, kinds, latest in (
+        ("start_by_country", (START_OF_TRIAL,), False),
+        ("recruitment_start_by_country", (START_OF_RECRUITMENT,), False),
+        ("recruitment_end_by_country", (END_OF_RECRUITMENT,), True),
+        ("end_by_country", ENDS, True),
+    ):
+        dates = {c: d for c, d in declared.get(field, {}).items()}
+        for country, evs in events.items():
+            days = [d for k, d in evs if k in kinds]
+            if days:
+                dates[country] = max(days) if latest else min(days)
+        found[field] = {c: {"date": d, "type": "ACTUAL"} for c, d in sorted(dates.items())}
+    return found
 
 
-def other_events(events: Events) -> dict[str, list[str]]:
-    """Every event but the ends, per country: ``["2022-03-31 START_OF_TRIAL", ...]``."""
-    out = {}
-    for country, evs in events.items():
-        rest = sorted({f"{d} {k}" for k, d in evs if k not in ENDS})
-        if rest:
-            out[country] = rest
+def declared_periods(data: Node) -> dict[str, dict[str, str]]:
+    """The start and recruitment start each part II declares (its active periods)."""
+    out: dict[str, dict[str, str]] = {"start_by_country": {}, "recruitment_start_by_country": {}}
+    for part in each(data, "authorizedApplication", "authorizedPartsII"):
+        info = sub(part, "mscInfo")
+        country = clean_text(str(info.get("mscName") or info.get("countryName") or "?"))
+        start = day(pop(info, "activeTrialPeriod", "trialStartDate"))
+        recruiting = day(pop(info, "activeTrialRecruitmentPeriod", "recruitmentStartDate"))
+        pop(info, "hasRecruitmentStarted")
+        if start:
+            out["start_by_country"][country] = start
+        if recruiting:
+            out["recruitment_start_by_country"][country] = recruiting
     return out
 
 
@@ -594,16 +637,68 @@ def summary(s: Node) -> dict[str, Any]:
     }
 
 
+def oversight(data: Node) -> dict[str, Any]:
+    """The authorities that gave scientific advice, and the paediatric investigation plan."""
+    advice = sub(data, *DETAILS, "scientificAdviceAndPip")
+    advices = each(advice, "scientificAdvices")
+    names = [text(a, "competentAuthority", "organisation", "name") for a in advices]
+    for a in advices:
+        a.clear()  # the authority's address and register keys
+    return {
+        "scientific_advice": texts(names),
+        "paediatric_plan": generic(rest(advice) or {}, "scientificAdviceAndPip"),
+    }
+
+
 def admin(data: Node) -> dict[str, Any]:
+    """The regulatory bookkeeping: decisions, assessments, applications, status history.
+
+    Each of these repeats or precedes what the other sections report (a new substantial
+    modification shows as the edits it made), so a change here is ``info``.
+    """
     published = day(pop(data, "publishDate"))
     pop(data, "trialRegionCode")
+    part1 = sub(data, *PART_I)
     return {
         "last_update_posted": {"date": published} if published else None,
         "decision_date": day(pop(data, "decisionDate")),
         "application_status": text(data, "ctStatus"),
         "trial_region": text(data, "trialRegion"),
         "status_history": status_history(data),
+        "assessment": generic({k: pop(part1, k) for k in ASSESSMENT}, "authorizedPartI assessment"),
+        "category_justification": text(
+            data, *INFO, "trialCategory", "justificationForTrialCategory"
+        ),
+        "member_states": member_state_decisions(data),
+        "applications": generic(
+            pop_list(data, "authorizedApplication", "applicationInfo"), "applications"
+        ),
     }
+
+
+ASSESSMENT = (
+    "assessmentOutcome",
+    "assessmentOutcomeDate",
+    "conclusionDate",
+    "trialCategoryJustificationComment",
+)
+
+
+def member_state_decisions(data: Node) -> dict[str, Any]:
+    """Per member state, what is left of its part II and its decision dates: the decision,
+    the assessment, the periods it declared over time (``{country: {...}}``)."""
+    out: dict[str, Any] = {}
+    for part in each(data, "authorizedApplication", "authorizedPartsII"):
+        info = sub(part, "mscInfo")
+        country = clean_text(str(info.get("mscName") or info.get("countryName") or "?"))
+        for key in ("mscName", "countryName"):
+            pop(info, key)
+        out[country] = generic(rest(part) or {}, f"authorizedPartsII {country}")
+    for msc in each(data, "authorizedApplication", "memberStatesConcerned"):
+        country = text(msc, "mscName") or "?"
+        decided = {snake(k): day(pop(msc, k)) for k in ("firstDecisionDate", "lastDecisionDate")}
+        out.setdefault(country, {}).update(drop_empty(decided))
+    return {c: v for c, v in sorted(out.items()) if v}
 
 
 def status_history(data: Node) -> dict[str, list[str]]:
@@ -672,6 +767,7 @@ def normalize(raw: Mapping[str, Any], today: dt.date | None = None) -> dict[str,
         "references": references(data, ct),
         "results": results(data),
         "ipd_sharing": generic(pop(data, *INFO, "individualParticipantData") or {}, "ipd"),
+        "oversight": oversight(data),
         "admin": admin(data),
     }
     record = {k: drop_empty(v) if isinstance(v, dict) else v for k, v in record.items()}
