@@ -107,7 +107,7 @@ def test_env_variable_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_no_config_file_means_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TRIALMON_CONFIG", raising=False)
-    assert load_config().source == "ctgov"
+    assert load_config().source == "live"  # every registry with something watched
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("6h", 21600), ("30m", 1800), ("1d12h", 129600)])

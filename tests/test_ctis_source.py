@@ -194,14 +194,25 @@ def test_a_storm_that_does_not_clear_fails_the_cycle_softly(runner: Runner, fake
     assert errors(items) == []
 
 
-def test_an_unknown_number_is_gone_only_once_confirmed(runner: Runner) -> None:
+def test_an_unknown_number_is_an_error_each_cycle(runner: Runner) -> None:
+    """A number CTIS never answered is a wrong number (not a trial that went): said each cycle."""
     unknown = "2024-599999-99-00"
-    items, requests = runner.cycle([unknown], [])
-    assert events(items, "gone") == [(unknown, None)]
-    assert requests == 4  # updates + next resubmission ({}) + record ({}) + search by number
-    items, requests = runner.cycle([unknown], [])
+    for _ in range(2):
+        items, requests = runner.cycle([unknown], [])
+        assert events(items, "gone") == []
+        assert [(e.trial_id, e.transient) for e in errors(items)] == [(unknown, False)]
+        assert "EU CTIS has no such trial" in errors(items)[0].message
+        assert requests == 4  # updates + next resubmission ({}) + record ({}) + search by number
+
+
+def test_a_trial_that_went_is_gone_only_once_confirmed(runner: Runner, fake: FakeCtis) -> None:
+    runner.cycle([WATCHED_ROW], [])
+    fake.remove(WATCHED_ROW)  # CTIS answers {} and its search no longer lists it
+    runner.state["updates"]["cycles_since_full"] = 100  # a full pass: retrieved directly
+    items, _ = runner.cycle([WATCHED_ROW], [])
+    assert events(items, "gone") == [(WATCHED_ROW, None)] and errors(items) == []
+    items, _ = runner.cycle([WATCHED_ROW], [])
     assert events(items, "gone") == []  # told once
-    assert requests == 1
 
 
 def test_an_empty_record_that_the_search_lists_is_an_error_not_gone(
@@ -394,10 +405,10 @@ def test_a_member_whose_record_failed_is_news_once_it_arrives(
     assert events(items, "new_in_query") == [] and requests == 1
 
 
-def test_a_gone_trial_does_not_hold_back_the_window(http: Http, fake: FakeCtis) -> None:
+def test_a_wrong_number_does_not_hold_back_the_window(http: Http, fake: FakeCtis) -> None:
     runner = Runner(http, fake, full_pass_every=1)
     unknown = "2024-599999-99-00"
     runner.cycle([ENDED, unknown], [])
     first = runner.state["updates"]["last_success"]
-    runner.cycle([ENDED, unknown], [])  # a full pass: the gone one is asked again, quietly
+    runner.cycle([ENDED, unknown], [])  # a full pass: the wrong one is asked (and told) again
     assert runner.state["updates"]["last_success"] > first

@@ -207,26 +207,34 @@ def test_a_storm_that_does_not_clear_saves_nothing(runner: Runner, fake: FakeIsr
     assert requests == 8
 
 
-def test_an_unknown_number_is_gone_once(runner: Runner) -> None:
-    items, requests = runner.cycle(["ISRCTN00000000"], [])
-    assert events(items, "gone") == [("ISRCTN00000000", None)]
-    assert requests == 1  # its own count is 0
-    items, requests = runner.cycle(["ISRCTN00000000"], [])
+def test_an_unknown_number_is_an_error_each_cycle(runner: Runner) -> None:
+    """A number ISRCTN never answered is a wrong number (not a trial that went)."""
+    for _ in range(2):
+        items, requests = runner.cycle(["ISRCTN00000000"], [])
+        assert events(items, "gone") == []
+        assert [(e.trial_id, e.transient) for e in errors(items)] == [("ISRCTN00000000", False)]
+        assert "ISRCTN has no such trial" in errors(items)[0].message
+        assert requests == 1  # its own query finds nothing
+
+
+def test_a_trial_that_went_is_gone_once(runner: Runner, fake: FakeIsrctn) -> None:
+    runner.cycle([COPD, PATCH], [])
+    del fake.trials[PATCH]
+    runner.state["updates"]["cycles_since_full"] = 100  # a full pass: asked for directly
+    items, requests = runner.cycle([COPD, PATCH], [])
+    assert events(items, "gone") == [(PATCH, None)]
+    assert requests == 2 + 1  # the batch (counted, then asked), then its number alone
+    items, _ = runner.cycle([COPD, PATCH], [])
     assert events(items, "gone") == []
-    assert requests == 0
 
 
-def test_a_number_missing_from_a_batch_is_confirmed_alone(runner: Runner) -> None:
-    items, requests = runner.cycle([COPD, "ISRCTN00000000"], [])
-    assert events(items, "gone") == [("ISRCTN00000000", None)]
-    assert requests == 2 + 1
-
-
-def test_a_number_only_mentioned_by_another_trial_is_gone(runner: Runner, fake: FakeIsrctn) -> None:
+def test_a_number_only_mentioned_by_another_trial_is_not_found(
+    runner: Runner, fake: FakeIsrctn
+) -> None:
     mention = fake.trials[PATCH].replace("<title>", "<title>Follow-up of ISRCTN99999998: ", 1)
     fake.trials[PATCH] = mention  # the free text of its number finds another trial
     items, requests = runner.cycle([COPD, "ISRCTN99999998"], [])
-    assert events(items, "gone") == [("ISRCTN99999998", None)]
+    assert [e.trial_id for e in errors(items)] == ["ISRCTN99999998"]
     assert sorted(records(items)) == [COPD]
     assert requests == 2 + 1
 

@@ -43,6 +43,10 @@ from monitor.registries.ctis.rows import Scan, WindowExceeded, fingerprint, read
 from monitor.registries.ctis.state import CtisState, KeyedState, Watched
 
 log = logging.getLogger(__name__)
+UNKNOWN = (
+    "EU CTIS has no such trial (its record is empty and a search of the number finds nothing): "
+    "check the number in [watch] studies"
+)
 
 
 @dataclass(frozen=True)
@@ -368,6 +372,10 @@ class CtisSource:
                 f"{trial_id}: CTIS answered an empty record for {number} that its search lists"
             )
             yield error(trial_id, message)
+        elif watched is not None and watched.trial_id in plan.first:
+            # never seen: a wrong number, not a trial that went; said again each cycle, and
+            # holding back nothing (not a failure of this cycle's reading)
+            yield error(trial_id, f"{trial_id}: {UNKNOWN}", transient=False)
         elif watched is not None and not watched.gone:
             plan.watched[trial_id] = Watched(trial_id, number, True)
             yield event(trial_id, "gone")

@@ -44,6 +44,10 @@ from monitor.registries.isrctn.status import derive
 
 log = logging.getLogger(__name__)
 CONFIRM_LIMIT = 10  # trials asked for when one number is looked up alone
+UNKNOWN = (
+    "ISRCTN has no such trial (a query of its number finds none): check the number in "
+    "[watch] studies"
+)
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,9 @@ class IsrctnSource:
         found = {xml.trial_id(t): t for t in (answer.trials if answer else [])}
         if trial_id in found:
             plan.records[trial_id] = (found[trial_id], trial_id)
+        elif self.state.seen(trial_id) is None and not self.state.gone(trial_id):
+            plan.failed.add(trial_id)  # never seen: a wrong number, not a trial that went
+            yield error(trial_id, f"{trial_id}: {UNKNOWN}", transient=False)
         elif not self.state.gone(trial_id):
             plan.gone[trial_id] = True
             yield event(trial_id, "gone")
@@ -333,6 +340,8 @@ class IsrctnSource:
         for trial_id in batch:
             if trial_id in found:
                 plan.records[trial_id] = (found[trial_id], trial_id)
+            else:  # not in the answer: gone once a query of its number alone agrees
+                yield from self.missing(plan, trial_id, confirmed=len(batch) == 1)
 
     # ------------------------------------------------------------ records
 
