@@ -280,6 +280,10 @@ class CtisSource:
                 yield event(number, "unchanged")
         members = set((entry or {}).get("members") or []) if mode != "baseline" else set()
         plan.news.append((query.name, sorted(set(scan.rows) - members)))
+        if mode == "incremental":  # a member not published since the last success is as it was
+            for number in sorted(members - set(scan.rows) - plan.handled):
+                plan.handled.add(number)
+                yield event(number, "unchanged")
         yield from self.left(query, mode, scan, members)
         plan.saves.append(lambda: self.save_query(plan, query, mode, entry, scan))
 

@@ -193,7 +193,7 @@ class IsrctnSource:
             trial = found.get(trial_id)
             if trial is not None and self.moved(trial_id, trial):
                 plan.records[trial_id] = (trial, trial_id)
-            else:
+            elif not self.calendar_moved(trial_id):  # else asked again by calendar_moves
                 yield event(trial_id, "unchanged")
 
     def batch_failed(self, plan: Plan, batch: list[str], e: FetchError) -> Iterator[Item]:
@@ -266,6 +266,11 @@ class IsrctnSource:
             )
         members = set((entry or {}).get("members") or []) if mode != "baseline" else set()
         plan.news.append((query.name, sorted(set(found) - members)))
+        if mode == "incremental":  # a member not edited since the last success is as it was
+            for trial_id in sorted(members - set(found) - plan.handled):
+                plan.handled.add(trial_id)
+                if not self.calendar_moved(trial_id):
+                    yield event(trial_id, "unchanged")
         if mode == "full":
             for trial_id in sorted(members - set(found)):
                 yield event(trial_id, "left_query", query=query.name)
@@ -277,7 +282,7 @@ class IsrctnSource:
         plan.handled.add(trial_id)
         if self.moved(trial_id, trial):
             plan.records[trial_id] = (trial, trial_id)
-        else:
+        elif not self.calendar_moved(trial_id):
             yield event(trial_id, "unchanged")
 
     def save_query(
@@ -316,15 +321,21 @@ class IsrctnSource:
             found.update((self.state.query(query.name) or {}).get("members") or [])
         return sorted(t for t in found if not self.state.gone(t))
 
+    def calendar_moved(self, trial_id: str) -> bool:
+        """The status derived today from the dates last taken is not the one last taken."""
+        seen = self.state.seen(trial_id)
+        return seen is not None and derive(seen.calendar, self.today) != seen.status
+
     def calendar_moves(self, plan: Plan) -> Iterator[Item]:
-        """Known trials whose derived status moved since last taken: asked for again."""
-        moved = []
-        for trial_id in self.tracked():
-            seen = self.state.seen(trial_id)
-            if trial_id in plan.records or trial_id in plan.failed or seen is None:
-                continue
-            if derive(seen.calendar, self.today) != seen.status:
-                moved.append(trial_id)
+        """Known trials whose derived status moved since last taken: asked for again (no
+        other request notices them: nobody edited them)."""
+        moved = [
+            trial_id
+            for trial_id in self.tracked()
+            if trial_id not in plan.records
+            and trial_id not in plan.failed
+            and self.calendar_moved(trial_id)
+        ]
         for batch in batches(moved, self.settings.batch):
             yield from self.ask_again(plan, batch)
 
