@@ -30,9 +30,11 @@ class LiveCli:
     now: datetime
     clock: FakeClock = field(default_factory=FakeClock)
 
-    def write(self, text: str) -> None:
+    def write(self, text: str, log_file: str | None = None) -> None:
+        """The config: ``text``, and the log channel writing text digests to ``log_file``."""
+        log = f'enabled = true\nfile = "{log_file}"\n' if log_file else "enabled = false\n"
         self.path.write_text(
-            f'database = "history.db"\n{text}\n[notify.log]\nenabled = false\n', encoding="utf-8"
+            f'database = "history.db"\n{text}\n[notify.log]\n{log}', encoding="utf-8"
         )
 
     def run(self, *args: str, days: int = 1) -> Result:

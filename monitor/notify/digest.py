@@ -17,15 +17,25 @@ import orjson
 
 from monitor import registries
 from monitor.models import severity_rank
+from monitor.registries.base import Registry
 
 TEST_SUBJECT = "[trialmon] test message"
 TEST_TEXT = "This is a test message from trialmon: if you read it, this channel works."
 
 
+def _registry(trial_id: str, registry: str) -> Registry:
+    kind = registry if registry in registries.REGISTRIES else registries.kind_of(trial_id)
+    return registries.get(kind)
+
+
 def history_url(trial_id: str, registry: str = "") -> str:
     """The registry's page of what changed in a trial (its history tab, else its page)."""
-    kind = registry if registry in registries.REGISTRIES else registries.kind_of(trial_id)
-    return registries.get(kind).links.history_page(trial_id)
+    return _registry(trial_id, registry).links.history_page(trial_id)
+
+
+def link_label(trial_id: str, registry: str = "") -> str:
+    """``history`` for a registry's page of changes, ``record`` for the trial's page."""
+    return "history" if _registry(trial_id, registry).links.history else "record"
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class StudyDigest:
     changes: tuple[DigestChange, ...]
     queries: tuple[str, ...] = ()  # the watched queries that found this study
     registry: str = ""  # its registry's kind (empty: the one whose ids have its form)
+    also: tuple[str, ...] = ()  # its registrations elsewhere: "<id> (<registry's name>)"
 
     @property
     def top_severity(self) -> str:
@@ -136,7 +147,10 @@ class Digest:
 def _study(data: Mapping[str, Any]) -> StudyDigest:
     changes = tuple(DigestChange(**c) for c in data["changes"])
     queries = tuple(data.get("queries", ()))
-    return StudyDigest(_trial(data), data["title"], changes, queries, data.get("registry", ""))
+    also = tuple(data.get("also", ()))
+    return StudyDigest(
+        _trial(data), data["title"], changes, queries, data.get("registry", ""), also
+    )
 
 
 def _notice(data: Mapping[str, Any]) -> Notice:
@@ -157,6 +171,7 @@ def build_digest(
     *,
     queries: Mapping[str, tuple[str, ...]] | None = None,
     notices: Iterable[Notice] = (),
+    also: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Digest:
     """Group change rows by study, keep those at or above ``min_severity``, order them."""
     floor = severity_rank(min_severity)
@@ -173,6 +188,7 @@ def build_digest(
             tuple(sorted(cs, key=lambda c: -severity_rank(c.severity))),
             (queries or {}).get(trial_id, ()),
             kinds[trial_id],
+            (also or {}).get(trial_id, ()),
         )
         for trial_id, cs in grouped.items()
     ]
@@ -213,8 +229,10 @@ def render_text(digest: Digest) -> str:
         title = f" — {study.title}" if study.title else ""
         lines.append("")
         lines.append(f"{study.trial_id}{title}")
+        if study.also:
+            lines.append(f"  also registered as {', '.join(study.also)}")
         lines.extend(f"  [{c.severity}] {c.category}: {c.summary}" for c in study.changes)
-        lines.append(f"  history: {study.history_url}")
+        lines.append(f"  {link_label(study.trial_id, study.registry)}: {study.history_url}")
     if digest.notices:
         lines += ["", "Studies that cannot be checked:"]
         lines += [f"  {n.trial_id}: {n.line()}" for n in digest.notices]
@@ -243,7 +261,8 @@ def _study_html(study: StudyDigest) -> str:
         f"<li><strong>[{_esc(c.severity)}]</strong> {_esc(c.category)}: {_esc(c.summary)}</li>"
         for c in study.changes
     )
-    return f"<h3>{_link(study.trial_id, study.registry)}{title}</h3>\n<ul>{items}</ul>"
+    also = f"<p>also registered as {_esc(', '.join(study.also))}</p>\n" if study.also else ""
+    return f"<h3>{_link(study.trial_id, study.registry)}{title}</h3>\n{also}<ul>{items}</ul>"
 
 
 def _link(trial_id: str, registry: str = "") -> str:
