@@ -1,9 +1,12 @@
-"""What a live cycle of the EU CTIS and ISRCTN sources costs in requests, against the fakes.
+"""What a live cycle of the EU CTIS and ISRCTN registries costs in requests, against the fakes.
 
-The sources run in-process (they are not wired into ``trialmon run`` yet) over real HTTP on
-127.0.0.1 (``tests/fake_ctis.py``, ``tests/fake_isrctn.py``, built from the real captures),
-through the polite HTTP layer with a fake clock: nothing sleeps, and the seconds the rate
-limiter and the backoff would have waited are added up instead. Run from the repository root:
+Each cycle runs as `trialmon run` runs it: the registry's live source built from the config by
+the registration table (``monitor.sources.live.build``: its ``[ctis]``/``[isrctn]`` section,
+watched ids, saved searches, keyed state in the SQLite store), then the pipeline's
+``run_cycle`` (normalize, compare, classify, store). The APIs are the loopback fakes
+(``tests/fake_ctis.py``, ``tests/fake_isrctn.py``, built from the real captures) on 127.0.0.1;
+the polite HTTP layer runs on a fake clock: nothing sleeps, and the seconds the rate limiter and
+the backoff would have waited are added up instead. Run from the repository root:
 
     .venv/bin/python benchmarks/registry_requests.py               # every scenario, N = 200
     .venv/bin/python benchmarks/registry_requests.py --watched 1000 --rpm 30
@@ -19,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,55 +35,71 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from monitor.http import Http, RateLimiter, RetryPolicy  # noqa: E402
-from monitor.models import Checkpoint, RawRecord, StudyError  # noqa: E402
-from monitor.registries.ctis.api import CtisApi  # noqa: E402
-from monitor.registries.ctis.source import CtisSource, Query, Settings  # noqa: E402
-from monitor.registries.ctis.state import DictState  # noqa: E402
-from monitor.registries.isrctn.api import IsrctnApi  # noqa: E402
-from monitor.registries.isrctn.source import IsrctnSource  # noqa: E402
-from monitor.registries.isrctn.source import Query as IsrctnQuery  # noqa: E402
+from monitor import registries  # noqa: E402
+from monitor.config import Config  # noqa: E402
+from monitor.configkit import ChangesConfig, LiveConfig, QueryWatch, WatchConfig  # noqa: E402
+from monitor.pipeline import Cycle, run_cycle  # noqa: E402
+from monitor.registries.ctis.config import CtisConfig  # noqa: E402
+from monitor.registries.isrctn.config import IsrctnConfig  # noqa: E402
+from monitor.sources import live  # noqa: E402
+from monitor.store import Store  # noqa: E402
 from tests.fake_ctis import FakeCtis, real_record, real_rows, refused  # noqa: E402
 from tests.fake_isrctn import FakeIsrctn  # noqa: E402
 from tests.fakeapi import FakeClock, Fault  # noqa: E402
 
 ENDED = "2024-513060-26-00"
 WATCHED = [ENDED, "2025-523260-20-00"]
-DIABETES = Query("diabetes", {"medicalCondition": "diabetes"})
+DIABETES = QueryWatch("diabetes", {"medicalCondition": "diabetes"}, registry="ctis")
 ISRCTN_WATCHED = ["ISRCTN41823570", "ISRCTN15873887"]
-UK = IsrctnQuery("uk", 'recruitmentCountry:"United Kingdom"')
+UK = QueryWatch("uk", {"q": 'recruitmentCountry:"United Kingdom"'}, registry="isrctn")
 START = datetime(2026, 10, 5, 6, 0, tzinfo=UTC)
 
 
 class Cycles:
-    """Cycles of one source over one state, one day apart; prints each cycle's cost."""
+    """Cycles of one registry over one store, one day apart; prints each cycle's cost."""
 
     def __init__(
         self,
-        name: str,
-        make: Callable[[dict[str, Any], datetime], Any],
+        section: LiveConfig,
+        kind: str,
         fake: Any,
         clock: FakeClock,
+        watched: Sequence[str],
+        queries: Sequence[QueryWatch],
     ) -> None:
-        self.name, self.make, self.fake, self.clock = name, make, fake, clock
-        self.state: dict[str, Any] = {}
+        self.kind, self.fake, self.clock = kind, fake, clock
+        self.config = Config(
+            registries={**Config().registries, kind: section},
+            watch=WatchConfig(studies=tuple(watched), queries=tuple(queries)),
+        )
+        self.folder = tempfile.TemporaryDirectory()
+        self.store = Store.open(Path(self.folder.name) / "history.db", registries.upgrades())
+        self.client = httpx.Client(base_url=section.base_url, timeout=30)
         self.now = START
 
     def run(self, label: str) -> int:
         self.fake.clear_log()
         slept = sum(self.clock.slept)
-        items = list(self.make(self.state, self.now).items())
-        for item in items:
-            if isinstance(item, Checkpoint):
-                item.action()
+        source = live.build(
+            registries.get(self.kind), self.config, self.client, self.store,
+            now=self.now, clock=self.clock,
+        )  # fmt: skip
+        cycle = Cycle(self.store, ChangesConfig(), self.now, self.kind)
+        report = run_cycle(cycle, source.items())
         self.now += timedelta(days=1)
-        records = sum(isinstance(i, RawRecord) for i in items)
-        failed = sum(isinstance(i, StudyError) for i in items)
         count = len(self.fake.requests)
         waited = sum(self.clock.slept) - slept
-        cost = f"{count:6} requests {records:5} records {failed:3} errors {waited:8.1f} s waited"
-        print(f"  {self.name:7} {label:50} {cost}")
+        done = f"{report.checked:4} checked {report.new + report.changed:4} new/changed"
+        print(
+            f"  {self.kind:6} {label:50} {count:4} requests {done} {report.failed:2} errors "
+            f"{waited:6.1f} s waited"
+        )
         return count
+
+    def close(self) -> None:
+        self.client.close()
+        self.store.close()
+        self.folder.cleanup()
 
 
 def ctis_fake(clock: FakeClock) -> FakeCtis:
@@ -91,28 +112,10 @@ def ctis_fake(clock: FakeClock) -> FakeCtis:
 
 
 def ctis_cycles(
-    fake: FakeCtis,
-    clock: FakeClock,
-    rpm: float,
-    watched: list[str],
-    queries: list[Query],
-    **settings: Any,
+    fake: FakeCtis, clock: FakeClock, rpm: float, watched: list[str], queries: list[QueryWatch]
 ) -> Cycles:
-    client = httpx.Client(base_url=fake.url, timeout=30)
-    http = Http(client, RateLimiter(rpm, clock), RetryPolicy(max_attempts=6))
-    config = Settings(**settings)
-
-    def make(state: dict[str, Any], now: datetime) -> CtisSource:
-        return CtisSource(
-            CtisApi(http, config.page_size),
-            DictState(state),
-            watched,
-            queries,
-            now=now,
-            settings=config,
-        )
-
-    return Cycles("ctis", make, fake, clock)
+    section = CtisConfig(base_url=fake.url, requests_per_minute=rpm, max_attempts=6)
+    return Cycles(section, "ctis", fake, clock, watched, queries)
 
 
 def ctis_scenarios(rpm: float, n: int) -> None:
@@ -122,19 +125,20 @@ def ctis_scenarios(rpm: float, n: int) -> None:
     c.run("first pass (2 watched, 1 search of 3)")
     c.run("idle cycle")
     fake.update(ENDED, lambda r: r.update(publishDate="2026-10-06T03:35:00"), "06/10/2026")
-    fake.update("2024-512310-18-00", lambda r: r.update(ctPublicStatusCode=8), "06/10/2026")
+    fake.update("2026-525909-13-00", lambda r: r.update(ctPublicStatusCode=4), "06/10/2026")
     c.run("two changed trials")
     fake.storm(5, status=429, retry_after="10")
     c.run("a 429 storm of 5 answers, Retry-After: 10")
     fake.storm(3, status=403)
     c.run("a 403 firewall storm of 3 answers, no Retry-After")
     u = ctis_cycles(fake, clock, rpm, ["2024-599999-99-00"], [])
-    u.run("an unknown number (first pass: gone, confirmed)")
+    u.run("an unknown number (an error of that id)")
     u.run("the same, next cycle")
     fake.fault = lambda seen: (
-        Fault(body=refused()) if "zz" in str((seen.body or {}).get("searchCriteria")) else None
+        Fault(body=refused()) if "refused" in str((seen.body or {}).get("searchCriteria")) else None
     )
-    r = ctis_cycles(fake, clock, rpm, [], [Query("broken", {"zzNoSuchKey": "x"})])
+    refusal = QueryWatch("refused", {"title": "refused"}, registry="ctis")
+    r = ctis_cycles(fake, clock, rpm, [], [refusal])
     r.run("a refused search body (showWarning)")
     fake.fault = None
     fake.stop()
@@ -157,23 +161,16 @@ def ctis_many(rpm: float, n: int) -> None:
     c.run(f"two changed ({n} watched)")
     for row in fake.rows.values():
         row["lastPublicationUpdate"] = "06/10/2026"
-    fake.window = 100  # CTIS serves 10,000 rows per order; here 100
-    small = ctis_cycles(fake, clock, rpm, numbers, [], window=100)
-    small.state, small.now = c.state, c.now
-    small.run(f"all republished, more than a window ({n} watched)")
+    fake.window = 100  # CTIS serves 10,000 rows per order; here 100: page 2 is refused
+    c.run(f"all republished, more than a window ({n} watched)")
     fake.stop()
 
 
 def isrctn_cycles(
-    fake: FakeIsrctn, clock: FakeClock, rpm: float, watched: list[str], queries: list[IsrctnQuery]
+    fake: FakeIsrctn, clock: FakeClock, rpm: float, watched: list[str], queries: list[QueryWatch]
 ) -> Cycles:
-    client = httpx.Client(base_url=fake.url, timeout=30)
-    http = Http(client, RateLimiter(rpm, clock), RetryPolicy(max_attempts=6))
-
-    def make(state: dict[str, Any], now: datetime) -> IsrctnSource:
-        return IsrctnSource(IsrctnApi(http), DictState(state), watched, queries, now=now)
-
-    return Cycles("isrctn", make, fake, clock)
+    section = IsrctnConfig(base_url=fake.url, requests_per_minute=rpm, max_attempts=6)
+    return Cycles(section, "isrctn", fake, clock, watched, queries)
 
 
 def isrctn_scenarios(rpm: float, n: int) -> None:
@@ -200,7 +197,7 @@ def isrctn_scenarios(rpm: float, n: int) -> None:
     fake.storm(5, status=429, retry_after="10")
     c.run("a 429 storm of 5 answers, Retry-After: 10")
     u = isrctn_cycles(fake, clock, rpm, ["ISRCTN00000000"], [])
-    u.run("an unknown number (first pass: gone)")
+    u.run("an unknown number (an error of that id)")
     u.run("the same, next cycle")
     many = [f"ISRCTN7{i:07d}" for i in range(n)]
     template = fake.trials["ISRCTN85064961"]
@@ -217,6 +214,7 @@ def main() -> None:
     parser.add_argument("--watched", type=int, default=200, help="N watched trials (200)")
     parser.add_argument("--rpm", type=float, default=50, help="requests per minute (50)")
     args = parser.parse_args()
+    logging.disable(logging.WARNING)  # the errors a scenario provokes are counted, not shown
     print(f"requests per cycle (at {args.rpm:g} requests/minute; 'waited': limiter and backoff)")
     ctis_scenarios(args.rpm, args.watched)
     isrctn_scenarios(args.rpm, args.watched)
