@@ -14,7 +14,8 @@ from .conftest import ROOT
 
 def test_the_shipped_config_loads() -> None:
     config = load_config(str(ROOT / "config.toml"))
-    assert config.watch.studies == ("NCT06009107",)
+    assert config.watch.studies == ("NCT06009107", "2024-513060-26-00")
+    assert config.source == "live"
     assert config.database == ROOT / "snapshots/history.db"
     assert config.schedule.every_seconds == 6 * 3600
 

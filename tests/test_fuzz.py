@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor import normalize
+from monitor import normalize, registries
 from monitor.classify import classify
 from monitor.compare import compare
 from monitor.config import ChangesConfig, Config, load_config, parse_config
@@ -158,7 +158,7 @@ def check_config(config: Config) -> None:
     for number in (section.requests_per_minute, section.timeout):
         assert math.isfinite(number) and number > 0
     assert config.notify.channels["email"].port < 65536
-    assert all(s.startswith("NCT") and len(s) == 11 for s in config.watch.studies)
+    assert all(registries.of_id(s) is not None for s in config.watch.studies)
 
 
 @FUZZ

@@ -183,7 +183,10 @@ def test_cycles_over_the_same_records_after_the_upgrade_report_nothing(
 ) -> None:
     before = counts(old_db)
     files = tmp_path / "files.toml"
-    files.write_text(f'database = "{old_db}"\n[notify.log]\nfile = "{tmp_path / "log"}"\n')
+    files.write_text(
+        f'database = "{old_db}"\n[watch]\nstudies = ["NCT06009107"]\n'  # (seeds/ has a CTIS trial)
+        f'[notify.log]\nfile = "{tmp_path / "log"}"\n'
+    )
     result = trialmon(files, "run", "--source", str(SEEDS))
     assert result.exit_code == 0, result.output
     assert "1 unchanged, 0 failed; 0 changes recorded" in result.output
