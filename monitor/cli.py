@@ -22,6 +22,7 @@ import orjson
 
 from monitor import __version__
 from monitor.config import Config, load_config, normalize_nct_id
+from monitor.english import count
 from monitor.errors import (
     ConfigError,
     DeliveryError,
@@ -191,9 +192,9 @@ def source_items(
 
 def summary_line(report: RunReport) -> str:
     return (
-        f"Checked {report.checked} studies: {report.new} new, {report.changed} changed, "
+        f"Checked {count(report.checked, 'study')}: {report.new} new, {report.changed} changed, "
         f"{report.unchanged} unchanged, {report.failed} failed; "
-        f"{len(report.changes)} changes recorded (run {report.run_id}, {report.status})."
+        f"{count(len(report.changes), 'change')} recorded (run {report.run_id}, {report.status})."
     )
 
 
@@ -428,7 +429,7 @@ def report_command(ctx: Context, nct_ids: tuple[str, ...], html_path: Path) -> N
     wanted = list(dict.fromkeys(nct_argument(n) for n in nct_ids))
     page = build_report(ctx.store(), wanted, generated_at=now_utc())
     write_report(html_path, page)
-    click.echo(f"Wrote {html_path} ({len(wanted)} {'study' if len(wanted) == 1 else 'studies'}).")
+    click.echo(f"Wrote {html_path} ({count(len(wanted), 'study')}).")
 
 
 # ---------------------------------------------------------------- daemon and status
@@ -629,15 +630,15 @@ def study_line(result: StudyResult) -> str:
         return f"{result.nct_id}: failed: {result.error.message}"
     if not result.versions:
         return f"{result.nct_id}: no record history in the registry"
-    parts = [f"{result.versions} versions", f"{result.stored} stored"]
-    for count, label in (
+    parts = [count(result.versions, "version"), f"{result.stored} stored"]
+    for number, label in (
         (result.same, "identical to the version before"),
         (result.already, "already imported"),
         (result.left, "left to live monitoring"),
     ):
-        if count:
-            parts.append(f"{count} {label}")
-    return f"{result.nct_id}: {', '.join(parts)}; {result.changes} changes"
+        if number:
+            parts.append(f"{number} {label}")
+    return f"{result.nct_id}: {', '.join(parts)}; {count(result.changes, 'change')}"
 
 
 def registry_http(config: Config, client: httpx.Client) -> Http:
@@ -685,9 +686,9 @@ def report_backfill(report: BackfillReport) -> None:
     run = report.run
     stored = sum(r.stored for r in report.studies)
     click.echo(
-        f"Backfilled {run.checked} {'study' if run.checked == 1 else 'studies'}: "
-        f"{stored} versions stored, "
-        f"{len(run.changes)} changes recorded, {run.failed} failed "
+        f"Backfilled {count(run.checked, 'study')}: "
+        f"{count(stored, 'version')} stored, "
+        f"{count(len(run.changes), 'change')} recorded, {run.failed} failed "
         f"(run {run.run_id}, {run.status})."
     )
     if report.studies and all(r.error for r in report.studies):

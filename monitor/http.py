@@ -26,6 +26,7 @@ import orjson
 
 from monitor import __version__
 from monitor.config import CtgovConfig
+from monitor.english import count
 from monitor.errors import NotFoundError, PermanentFetchError, TransientFetchError
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ class Http:
         cause: Exception | None,
     ) -> None:
         if attempt >= self.policy.max_attempts:
-            message = f"{url}: {why} (gave up after {attempt} attempts)"
+            message = f"{url}: {why} (gave up after {count(attempt, 'attempt')})"
             raise TransientFetchError(message) from cause
         if wait is not None and wait > self.policy.max_retry_after:
             raise TransientFetchError(f"{url}: {why}, asked to retry after {wait:.0f} s") from cause

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from monitor.config import Config
+from monitor.english import count
 from monitor.lock import Holder, current_holder, daemon_lock_path, run_lock_path
 from monitor.store import Store, iter_rows
 
@@ -135,7 +136,7 @@ def _cycle_lines(run: dict[str, Any] | None) -> list[str]:
         f"({run['source']})",
         f"  {run['studies_checked'] or 0} checked: {run['studies_new'] or 0} new, "
         f"{run['studies_changed'] or 0} changed, {run['studies_unchanged'] or 0} unchanged, "
-        f"{run['errors'] or 0} failed; {run['changes_found'] or 0} changes",
+        f"{run['errors'] or 0} failed; {count(run['changes_found'] or 0, 'change')}",
     ]
 
 
@@ -144,10 +145,10 @@ def _watch_lines(watch: dict[str, Any]) -> list[str]:
     shown = ", ".join(studies[:TEXT_LIST_LIMIT]) + (
         ", ..." if len(studies) > TEXT_LIST_LIMIT else ""
     )
-    line = f"Watched: {len(studies)} studies" + (f" ({shown})" if studies else "")
+    line = f"Watched: {count(len(studies), 'study')}" + (f" ({shown})" if studies else "")
     if queries:
-        line += f", {len(queries)} queries (" + ", ".join(f'"{q}"' for q in queries) + ")"
-    return [line, f"  {watch['in_database']} studies in the database"]
+        line += f", {count(len(queries), 'query')} (" + ", ".join(f'"{q}"' for q in queries) + ")"
+    return [line, f"  {count(watch['in_database'], 'study')} in the database"]
 
 
 def _failing_lines(failing: list[dict[str, Any]]) -> list[str]:
@@ -155,7 +156,8 @@ def _failing_lines(failing: list[dict[str, Any]]) -> list[str]:
         return ["Failing studies: none"]
     lines = [f"Failing studies: {len(failing)}"]
     for f in failing[:TEXT_LIST_LIMIT]:
-        lines.append(f"  {f['nct_id']}: {f['consecutive_failures']} times, {f['last_error']}")
+        times = count(f["consecutive_failures"], "time")
+        lines.append(f"  {f['nct_id']}: {times}, {f['last_error']}")
     return lines
 
 
@@ -166,6 +168,6 @@ def _delivery_lines(found: dict[str, list[dict[str, Any]]]) -> list[str]:
             error = f": {d['last_error']}" if d["last_error"] else ""
             lines.append(
                 f"  {status} #{d['id']} {d['channel']} (run {d['run_id']}, "
-                f"{d['attempts']} attempts){error}"
+                f"{count(d['attempts'], 'attempt')}){error}"
             )
     return lines

@@ -158,7 +158,7 @@ def test_routing_gives_each_address_one_message_with_its_studies() -> None:
         ("all@example.org", "pi@example.org"): ["NCT06009107", "NCT02576665"],
         ("cart@example.org",): ["NCT06009107"],
     }
-    assert parts[1].subject() == "[trialmon] 2 changes in 1 studies (1 critical)"
+    assert parts[1].subject() == "[trialmon] 2 changes in 1 study (1 critical)"
 
 
 def test_notices_follow_the_study_routes() -> None:

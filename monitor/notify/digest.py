@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from monitor.english import count
 from monitor.models import severity_rank
 
 HISTORY_URL = "https://clinicaltrials.gov/study/{nct_id}?tab=history"
@@ -94,7 +95,8 @@ class Digest:
         n, m, k = self.change_count, len(self.studies), self.critical_count
         # The exact wording of CONTRACT.md, singular counts included, so filters can match it;
         # notices only ever add a suffix.
-        return f"[trialmon] {n} changes in {m} studies ({k} critical){self._notice_suffix()}"
+        changes = f"{count(n, 'change')} in {count(m, 'study')} ({k} critical)"
+        return f"[trialmon] {changes}{self._notice_suffix()}"
 
     def _notice_suffix(self) -> str:
         failing = sum(n.event == "failing" for n in self.notices)
