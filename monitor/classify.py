@@ -47,6 +47,10 @@ LABELS: dict[str, str] = {
     "admin.last_update_submitted": "Last update submitted",
     "admin.first_posted": "First posted",
     "admin.first_submitted": "First submitted",
+    "admin.first_submitted_qc": "First submission passed quality control",
+    "results.first_submitted": "Results first submitted",
+    "results.first_submitted_qc": "Results submission passed quality control",
+    "results.waived": "Results waived",
     "eligibility.criteria": "Eligibility criteria",
     "eligibility.healthy_volunteers": "Accepts healthy volunteers",
     "eligibility.std_ages": "Age groups",
@@ -321,11 +325,11 @@ _POSTED_WITH_RESULTS = frozenset({"has_results", "first_submitted", "first_submi
 
 def _results(g: _Group) -> list[Change]:
     old, new = g.old or {}, g.new or {}
-    changes: list[Change] = []
+    changes: list[Change] = _results_delay(old, new)
     posted_now = new.get("first_posted") and not old.get("first_posted")
     for key in sorted(set(old) | set(new)):
         o, n = old.get(key), new.get(key)
-        if o == n or (posted_now and key in _POSTED_WITH_RESULTS):
+        if o == n or (posted_now and key in _POSTED_WITH_RESULTS) or key in _DELAY:
             continue
         field = f"results.{key}"
         if key == "first_posted" and n:
@@ -339,6 +343,51 @@ def _results(g: _Group) -> list[Change]:
         else:
             changes.append(_change("results", field, "minor", o, n, _arrow(_label(field), o, n)))
     return changes
+
+
+# The sponsor's certification (or extension request) to delay submitting results: the
+# registry's "disp" dates. People watch for it, so it is major, and said in plain words.
+_DELAY = ("disp_first_submitted", "disp_first_submitted_qc", "disp_first_posted")
+_DELAY_REQUESTED = (
+    "Results delay requested: the sponsor certified that results will be submitted late"
+)
+
+
+def _results_delay(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """One row for the delay certification, whichever of its dates moved."""
+    o, n = {k: old.get(k) for k in _DELAY}, {k: new.get(k) for k in _DELAY}
+    if o == n:
+        return []
+    posted = o["disp_first_posted"] != n["disp_first_posted"]
+    field = "results.disp_first_posted" if posted else "results.disp_first_submitted"
+    return [_change("results", field, "major", _drop_none(o), _drop_none(n), _delay_summary(o, n))]
+
+
+def _delay_summary(o: Mapping[str, Any], n: Mapping[str, Any]) -> str:
+    was, now = o["disp_first_posted"], n["disp_first_posted"]
+    if not any(n.values()):
+        return f"Results delay certification removed (it was {_delay_when(o)})"
+    if not any(o.values()):
+        return f"{_DELAY_REQUESTED} (certification {_delay_when(n)})"
+    if was != now:
+        return f"Results delay certification posted: {_show_date(was)} → {_show_date(now)}"
+    return _arrow("Results delay certification submitted", _submitted(o), _submitted(n))
+
+
+def _delay_when(values: Mapping[str, Any]) -> str:
+    posted = values["disp_first_posted"]
+    if posted:
+        return f"posted {posted.get('date', NONE)}"
+    return f"submitted {_submitted(values)}, not yet posted"
+
+
+def _submitted(values: Mapping[str, Any]) -> Any:
+    return values["disp_first_submitted"] or values["disp_first_submitted_qc"]
+
+
+def _drop_none(values: Mapping[str, Any]) -> dict[str, Any] | None:
+    kept = {k: v for k, v in values.items() if v is not None}
+    return kept or None
 
 
 # ---------------------------------------------------------------- items of keyed lists

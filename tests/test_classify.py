@@ -130,3 +130,10 @@ def test_whole_sections_appearing_are_classified_field_by_field() -> None:
 def test_no_differences_no_changes() -> None:
     record = {"identification": {"nct_id": "NCT00000001"}}
     assert classify(record, record, [], ChangesConfig()) == []
+
+
+def test_no_summary_uses_registry_jargon() -> None:
+    """Field names of the API (dispFirstPostDate ...) never reach a summary."""
+    for case in CASES:
+        for change in run_case(case):
+            assert not any(word in change.summary for word in ("Disp ", "disp_", " qc", " QC"))
