@@ -31,6 +31,7 @@ REWORD_SIMILARITY = 0.6  # difflib ratio above which a removed and an added outc
 MOVE_SIMILARITY = 0.9  # ... above which a primary and a secondary outcome are the same one
 SHORT_TEXT = 80  # texts up to this length are quoted whole in a summary
 EXCERPT = 60  # longest excerpt of removed or added words
+MAX_PARTS = 3  # records of a list a summary names one by one
 
 NONE = "(none)"
 _CODE_RE = re.compile(r"[A-Z0-9_]+|\d{4}(?:-\d\d){0,2}|\d+ \w+")
@@ -209,11 +210,92 @@ def _as_list(value: Any) -> list[Any] | None:
 
 
 def _value_change(label: str, old: Any, new: Any) -> str:
+    if _records(old) and _records(new):  # contacts of a site ...: say what changed in each
+        return f"{label}: {items_change(old, new)}"
     if isinstance(old, list) or isinstance(new, list):  # a value may turn into a list
         return _set_change(label, _as_list(old), _as_list(new))
+    if isinstance(old, dict) and isinstance(new, dict) and _show(old) == _show(new):
+        return f"{label}: {_parts_change(old, new)}"
     if isinstance(old, str | None) and isinstance(new, str | None):
         return text_change(label, old, new)
     return _arrow(label, old, new)
+
+
+# ---------------------------------------------------------------- lists of records
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """One record of a list (a site's contact ...) that was added, removed or changed."""
+
+    kind: str  # "added", "removed" or "changed"
+    old: Mapping[str, Any] | None
+    new: Mapping[str, Any] | None
+
+    @property
+    def keys(self) -> list[str]:
+        """The keys that changed (for added and removed records: every key)."""
+        return [k for k, _, _ in _changed_keys(self.old or {}, self.new or {})]
+
+
+def _records(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def item_changes(
+    old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
+) -> list[ItemChange]:
+    """Records paired by what names them (``name``, ``measure`` ...), then by likeness."""
+    left = [o for o in old if o not in new]
+    right = [n for n in new if n not in old]
+    found: list[ItemChange] = []
+    for same_name in (True, False):
+        for i, j in _record_pairs(left, right, same_name):
+            found.append(ItemChange("changed", left[i], right[j]))
+            left[i] = right[j] = {}
+        left, right = [x for x in left if x], [x for x in right if x]
+    found += [ItemChange("removed", o, None) for o in left]
+    found += [ItemChange("added", None, n) for n in right]
+    return found
+
+
+def _record_pairs(
+    left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]], same_name: bool
+) -> list[tuple[int, int]]:
+    """Best-first pairs: records of one name, or (second pass) sharing half their values."""
+    scored = []
+    for i, a in enumerate(left):
+        for j, b in enumerate(right):
+            shared = sum(a.get(k) == b.get(k) for k in a.keys() | b.keys())
+            named = _show_dict(a).casefold() == _show_dict(b).casefold()
+            if named if same_name else 2 * shared >= len(a.keys() | b.keys()):
+                scored.append((-shared, i, j))
+    pairs, taken_l, taken_r = [], set(), set()
+    for _, i, j in sorted(scored):
+        if i not in taken_l and j not in taken_r:
+            taken_l.add(i)
+            taken_r.add(j)
+            pairs.append((i, j))
+    return pairs
+
+
+def items_change(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> str:
+    """``"Study Coordinator" phone "1" → "2"; added "Research Nurse"``."""
+    parts = []
+    for item in item_changes(old, new):
+        if item.kind == "changed" and item.old is not None and item.new is not None:
+            parts.append(f"{_show_dict(item.old)} {_parts_change(item.old, item.new)}")
+        else:
+            parts.append(f"{item.kind} {_show_dict(item.old or item.new or {})}")
+    if len(parts) > MAX_PARTS:  # a summary stays one readable line
+        parts[MAX_PARTS - 1 :] = [f"and {len(parts) - MAX_PARTS + 1} more"]
+    return "; ".join(parts)
+
+
+def _parts_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """``phone "1" → "2", email "a" → "b"``: only the parts that changed."""
+    parts = [f"{_label(k).lower()} {_show(o)} → {_show(n)}" for k, o, n in _changed_keys(old, new)]
+    return ", ".join(parts)
 
 
 # ---------------------------------------------------------------- simple fields

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -137,3 +138,15 @@ def test_no_summary_uses_registry_jargon() -> None:
     for case in CASES:
         for change in run_case(case):
             assert not any(word in change.summary for word in ("Disp ", "disp_", " qc", " QC"))
+
+
+# "old → new" where new ends the summary, a part (";"), a sentence (" (") or a list of parts
+# (", key"); "A → A, B" is a list, not two values.
+ARROW = re.compile(r'("[^"]*"|[^\s:;,()"]+) → ("[^"]*"|[^\s;,()"]+)(?=$|;|\)| \(|, [a-z])')
+
+
+def test_no_summary_shows_two_values_that_read_the_same() -> None:
+    for case in CASES:
+        for change in run_case(case):
+            for old, new in ARROW.findall(change.summary):
+                assert old != new, (case["id"], change.summary)
