@@ -528,13 +528,15 @@ def _dict_field(category: str, severity: str) -> Handler:
 
 # ---------------------------------------------------------------- outcomes
 
+Item = tuple[str, dict[str, Any]]  # (kind: primary, secondary or other; the outcome)
+
 
 @dataclass
 class _Outcomes:
     """Outcome items that left or appeared, by kind (primary, secondary, other)."""
 
-    removed: list[tuple[str, dict[str, Any]]]
-    added: list[tuple[str, dict[str, Any]]]
+    removed: list[Item]
+    added: list[Item]
 
 
 def similarity(a: str, b: str) -> float:
@@ -546,78 +548,111 @@ def _measure(item: Mapping[str, Any]) -> str:
     return str(item.get("measure", ""))
 
 
-def _pairs(
-    left: list[tuple[str, dict[str, Any]]],
-    right: list[tuple[str, dict[str, Any]]],
-    threshold: float,
-) -> list[tuple[int, int]]:
-    """Greedy best-first pairing of items whose measures are at least ``threshold`` alike."""
+def _shared(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
+    """How many parts (measure, time frame, description) two outcomes have in common."""
+    return sum(a.get(k) == b.get(k) for k in a.keys() | b.keys())
+
+
+Accept = Callable[[Item, Item, float], bool]
+
+
+def _pairs(left: list[Item], right: list[Item], accept: Accept) -> list[tuple[int, int]]:
+    """Greedy best-first pairing by measure likeness, then by shared parts, where accepted."""
     scored = [
-        (similarity(_measure(a), _measure(b)), i, j)
-        for i, (_, a) in enumerate(left)
-        for j, (_, b) in enumerate(right)
+        (similarity(_measure(a[1]), _measure(b[1])), _shared(a[1], b[1]), i, j)
+        for i, a in enumerate(left)
+        for j, b in enumerate(right)
     ]
     taken_l: set[int] = set()
     taken_r: set[int] = set()
     pairs = []
-    for score, i, j in sorted(scored, key=lambda s: (-s[0], s[1], s[2])):
-        if score >= threshold and i not in taken_l and j not in taken_r:
+    for score, _, i, j in sorted(scored, key=lambda s: (-s[0], -s[1], s[2], s[3])):
+        if i not in taken_l and j not in taken_r and accept(left[i], right[j], score):
             taken_l.add(i)
             taken_r.add(j)
             pairs.append((i, j))
     return pairs
 
 
+def _take(found: _Outcomes, accept: Accept) -> list[tuple[Item, Item]]:
+    """The pairs ``accept`` allows, taken out of both pools."""
+    pairs = _pairs(found.removed, found.added, accept)
+    taken = [(found.removed[i], found.added[j]) for i, j in pairs]
+    gone_l, gone_r = {i for i, _ in pairs}, {j for _, j in pairs}
+    found.removed = [x for i, x in enumerate(found.removed) if i not in gone_l]
+    found.added = [x for j, x in enumerate(found.added) if j not in gone_r]
+    return taken
+
+
 def _outcome_changes(groups: Sequence[_Group]) -> list[Change]:
+    """Every outcome that differs leaves one pool and enters the other, then they pair up.
+
+    An edited outcome is a removal plus an addition until paired, so outcomes renumbered by a
+    duplicate measure (``#2``) pair with their true counterpart, an unchanged one with itself,
+    and one outcome, however much of it changed, makes one row.
+    """
     found = _Outcomes(
-        removed=[(g.path[1], g.old) for g in groups if g.new is None and g.old is not None],
-        added=[(g.path[1], g.new) for g in groups if g.old is None and g.new is not None],
+        removed=[(g.path[1], g.old) for g in groups if g.old is not None],
+        added=[(g.path[1], g.new) for g in groups if g.new is not None],
     )
-    changes = _moves(found)
-    for kind in ("primary", "secondary", "other"):
-        changes += _rewordings(found, kind)
+    _take(found, lambda a, b, score: a == b)  # renumbered, not changed
+    changes = [_outcome_edited(a, b) for a, b in _take(found, _same_measure)]
+    changes += _moves(found)
+    changes += [_reworded(a, b) for a, b in _take(found, _alike_measure)]
     changes += [_outcome_gone_or_new(kind, item, "removed") for kind, item in found.removed]
     changes += [_outcome_gone_or_new(kind, item, "added") for kind, item in found.added]
-    for g in groups:
-        if g.old is not None and g.new is not None:
-            changes += _outcome_edited(g)
     return changes
+
+
+def _same_measure(a: Item, b: Item, score: float) -> bool:
+    return a[0] == b[0] and _measure(a[1]) == _measure(b[1])
+
+
+def _alike_measure(a: Item, b: Item, score: float) -> bool:
+    return a[0] == b[0] and score >= REWORD_SIMILARITY
 
 
 def _moves(found: _Outcomes) -> list[Change]:
     """An outcome removed from one kind and added to another, with (nearly) the same measure."""
     changes = []
-    for i, j in _pairs(found.removed, found.added, MOVE_SIMILARITY):
-        (old_kind, old), (new_kind, new) = found.removed[i], found.added[j]
-        if old_kind == new_kind:
-            continue
+    for (old_kind, old), (new_kind, new) in _take(
+        found, lambda a, b, score: a[0] != b[0] and score >= MOVE_SIMILARITY
+    ):
         severity = "critical" if "primary" in (old_kind, new_kind) else "minor"
         field = "outcomes.primary" if severity == "critical" else f"outcomes.{old_kind}"
         noun = NOUNS[f"outcomes.{old_kind}"]
         summary = f'{noun} moved to {new_kind}: "{_clip(_measure(new), SHORT_TEXT)}"'
         changes.append(_change("outcomes", field, severity, old, new, summary))
-        found.removed[i] = found.added[j] = ("", {})
-    _drop_taken(found)
     return changes
 
 
-def _drop_taken(found: _Outcomes) -> None:
-    found.removed = [x for x in found.removed if x[0]]
-    found.added = [x for x in found.added if x[0]]
+def _reworded(old: Item, new: Item) -> Change:
+    """One row for one reworded outcome, naming its other edited parts too."""
+    kind, before, after = old[0], old[1], new[1]
+    noun = NOUNS["outcomes." + kind]
+    summary = text_change(f"{noun} reworded", _measure(before), _measure(after))
+    rest = _outcome_parts(before, after)
+    summary = "; ".join([summary.replace(" reworded changed:", " reworded:"), *rest])
+    severity = "major" if kind == "primary" else "minor"
+    return _change("outcomes", f"outcomes.{kind}", severity, before, after, summary)
 
 
-def _rewordings(found: _Outcomes, kind: str) -> list[Change]:
-    removed = [x for x in found.removed if x[0] == kind]
-    added = [x for x in found.added if x[0] == kind]
-    changes = []
-    for i, j in _pairs(removed, added, REWORD_SIMILARITY):
-        old, new = removed[i][1], added[j][1]
-        summary = text_change(f"{NOUNS['outcomes.' + kind]} reworded", _measure(old), _measure(new))
-        severity = "major" if kind == "primary" else "minor"
-        changes.append(_change("outcomes", f"outcomes.{kind}", severity, old, new, summary))
-        found.removed.remove(removed[i])
-        found.added.remove(added[j])
-    return changes
+def _outcome_parts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """``time frame "a" → "b"`` for each edited part but the measure (long texts by words)."""
+    edited = sorted(_changed_keys(old, new), key=lambda k: (_OUTCOME_PARTS.get(k[0], 9), k[0]))
+    return [_part(_label(key).lower(), o, n) for key, o, n in edited if key != "measure"]
+
+
+def _part(label: str, old: Any, new: Any) -> str:
+    """A part of a summary: ``time frame "a" → "b"``, a long text by its edited words."""
+    if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > SHORT_TEXT:
+        removed, added = _word_changes(old, new)
+        words = [f'removed "{removed}"' if removed else "", f'added "{added}"' if added else ""]
+        return f"{label} reworded ({', '.join(w for w in words if w)})"
+    return f"{label} {_show(old)} → {_show(new)}"
+
+
+_OUTCOME_PARTS = {"time_frame": 0, "description": 1}  # the order a reader checks them
 
 
 def _outcome_gone_or_new(kind: str, item: dict[str, Any], verb: str) -> Change:
@@ -627,22 +662,19 @@ def _outcome_gone_or_new(kind: str, item: dict[str, Any], verb: str) -> Change:
     return _change("outcomes", f"outcomes.{kind}", severity, old, new, summary)
 
 
-def _outcome_edited(g: _Group) -> list[Change]:
-    """Same measure, other time frame or description: major for a primary outcome."""
-    kind = g.path[1]
+def _outcome_edited(old: Item, new: Item) -> Change:
+    """Same measure, other time frame or description: one row; major for a primary outcome."""
+    kind, before, after = old[0], old[1], new[1]
     severity = "major" if kind == "primary" else "minor"
-    name = f'{NOUNS["outcomes." + kind]} "{_clip(g.path[2], 50)}"'
-    return [
-        _change(
-            "outcomes",
-            f"outcomes.{kind}.{key}",
-            severity,
-            o,
-            n,
-            _value_change(f"{name} {_label(key).lower()}", o, n),
-        )
-        for key, o, n in _changed_keys(g.old, g.new)
-    ]
+    name = f'{NOUNS["outcomes." + kind]} "{_clip(_measure(before), 50)}"'
+    keys = [key for key, _, _ in _changed_keys(before, after)]
+    if len(keys) == 1:
+        key = keys[0]
+        summary = _value_change(f"{name} {_label(key).lower()}", before[key], after.get(key))
+        return _change("outcomes", f"outcomes.{kind}.{key}", severity, before.get(key),
+                       after.get(key), summary)  # fmt: skip
+    summary = f"{name}: " + "; ".join(_outcome_parts(before, after))
+    return _change("outcomes", f"outcomes.{kind}", severity, before, after, summary)
 
 
 def _collect(g: _Group) -> list[Change]:
