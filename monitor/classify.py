@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,7 +22,8 @@ from typing import Any
 from monitor.compare import Difference, Kind
 from monitor.config import ChangesConfig
 from monitor.models import CATEGORIES, Change, severity_rank
-from monitor.normalize import keyed
+from monitor.normalize import KEYED_LISTS, identity, keyed
+from monitor.spelling import fold, same_name
 
 STOPPING_STATUSES = frozenset(
     {"WITHDRAWN", "TERMINATED", "SUSPENDED", "WITHHELD", "NO_LONGER_AVAILABLE"}
@@ -249,8 +250,8 @@ def item_changes(
     left = [o for o in old if o not in new]
     right = [n for n in new if n not in old]
     found: list[ItemChange] = []
-    for same_name in (True, False):
-        for i, j in _record_pairs(left, right, same_name):
+    for by_name in (True, False):
+        for i, j in _record_pairs(left, right, by_name):
             found.append(ItemChange("changed", left[i], right[j]))
             left[i] = right[j] = {}
         left, right = [x for x in left if x], [x for x in right if x]
@@ -260,7 +261,7 @@ def item_changes(
 
 
 def _record_pairs(
-    left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]], same_name: bool
+    left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]], by_name: bool
 ) -> list[tuple[int, int]]:
     """Best-first pairs: records of one name, or (second pass) sharing half their values."""
     scored = []
@@ -268,7 +269,7 @@ def _record_pairs(
         for j, b in enumerate(right):
             shared = sum(a.get(k) == b.get(k) for k in a.keys() | b.keys())
             named = _show_dict(a).casefold() == _show_dict(b).casefold()
-            if named if same_name else 2 * shared >= len(a.keys() | b.keys()):
+            if named if by_name else 2 * shared >= len(a.keys() | b.keys()):
                 scored.append((-shared, i, j))
     pairs, taken_l, taken_r = [], set(), set()
     for _, i, j in sorted(scored):
@@ -489,19 +490,85 @@ def _item(category: str, added_removed: str, changed: str) -> Handler:
             verb = "added" if g.old is None else "removed"
             summary = f"{noun} {verb}: {name}"
             return [_change(category, list_field, added_removed, g.old, g.new, summary)]
-        return [
-            _change(
-                "contacts" if key == "contacts" else category,
-                f"{list_field}.{key}",
-                changed,
-                o,
-                n,
-                _value_change(f"{noun} {name} {_label(key).lower()}", o, n),
-            )
-            for key, o, n in _changed_keys(g.old, g.new)
-        ]
+        return _item_edits(category, list_field, changed, name, g.old, g.new)
 
     return handle
+
+
+def _item_edits(
+    category: str,
+    list_field: str,
+    severity: str,
+    name: str,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    skip: Collection[str] = (),
+) -> list[Change]:
+    """One row per changed field of an item present in both versions."""
+    noun = NOUNS.get(list_field, "Item")
+    return [
+        _change(
+            "contacts" if key == "contacts" else category,
+            f"{list_field}.{key}",
+            severity,
+            o,
+            n,
+            _value_change(f"{noun} {name} {_label(key).lower()}", o, n),
+        )
+        for key, o, n in _changed_keys(old, new)
+        if key not in skip
+    ]
+
+
+# ---------------------------------------------------------------- locations
+
+_SITE_KEY = KEYED_LISTS[("locations",)]  # facility, city, country
+
+
+def _location_changes(groups: Sequence[_Group]) -> list[Change]:
+    """Sites added, removed or edited; a site renamed only in spelling, case, accents or
+    encoding (its identity changed) is one ``renamed`` row, not a removal and an addition."""
+    removed = [g for g in groups if g.new is None and g.old is not None]
+    added = [g for g in groups if g.old is None and g.new is not None]
+    changes: list[Change] = []
+    renamed: set[int] = set()
+    for old, new in _renames(removed, added):
+        changes += _renamed_site(old.old, new.new)
+        renamed |= {id(old), id(new)}
+    site = _item("locations", "minor", "minor")
+    for g in groups:
+        if id(g) not in renamed:
+            changes += site(g)
+    return changes
+
+
+def _renames(removed: list[_Group], added: list[_Group]) -> list[tuple[_Group, _Group]]:
+    pairs = []
+    for old in removed:
+        new = next((a for a in added if _same_site(old.old, a.new)), None)
+        if new is not None:
+            added = [a for a in added if a is not new]
+            pairs.append((old, new))
+    return pairs
+
+
+def _same_site(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    if fold(str(old.get("country", ""))) != fold(str(new.get("country", ""))):
+        return False
+    if old.get("zip") and new.get("zip") and old["zip"] != new["zip"]:
+        return False
+    return same_name(old.get("facility"), new.get("facility")) and same_name(
+        old.get("city"), new.get("city")
+    )
+
+
+def _renamed_site(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    before, after = _item_name(identity(old, _SITE_KEY)), _item_name(identity(new, _SITE_KEY))
+    field = "locations.facility" if old.get("facility") != new.get("facility") else "locations.city"
+    summary = f"Location renamed: {before} → {after}"
+    rename = _change("locations", field, "minor", old, new, summary)
+    edits = _item_edits("locations", "locations", "minor", after, old, new, skip=_SITE_KEY)
+    return [rename, *edits]
 
 
 def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -678,8 +745,15 @@ def _outcome_edited(old: Item, new: Item) -> Change:
 
 
 def _collect(g: _Group) -> list[Change]:
-    """Placeholder handler: outcome groups are classified together by _outcome_changes."""
+    """Placeholder handler: these groups are classified together, see :data:`_TOGETHER`."""
     return []
+
+
+# Lists whose items are classified together, to pair a removal with an addition.
+_TOGETHER: dict[str, Callable[[Sequence[_Group]], list[Change]]] = {
+    "outcomes": _outcome_changes,
+    "locations": _location_changes,
+}
 
 
 # ---------------------------------------------------------------- the rule table
@@ -703,7 +777,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(("sponsor", "lead"), 2, _dict_field("sponsor", "major")),
     _Rule(("sponsor", "collaborators"), 3, _item("sponsor", "minor", "minor")),
     _Rule(("sponsor",), 2, _dict_field("sponsor", "minor")),
-    _Rule(("locations",), 2, _item("locations", "minor", "minor")),
+    _Rule(("locations",), 2, _collect),
     _Rule(("contacts",), 3, _item("contacts", "minor", "minor")),
     _Rule(("conditions",), 2, _field("conditions", "minor")),
     _Rule(("description",), 2, _field("description", "minor")),
@@ -789,14 +863,15 @@ def classify(
     if not diffs:
         return []
     changes: list[Change] = []
-    outcome_groups: list[_Group] = []
+    together: dict[str, list[_Group]] = {}
     old_view, new_view = views or (keyed(old), keyed(new))
     for rule, group in _groups(diffs, old_view, new_view):
         if rule.handler is _collect:
-            outcome_groups.append(group)
+            together.setdefault(group.path[0], []).append(group)
         else:
             changes.extend(rule.handler(group))
-    changes.extend(_outcome_changes(outcome_groups))
+    for section, groups in together.items():
+        changes.extend(_TOGETHER[section](groups))
     return sorted((apply_severity(c, rules) for c in changes), key=_order)
 
 
