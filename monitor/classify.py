@@ -526,30 +526,56 @@ _SITE_KEY = KEYED_LISTS[("locations",)]  # facility, city, country
 
 
 def _location_changes(groups: Sequence[_Group]) -> list[Change]:
-    """Sites added, removed or edited; a site renamed only in spelling, case, accents or
-    encoding (its identity changed) is one ``renamed`` row, not a removal and an addition."""
-    removed = [g for g in groups if g.new is None and g.old is not None]
-    added = [g for g in groups if g.old is None and g.new is not None]
+    """Sites added, removed or edited, paired like outcomes: every differing site leaves one
+    pool and enters the other; identical ones (renumbered by a shared name, ``#2``) pair with
+    themselves, sites of one name by their other parts (zip ...), and a site renamed only in
+    spelling, case, accents or encoding is one ``renamed`` row, not a removal and an addition.
+    """
+    removed = [g.old for g in groups if g.old is not None]
+    added = [g.new for g in groups if g.new is not None]
+    _site_pairs(removed, added, lambda a, b: a == b)
     changes: list[Change] = []
-    renamed: set[int] = set()
-    for old, new in _renames(removed, added):
-        changes += _renamed_site(old.old, new.new)
-        renamed |= {id(old), id(new)}
-    site = _item("locations", "minor", "minor")
-    for g in groups:
-        if id(g) not in renamed:
-            changes += site(g)
+    for old, new in _site_pairs(removed, added, _same_identity):
+        name = _item_name(identity(new, _SITE_KEY))
+        changes += _item_edits("locations", "locations", "minor", name, old, new)
+    for old, new in _site_pairs(removed, added, _same_site):
+        changes += _renamed_site(old, new)
+    changes += [_site_gone_or_new(old, None) for old in removed]
+    changes += [_site_gone_or_new(None, new) for new in added]
     return changes
 
 
-def _renames(removed: list[_Group], added: list[_Group]) -> list[tuple[_Group, _Group]]:
-    pairs = []
-    for old in removed:
-        new = next((a for a in added if _same_site(old.old, a.new)), None)
-        if new is not None:
-            added = [a for a in added if a is not new]
-            pairs.append((old, new))
-    return pairs
+Site = Mapping[str, Any]
+
+
+def _site_pairs(
+    removed: list[Site], added: list[Site], accept: Callable[[Site, Site], bool]
+) -> list[tuple[Site, Site]]:
+    """Pairs ``accept`` allows, most shared parts first, taken out of both lists."""
+    scored = sorted(
+        (-_shared(a, b), i, j)
+        for i, a in enumerate(removed)
+        for j, b in enumerate(added)
+        if accept(a, b)
+    )
+    pairs: list[tuple[int, int]] = []
+    for _, i, j in scored:
+        if all(i != x and j != y for x, y in pairs):
+            pairs.append((i, j))
+    taken = [(removed[i], added[j]) for i, j in pairs]
+    removed[:] = [a for i, a in enumerate(removed) if all(i != x for x, _ in pairs)]
+    added[:] = [b for j, b in enumerate(added) if all(j != y for _, y in pairs)]
+    return taken
+
+
+def _same_identity(old: Site, new: Site) -> bool:
+    return identity(old, _SITE_KEY) == identity(new, _SITE_KEY)
+
+
+def _site_gone_or_new(old: Site | None, new: Site | None) -> Change:
+    verb = "added" if old is None else "removed"
+    name = _item_name(identity(old or new or {}, _SITE_KEY))
+    return _change("locations", "locations", "minor", old, new, f"Location {verb}: {name}")
 
 
 def _same_site(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
