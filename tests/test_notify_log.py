@@ -34,7 +34,7 @@ def test_text_groups_by_study_highest_severity_first() -> None:
     text = stream.getvalue()
     assert text.startswith("2 changes in 2 studies (1 critical); studies 1 failing\n")
     assert text.index("NCT06009107 — Withdrawn trial") < text.index("NCT02576665")
-    assert "  [critical] status: Overall status: A → B" in text
+    assert "  [critical] Overall status: A → B" in text  # the summary names the field
     assert "history: https://clinicaltrials.gov/study/NCT06009107?tab=history" in text
     assert "NCT00000001: failing for 3 cycles in a row: HTTP 503" in text
 

@@ -14,8 +14,10 @@ from typing import Any
 
 import orjson
 
+from monitor import rollup
 from monitor.english import count
 from monitor.models import severity_rank
+from monitor.rollup import Line
 
 HISTORY_URL = "https://clinicaltrials.gov/study/{nct_id}?tab=history"
 TEST_SUBJECT = "[trialmon] test message"
@@ -35,6 +37,8 @@ class DigestChange:
     old_value: Any
     new_value: Any
     detected_at: str
+    from_snapshot_id: int | None = None  # the snapshots compared (None in older payloads)
+    to_snapshot_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,15 @@ class StudyDigest:
     @property
     def history_url(self) -> str:
         return history_url(self.nct_id)
+
+    def lines(self) -> list[Line]:
+        """The changes as a person reads them: sites, contacts ... rolled up (monitor.rollup)."""
+        return rollup.lines(self.changes)
+
+    def full_list(self) -> str:
+        """The command listing every change this part of the digest rolls up."""
+        pairs = [(c.from_snapshot_id, c.to_snapshot_id) for c in self.changes]
+        return rollup.full_list_command(self.nct_id, pairs)
 
 
 @dataclass(frozen=True)
@@ -174,6 +187,8 @@ def _change(row: Mapping[str, Any]) -> DigestChange:
         old_value=_loads(row["old_value"]),
         new_value=_loads(row["new_value"]),
         detected_at=row["detected_at"],
+        from_snapshot_id=row.get("from_snapshot_id"),
+        to_snapshot_id=row.get("to_snapshot_id"),
     )
 
 
@@ -189,17 +204,32 @@ def make_test_digest(now: str) -> Digest:
 # ---------------------------------------------------------------- rendering
 
 
-def render_text(digest: Digest) -> str:
+def headline(digest: Digest) -> str:
+    """The subject without its ``[trialmon]`` tag: ``3 changes in 2 studies (1 critical)``."""
+    text = digest.subject().removeprefix("[trialmon] ")
+    return text[:1].upper() + text[1:]
+
+
+def study_text(study: StudyDigest) -> list[str]:
+    """A study's part of a text digest: heading, one line per change (rolled up), links."""
+    title = f" — {study.title}" if study.title else ""
+    lines = [f"{study.nct_id}{title}"]
+    shown = study.lines()
+    lines += [f"  [{line.severity}] {line.text}" for line in shown]
+    if any(line.rolled_up for line in shown):
+        lines.append(f"  full list: {study.full_list()}")
+    lines.append(f"  history: {study.history_url}")
+    return lines
+
+
+def render_text(digest: Digest, header: str | None = None) -> str:
     """The plain-text digest: a header line, then each study with its changes."""
     if digest.test:
         return TEST_TEXT
-    lines = [digest.subject().removeprefix("[trialmon] ").capitalize()]
+    lines = [header or headline(digest)]
     for study in digest.studies:
-        title = f" — {study.title}" if study.title else ""
         lines.append("")
-        lines.append(f"{study.nct_id}{title}")
-        lines.extend(f"  [{c.severity}] {c.category}: {c.summary}" for c in study.changes)
-        lines.append(f"  history: {study.history_url}")
+        lines.extend(study_text(study))
     if digest.notices:
         lines += ["", "Studies that cannot be checked:"]
         lines += [f"  {n.nct_id}: {n.line()}" for n in digest.notices]
@@ -225,8 +255,8 @@ def render_html(digest: Digest) -> str:
 def _study_html(study: StudyDigest) -> str:
     title = f" — {_esc(study.title)}" if study.title else ""
     items = "".join(
-        f"<li><strong>[{_esc(c.severity)}]</strong> {_esc(c.category)}: {_esc(c.summary)}</li>"
-        for c in study.changes
+        f"<li><strong>[{_esc(line.severity)}]</strong> {_esc(line.text)}</li>"
+        for line in study.lines()
     )
     return f"<h3>{_link(study.nct_id)}{title}</h3>\n<ul>{items}</ul>"
 
