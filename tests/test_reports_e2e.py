@@ -144,3 +144,8 @@ def test_the_changes_table_keeps_one_row_per_site(outputs: Outputs) -> None:
     full = trialmon("diff", nct, "--from", str(old), "--to", str(new), cwd=outputs.root)
     assert full.returncode == 0, full.stderr
     assert len(full.stdout.splitlines()) == rows + 1  # the header, then one line per row
+
+
+def test_each_log_digest_starts_with_a_timestamp_and_the_run_id(outputs: Outputs) -> None:
+    first = outputs.log.splitlines()[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ trialmon run 2: .+", first), first

@@ -236,6 +236,16 @@ def render_text(digest: Digest, header: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def render_log_text(digest: Digest) -> str:
+    """The text digest of a log: its first line says when and which run (``2026-11-26T20:03:14Z
+    trialmon run 12: 3 changes in 2 studies (1 critical)``), so a log file reads as a journal."""
+    if digest.test:
+        return render_text(digest)
+    return render_text(
+        digest, f"{digest.created_at} trialmon run {digest.run_id}: {headline(digest)}"
+    )
+
+
 def render_html(digest: Digest) -> str:
     """The HTML digest; every piece of record text is escaped."""
     if digest.test:

@@ -17,7 +17,7 @@ import orjson
 
 from monitor.config import LogNotifyConfig
 from monitor.errors import DeliveryError
-from monitor.notify.digest import Digest, render_text
+from monitor.notify.digest import Digest, render_log_text, render_text
 
 
 class LogNotifier:
@@ -35,7 +35,7 @@ class LogNotifier:
         return f"to {self.config.file or 'stderr'}"
 
     def render(self, digest: Digest) -> str:
-        return render_text(digest) if self.config.format == "text" else json_lines(digest)
+        return render_log_text(digest) if self.config.format == "text" else json_lines(digest)
 
     def send(self, digest: Digest) -> None:
         self._emit(self.render(digest))
