@@ -171,7 +171,7 @@ def test_notices_follow_the_study_routes() -> None:
     [part] = EmailNotifier(cfg).split(d)
     assert part.route == ("pi@example.org",)
     assert [n.nct_id for n in part.notices] == ["NCT02576665"]
-    assert part.subject() == "[trialmon] 0 changes in 0 studies (0 critical); studies 1 failing"
+    assert part.subject() == "[trialmon] 1 study cannot be checked"
 
 
 def test_the_test_message_goes_to_every_address() -> None:

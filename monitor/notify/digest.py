@@ -78,7 +78,7 @@ class Notice:
     def line(self) -> str:
         if self.event == "failing":
             return f"failing for {self.failures} cycles in a row: {self.message}"
-        return "recovered: checked successfully again"
+        return "recovered, checked successfully again"
 
 
 @dataclass(frozen=True)
@@ -105,18 +105,21 @@ class Digest:
     def subject(self) -> str:
         if self.test:
             return TEST_SUBJECT
+        notices = self._notice_parts()
+        if notices and not self.studies:  # an outage (or its end) is the news itself
+            return "[trialmon] " + "; ".join(notices)
         n, m, k = self.change_count, len(self.studies), self.critical_count
         # The exact wording of CONTRACT.md, singular counts included, so filters can match it;
         # notices only ever add a suffix.
         changes = f"{count(n, 'change')} in {count(m, 'study')} ({k} critical)"
-        return f"[trialmon] {changes}{self._notice_suffix()}"
+        return f"[trialmon] {changes}" + "".join(f"; {part}" for part in notices)
 
-    def _notice_suffix(self) -> str:
+    def _notice_parts(self) -> list[str]:
         failing = sum(n.event == "failing" for n in self.notices)
         recovered = len(self.notices) - failing
-        parts = [f"{failing} failing"] if failing else []
-        parts += [f"{recovered} recovered"] if recovered else []
-        return f"; studies {', '.join(parts)}" if parts else ""
+        parts = [f"{count(failing, 'study')} cannot be checked"] if failing else []
+        parts += [f"{count(recovered, 'study')} can be checked again"] if recovered else []
+        return parts
 
     def only(self, nct_ids: Collection[str], route: tuple[str, ...]) -> Digest:
         """The part of this digest about ``nct_ids``, addressed to ``route``."""
@@ -230,10 +233,38 @@ def render_text(digest: Digest, header: str | None = None) -> str:
     for study in digest.studies:
         lines.append("")
         lines.extend(study_text(study))
-    if digest.notices:
-        lines += ["", "Studies that cannot be checked:"]
-        lines += [f"  {n.nct_id}: {n.line()}" for n in digest.notices]
+    for heading, groups in notice_sections(digest.notices):
+        lines += ["", f"{heading}:"]
+        lines += [f"  {ids_text(ids)}: {text}" for ids, text in groups]
     return "\n".join(lines)
+
+
+NOTICE_HEADINGS = (
+    ("failing", "Studies that cannot be checked"),
+    ("recovered", "Studies that can be checked again"),
+)
+LISTED_IDS = 10  # ids named in one line of notices; the rest are counted
+
+
+def notice_sections(notices: Iterable[Notice]) -> list[tuple[str, list[tuple[list[str], str]]]]:
+    """Per heading, the studies sharing one reason: one line per failed request, not per study."""
+    sections = []
+    for event, heading in NOTICE_HEADINGS:
+        groups: dict[str, list[str]] = {}
+        for notice in notices:
+            if notice.event == event:
+                groups.setdefault(notice.line(), []).append(notice.nct_id)
+        if groups:
+            sections.append((heading, [(ids, text) for text, ids in groups.items()]))
+    return sections
+
+
+def ids_text(ids: list[str]) -> str:
+    """``NCT1, NCT2``; past ten, ``... and 30 more (40 studies)``."""
+    shown = ", ".join(ids[:LISTED_IDS])
+    if len(ids) <= LISTED_IDS:
+        return shown
+    return f"{shown} and {len(ids) - LISTED_IDS} more ({count(len(ids), 'study')})"
 
 
 def render_log_text(digest: Digest) -> str:
@@ -252,9 +283,9 @@ def render_html(digest: Digest) -> str:
         return f"<p>{_esc(TEST_TEXT)}</p>"
     parts = [f"<p>{_esc(digest.subject().removeprefix('[trialmon] ').capitalize())}</p>"]
     parts += [_study_html(s) for s in digest.studies]
-    if digest.notices:
-        parts.append("<h3>Studies that cannot be checked</h3><ul>")
-        parts += [f"<li>{_link(n.nct_id)}: {_esc(n.line())}</li>" for n in digest.notices]
+    for heading, groups in notice_sections(digest.notices):
+        parts.append(f"<h3>{_esc(heading)}</h3><ul>")
+        parts += [f"<li>{_links(ids)}: {_esc(text)}</li>" for ids, text in groups]
         parts.append("</ul>")
     body = "\n".join(parts)
     return (
@@ -269,6 +300,12 @@ def _study_html(study: StudyDigest) -> str:
         for line in study.lines()
     )
     return f"<h3>{_link(study.nct_id)}{title}</h3>\n<ul>{items}</ul>"
+
+
+def _links(ids: list[str]) -> str:
+    links = ", ".join(_link(nct_id) for nct_id in ids[:LISTED_IDS])
+    more = len(ids) - LISTED_IDS
+    return links if more <= 0 else f"{links} and {more} more ({count(len(ids), 'study')})"
 
 
 def _link(nct_id: str) -> str:
