@@ -183,7 +183,7 @@ def describe(response: httpx.Response) -> str:
     """``HTTP 400 Bad Request: <first line of the plain-text body>``."""
     text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
     head = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-    return f"{head}: {text}" if text else head
+    return f"{head}: {text}" if text and text != response.reason_phrase else head
 
 
 def json_body(response: httpx.Response) -> Any:

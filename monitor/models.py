@@ -76,6 +76,7 @@ class StudyError:
     nct_id: str | None
     message: str
     transient: bool = True
+    logged: bool = False  # the source already said it (once for a request of many studies)
 
 
 RECORD_EVENTS: tuple[str, ...] = (

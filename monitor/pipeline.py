@@ -283,7 +283,8 @@ def count_outcome(
 
 
 def note_error(cycle: Cycle, report: RunReport, error: StudyError) -> None:
-    log.warning("%s", error.message)
+    if not error.logged:
+        log.warning("%s", error.message)
     report.errors.append(error)
     if error.nct_id:
         cycle.store.record_failure(error.nct_id, error.message, iso(cycle.now))

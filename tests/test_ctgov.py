@@ -362,7 +362,8 @@ def test_html_instead_of_a_record_fails_that_study_only(
     run = r.cycle()
     assert run.failed == 1 and run.changes == []
     message = run.errors[0].message
-    assert message.startswith("NCT00000002: http://127.0.0.1") and "not valid JSON" in message
+    assert message.startswith("NCT00000002: registry request failed: GET /api/v2/studies: ")
+    assert "not valid JSON" in message and "127.0.0.1" not in message
     assert not run.errors[0].transient
     assert store.snapshots_of("NCT00000002") == before
     fake_api.fault = None
