@@ -146,7 +146,6 @@ def finish(bf: Backfill, report: BackfillReport) -> None:
 def backfill_study(bf: Backfill, nct_id: str, run: RunReport) -> StudyResult:
     """Import one study's versions; a fetch or record error ends this study only."""
     result = StudyResult(nct_id)
-    run.checked += 1
     try:
         walk(bf, nct_id, result, run)
     except (FetchError, RecordError) as e:
@@ -159,11 +158,13 @@ def backfill_study(bf: Backfill, nct_id: str, run: RunReport) -> StudyResult:
 
 
 def count(run: RunReport, result: StudyResult) -> None:
+    if result.error is not None:
+        return  # a failed study is counted once, as failed
     if result.changes:
         run.changed += 1
     elif result.stored:
         run.new += 1
-    elif result.error is None:
+    else:
         run.unchanged += 1
 
 

@@ -191,9 +191,11 @@ def source_items(
 
 
 def summary_line(report: RunReport) -> str:
+    others = report.failed_requests  # a saved search, a file without a study: said on stderr
+    failed = f"; {count(others, 'other error')}" if others else ""
     return (
         f"Checked {count(report.checked, 'study')}: {report.new} new, {report.changed} changed, "
-        f"{report.unchanged} unchanged, {report.failed} failed; "
+        f"{report.unchanged} unchanged, {report.failed} failed{failed}; "
         f"{count(len(report.changes), 'change')} recorded (run {report.run_id}, {report.status})."
     )
 
@@ -250,7 +252,7 @@ def run(ctx: Context, source_opt: str | None, force: bool) -> None:
             config, source_opt or config.source, stop.is_set, advance, notifiers, force=force
         )
     click.echo(summary_line(report))  # each failure was already logged on stderr as it happened
-    if report.errors and report.checked == 0:
+    if report.errors and report.checked == report.failed:
         first = report.errors[0].message
         raise SourceError(f"nothing could be checked: every request or record failed ({first})")
     if report.deliveries_failed and not report.deliveries_sent:

@@ -131,12 +131,16 @@ def _cycle_lines(run: dict[str, Any] | None) -> list[str]:
     if run is None:
         return ["Last cycle: none yet"]
     ended = run["finished_at"] or "?"
+    checked, new = run["studies_checked"] or 0, run["studies_new"] or 0
+    changed, unchanged = run["studies_changed"] or 0, run["studies_unchanged"] or 0
+    failed = max(0, checked - new - changed - unchanged)  # the counts add up
+    others = max(0, (run["errors"] or 0) - failed)  # a saved search, a file without a study
+    other = f"; {count(others, 'other error')}" if others else ""
     return [
         f"Last cycle: run {run['id']}, {run['started_at']} to {ended}, {run['status']} "
         f"({run['source']})",
-        f"  {run['studies_checked'] or 0} checked: {run['studies_new'] or 0} new, "
-        f"{run['studies_changed'] or 0} changed, {run['studies_unchanged'] or 0} unchanged, "
-        f"{run['errors'] or 0} failed; {count(run['changes_found'] or 0, 'change')}",
+        f"  {checked} checked: {new} new, {changed} changed, {unchanged} unchanged, "
+        f"{failed} failed{other}; {count(run['changes_found'] or 0, 'change')}",
     ]
 
 

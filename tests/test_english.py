@@ -7,7 +7,7 @@ from pathlib import Path
 from monitor.cli import summary_line
 from monitor.config import Config, QueryWatch, WatchConfig
 from monitor.english import count
-from monitor.models import Change, RunReport
+from monitor.models import Change, RunReport, StudyError
 from monitor.notify.digest import Digest, DigestChange, StudyDigest
 from monitor.render import changes_table, studies_lines
 from monitor.status import render_text, status
@@ -31,10 +31,17 @@ def test_subject_of_one_change_in_one_study() -> None:
 
 def test_run_summary_of_one_study() -> None:
     change = Change("status", "status.overall_status", "major", "A", "B", "Overall status: A → B")
-    report = RunReport(3, AT, status="ok", checked=1, changed=1, changes=[(NCT, change)])
+    report = RunReport(3, AT, status="ok", changed=1, changes=[(NCT, change)])
     line = summary_line(report)
     assert line.startswith("Checked 1 study: 0 new, 1 changed, 0 unchanged, 0 failed; ")
     assert "1 change recorded" in line
+
+
+def test_one_failed_study_is_one_study_checked() -> None:
+    report = RunReport(run_id=3, started_at=AT, status="partial")
+    report.errors += [StudyError(NCT, "no record"), StudyError(NCT, "again")]
+    line = summary_line(report)
+    assert line.startswith("Checked 1 study: 0 new, 0 changed, 0 unchanged, 1 failed; ")
 
 
 def test_studies_lines_say_1_version_1_change() -> None:

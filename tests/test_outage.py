@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from monitor.status import _cycle_lines
 
 from .conftest import DATA
 from .fakeapi import FakeApi, Fault, studies_range, synthetic_study
@@ -77,6 +80,37 @@ def test_one_line_per_failed_request_not_the_batch_url_per_study(
     assert len(failed) == 3, lines  # the watermark request, the saved search, the last word
     assert failed[0].startswith("trialmon: registry request failed for 8 studies (NCT00000001")
     assert failed[1].startswith('trialmon: saved search "solid tumors": GET /api/v2/studies: ')
+
+
+def test_the_counts_add_up(outage: list[subprocess.CompletedProcess[str]]) -> None:
+    first, down, *_, back = outage
+    assert first.stdout.startswith("Checked 8 studies: 8 new, 0 changed, 0 unchanged, 0 failed")
+    assert down.stdout.startswith(
+        "Checked 8 studies: 0 new, 0 changed, 0 unchanged, 8 failed; 1 other error; "
+    )
+    assert back.stdout.startswith("Checked 8 studies: 0 new, 0 changed, 8 unchanged, 0 failed")
+
+
+def test_the_runs_table_and_status_add_up(
+    outage: list[subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    db = sqlite3.connect(tmp_path / "history.db")
+    try:
+        run = db.execute(
+            "select studies_checked, studies_new, studies_changed, studies_unchanged, errors "
+            "from runs where id = 2"
+        ).fetchone()
+    finally:
+        db.close()
+    assert run == (8, 0, 0, 0, 9)  # 8 studies failed, and the saved search
+    row = dict(zip(("studies_checked", "studies_new", "studies_changed", "studies_unchanged",
+                    "errors"), run, strict=True))  # fmt: skip
+    row |= {"id": 2, "started_at": "a", "finished_at": "b", "status": "partial"}
+    row |= {"source": "ctgov", "changes_found": 0}
+    [_, counts] = _cycle_lines(row)
+    assert (
+        counts == "  8 checked: 0 new, 0 changed, 0 unchanged, 8 failed; 1 other error; 0 changes"
+    )
 
 
 def test_the_digest_of_an_outage_and_of_its_end(
