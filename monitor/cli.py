@@ -10,7 +10,7 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -40,6 +40,7 @@ from monitor.progress import progress
 from monitor.signals import stop_on_signals
 from monitor.sources.files import iter_records
 from monitor.store import Store
+from monitor.summary import notified
 
 # What `run --source DIR` does not need is imported by the commands that do (the daemon, the
 # HTTP client, the views, the report, rich): a cron run over a directory starts ~0.2 s sooner.
@@ -190,14 +191,23 @@ def source_items(
     return "files", offline_items(config, directory, store)
 
 
-def summary_line(report: RunReport) -> str:
+def summary_line(report: RunReport, floors: Mapping[str, str] | None = None) -> str:
+    """``Checked 3 studies: ...; 4 changes recorded: 3 notified, 1 not (administrative)``.
+
+    ``floors``: each enabled channel's ``min_severity`` (None: say nothing of notifying).
+    """
     others = report.failed_requests  # a saved search, a file without a study: said on stderr
     failed = f"; {count(others, 'other error')}" if others else ""
+    fate = notified([change for _, change in report.changes], floors)
     return (
         f"Checked {count(report.checked, 'study')}: {report.new} new, {report.changed} changed, "
         f"{report.unchanged} unchanged, {report.failed} failed{failed}; "
-        f"{count(len(report.changes), 'change')} recorded (run {report.run_id}, {report.status})."
+        f"{fate} (run {report.run_id}, {report.status})."
     )
+
+
+def channel_floors(notifiers: Iterable[Notifier]) -> dict[str, str]:
+    return {n.channel: n.min_severity for n in notifiers}
 
 
 def one_cycle(
@@ -251,7 +261,8 @@ def run(ctx: Context, source_opt: str | None, force: bool) -> None:
         report = one_cycle(
             config, source_opt or config.source, stop.is_set, advance, notifiers, force=force
         )
-    click.echo(summary_line(report))  # each failure was already logged on stderr as it happened
+    # each failure was already logged on stderr as it happened
+    click.echo(summary_line(report, channel_floors(notifiers)))
     if report.errors and report.checked == report.failed:
         first = report.errors[0].message
         raise SourceError(f"nothing could be checked: every request or record failed ({first})")
@@ -470,7 +481,7 @@ def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Notifier
     except LockHeldError as e:
         log.warning("cycle skipped: %s", e)
         return
-    log.info("%s", summary_line(report))
+    log.info("%s", summary_line(report, channel_floors(notifiers)))
     for error in report.errors:
         log.warning("  failed: %s", error.message)
 
