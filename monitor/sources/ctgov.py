@@ -57,6 +57,7 @@ RELEASE_KEY = "ctgov.data_timestamp"
 NCT_IN_TEXT = re.compile(r"NCT\d{8}", re.IGNORECASE)
 URL_PREFIX = re.compile(r"^(?:https?://[^/\s]+)?(/[^?\s:]*)(?:\?\S*)?: ")
 LISTED = 3  # ids named in the one line a failed request of many studies gets
+NOT_FOUND = "not found in the registry: check the id"
 
 
 # ---------------------------------------------------------------- plain helpers
@@ -529,6 +530,9 @@ class CtgovSource:
         try:
             moved, study = self.api.study(w.current)
         except NotFoundError:
+            if self.store.study(w.nct_id) is None:  # never stored: a mistyped id, not news
+                yield self.error(w.nct_id, f"{w.nct_id}: {NOT_FOUND}", transient=False)
+                return
             log.info("%s: the registry answers 404; the study is gone", w.nct_id)
             yield RecordEvent(w.nct_id, "gone")
             return
