@@ -6,6 +6,7 @@ Liveness comes from the lock files (pid and start time of their holders, see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -33,7 +34,7 @@ def status(config: Config, store: Store | None) -> dict[str, Any]:
         "cycle_running": holder_dict(cycle),
         "last_cycle": last_cycle(store, running=cycle is not None) if store else None,
         "watched": watched(config, store),
-        "failing": failing(store) if store else [],
+        "failing": failing(store, config.watch.studies) if store else [],
         "deliveries": deliveries(store) if store else {"pending": [], "failed": []},
     }
 
@@ -84,12 +85,17 @@ def watched(config: Config, store: Store | None) -> dict[str, Any]:
     }
 
 
-def failing(store: Store) -> list[dict[str, Any]]:
+def failing(store: Store, watched: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Failing studies, and watched ids failing before any version was stored."""
     sql = (
         "select nct_id, consecutive_failures, last_error, last_checked from studies "
         "where consecutive_failures > 0 order by consecutive_failures desc, nct_id"
     )
-    return list(iter_rows(store, sql))
+    rows = list(iter_rows(store, sql))
+    for row in store.watch_failures(list(watched)).values():
+        rows.append({**{k: row[k] for k in ("nct_id", "consecutive_failures", "last_error")},
+                     "last_checked": None})  # fmt: skip
+    return sorted(rows, key=lambda r: (-r["consecutive_failures"], r["nct_id"]))
 
 
 def deliveries(store: Store) -> dict[str, list[dict[str, Any]]]:

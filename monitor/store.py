@@ -188,6 +188,23 @@ def _source_keys(db: Database) -> None:
     )
 
 
+@migrations(name="0006_watch_failures")
+def _watch_failures(db: Database) -> None:
+    """Watched ids that fail before any version is stored (an id the registry never knew):
+    a failing watch for ``studies --failing``, ``status`` and the failure notices."""
+    db.table("watch_failures").create(
+        {
+            "nct_id": str,
+            "consecutive_failures": int,
+            "last_error": str,
+            "first_failed": str,
+            "last_failed": str,
+        },
+        pk="nct_id",
+        not_null={"consecutive_failures", "last_failed"},
+    )
+
+
 @dataclass(frozen=True)
 class Latest:
     """What the store knows of a study's newest snapshot."""
@@ -301,6 +318,12 @@ INSERT_STUDY = insert_sql(
     "studies", ("nct_id", *STUDY_COLUMNS, "last_changed", "first_seen"), "insert or replace"
 )
 UPDATE_STUDY = update_study_sql(STUDY_COLUMNS)
+UPSERT_WATCH_FAILURE = (
+    "insert into watch_failures (nct_id, consecutive_failures, last_error, first_failed, "
+    "last_failed) values (?, 1, ?, ?, ?) on conflict (nct_id) do update set "
+    "consecutive_failures = consecutive_failures + 1, last_error = excluded.last_error, "
+    "last_failed = excluded.last_failed"
+)
 UPDATE_STUDY_CHANGED = update_study_sql((*STUDY_COLUMNS, "last_changed"))
 
 
@@ -494,6 +517,7 @@ class Store:
         if is_new:
             values = [snap.nct_id, *values, snap.captured_at, snap.captured_at]
             self.db.conn.execute(INSERT_STUDY, values)
+            self._clear_watch_failure(snap.nct_id)
         elif snap.changes:
             self.db.conn.execute(UPDATE_STUDY_CHANGED, [*values, snap.captured_at, snap.nct_id])
         else:
@@ -595,15 +619,41 @@ class Store:
             )
 
     def record_failure(self, nct_id: str, message: str, now: str) -> int:
-        """Count a failed check of a known study; returns the consecutive failures."""
+        """Count a failed check of a study (of a watch never stored: in ``watch_failures``);
+        returns the consecutive failures."""
         with self.db.atomic():
-            self.db.execute(
+            known = self.db.execute(
                 "update studies set consecutive_failures = consecutive_failures + 1, "
                 "last_error = ? where nct_id = ?",
                 [message, nct_id],
-            )
-        study = self.study(nct_id)
+            ).rowcount
+            if not known:
+                self.db.execute(UPSERT_WATCH_FAILURE, [nct_id, message, now, now])
+        study = self.study(nct_id) or self.watch_failures([nct_id]).get(nct_id)
         return int(study["consecutive_failures"]) if study else 0
+
+    # ------------------------------------------------------------ failing watches (SQL)
+
+    def watch_failures(self, nct_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Failures of watched ids never stored, by id (all of them, or of ``nct_ids``)."""
+        if nct_ids is None:
+            return {r["nct_id"]: r for r in iter_rows(self, "select * from watch_failures")}
+        sql = "select * from watch_failures where nct_id in ({ids})"
+        names = ("nct_id", "consecutive_failures", "last_error", "first_failed", "last_failed")
+        return {r[0]: dict(zip(names, r, strict=True)) for r in self._rows_for(sql, nct_ids)}
+
+    def failing_watches(self, threshold: int) -> dict[str, tuple[int, str]]:
+        """Watched ids never stored failing at least ``threshold`` checks in a row."""
+        sql = (
+            "select nct_id, consecutive_failures, last_error from watch_failures "
+            "where consecutive_failures >= ? order by nct_id"
+        )
+        rows = self.db.execute(sql, [threshold]).fetchall()
+        return {nct: (int(n), str(error or "")) for nct, n, error in rows}
+
+    def _clear_watch_failure(self, nct_id: str) -> None:
+        """A first version stored: the watch no longer fails (call inside a transaction)."""
+        self.db.conn.execute("delete from watch_failures where nct_id = ?", [nct_id])
 
     # ------------------------------------------------------------ record-history backfill
 
@@ -685,6 +735,7 @@ class Store:
             row["last_changed"] = snap.captured_at
         if is_new:
             self.db.table("studies").insert({"nct_id": snap.nct_id, **row, "first_seen": now})
+            self._clear_watch_failure(snap.nct_id)
         else:
             self.db.table("studies").update(snap.nct_id, row)
 

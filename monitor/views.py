@@ -12,6 +12,7 @@ import orjson
 from monitor.classify import classify
 from monitor.compare import compare
 from monitor.config import ChangesConfig
+from monitor.english import count
 from monitor.errors import UsageError
 from monitor.models import CATEGORIES, SEVERITIES, Change, severity_rank
 from monitor.store import Store, iter_rows
@@ -46,7 +47,7 @@ def history(store: Store, nct_id: str) -> dict[str, Any]:
     """A study's stored versions, oldest first, each with the changes that led to it."""
     study = store.study(nct_id)
     if study is None:
-        raise UsageError(f"{nct_id} is not in the database (run `trialmon run` first)")
+        raise UsageError(not_stored(store, nct_id))
     versions = []
     for snap in store.snapshots_of(nct_id):
         rows = iter_rows(
@@ -63,6 +64,15 @@ def history(store: Store, nct_id: str) -> dict[str, Any]:
             }
         )
     return {**study, "versions": versions}
+
+
+def not_stored(store: Store, nct_id: str) -> str:
+    """Why a study has no history: never checked, or failing since its first check."""
+    failure = store.watch_failures([nct_id]).get(nct_id)
+    if failure is None:
+        return f"{nct_id} is not in the database (run `trialmon run` first)"
+    checks = count(failure["consecutive_failures"], "check")
+    return f"{nct_id} has never been stored: {failure['last_error']} ({checks} failed)"
 
 
 def diff(
@@ -164,14 +174,23 @@ UNKNOWN_STUDY: dict[str, Any] = {
 }
 
 
+def _failing_watch(failures: dict[str, dict[str, Any]], nct_id: str) -> dict[str, Any]:
+    """A watched id never stored that fails its checks (a mistyped id ...), as a study row."""
+    row = failures.get(nct_id)
+    if row is None:
+        return {}
+    return {"consecutive_failures": row["consecutive_failures"], "last_error": row["last_error"]}
+
+
 def studies(
     store: Store, watched: Iterable[str] = (), *, failing: bool = False
 ) -> list[dict[str, Any]]:
     """Every known study, plus watched ones never stored yet, with their check state."""
     wanted = set(watched)
     rows = {r["nct_id"]: r for r in iter_rows(store, STUDIES_SQL)}
+    failures = store.watch_failures(sorted(wanted - rows.keys()))
     for nct_id in wanted - rows.keys():
-        rows[nct_id] = {"nct_id": nct_id, **UNKNOWN_STUDY}
+        rows[nct_id] = {"nct_id": nct_id, **UNKNOWN_STUDY, **_failing_watch(failures, nct_id)}
     out = [
         {**row, "watched": nct_id in wanted, "known": row["first_seen"] is not None}
         for nct_id, row in sorted(rows.items())

@@ -44,7 +44,8 @@ def _failing(store: Store, threshold: int) -> dict[str, tuple[int, str]]:
         "where consecutive_failures >= ? order by nct_id"
     )
     rows = store.db.execute(sql, [threshold]).fetchall()
-    return {nct: (int(count), str(error or "")) for nct, count, error in rows}
+    found = {nct: (int(count), str(error or "")) for nct, count, error in rows}
+    return found | store.failing_watches(threshold)  # and watched ids never stored
 
 
 def _failure_counts(store: Store, nct_ids: set[str]) -> dict[str, int]:
@@ -54,4 +55,6 @@ def _failure_counts(store: Store, nct_ids: set[str]) -> dict[str, int]:
     ids = sorted(nct_ids)
     marks = ",".join("?" * len(ids))
     sql = f"select nct_id, consecutive_failures from studies where nct_id in ({marks})"
-    return {nct: int(count or 0) for nct, count in store.db.execute(sql, ids).fetchall()}
+    counts = {nct: int(count or 0) for nct, count in store.db.execute(sql, ids).fetchall()}
+    failing = store.watch_failures(ids)  # watched ids never stored, still failing
+    return counts | {nct: int(row["consecutive_failures"]) for nct, row in failing.items()}
