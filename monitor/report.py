@@ -21,6 +21,7 @@ import orjson
 from monitor import chart
 from monitor.errors import StoreError, UsageError
 from monitor.models import SEVERITIES, severity_rank
+from monitor.palette import badge_css
 from monitor.store import Store, iter_rows
 
 DATE_FIELDS: tuple[str, ...] = ("start", "primary_completion", "completion")
@@ -354,11 +355,8 @@ th{background:#f7fafc;font-weight:600}td.num{text-align:right;font-variant-numer
 .status.status-NO_LONGER_AVAILABLE,.segment.status-WITHDRAWN,.segment.status-TERMINATED,
 .segment.status-WITHHELD,.segment.status-NO_LONGER_AVAILABLE{background:#fc8181}
 .badge{padding:1px 6px;border-radius:4px;font-size:.85em;background:#edf2f7}
-.severity-critical .badge{background:#c53030;color:#fff}
-.severity-major .badge{background:#dd6b20;color:#fff}
-.severity-minor .badge{background:#bee3f8}.severity-info .badge{color:#718096}
 svg.slippage{max-width:100%;height:auto;background:#fff;border:1px solid #e2e8f0}
 svg .grid{stroke:#edf2f7}svg .tick,svg .axis-label,svg .legend text{font-size:11px;fill:#4a5568}
 svg .diagonal{stroke:#a0aec0;stroke-dasharray:5 4}
 .no-chart,.none{color:#718096}
-"""
+""" + badge_css()  # the severity colours the HTML email shares

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from monitor.notify.digest import (
-    Digest,
-    DigestChange,
-    Notice,
-    StudyDigest,
-    render_html,
-    render_text,
-)
+from monitor.notify.digest import Digest, DigestChange, Notice, StudyDigest, render_text
+from monitor.notify.digest_html import render_html
 
 AT = "2026-11-26T20:03:14Z"
 REASON = "registry request failed: HTTP 500 Internal Server Error (gave up after 6 attempts)"

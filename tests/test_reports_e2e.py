@@ -110,7 +110,7 @@ def test_the_email_shows_each_study_in_under_30_lines(outputs: Outputs) -> None:
     for nct, block in study_blocks(plain).items():
         assert len(block) < LIMIT, (nct, len(block))
     html = received.message.get_body(("html",)).get_content()
-    sections = html.split("<h3")[1:]
+    sections = html.split('<section class="study"')[1:]
     assert len(sections) == len(EDITS)
     for section in sections:
         assert section.count("<li") < LIMIT

@@ -7,7 +7,6 @@ id of an Apprise URL); it is empty for channels with a single destination.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -275,42 +274,3 @@ def render_log_text(digest: Digest) -> str:
     return render_text(
         digest, f"{digest.created_at} trialmon run {digest.run_id}: {headline(digest)}"
     )
-
-
-def render_html(digest: Digest) -> str:
-    """The HTML digest; every piece of record text is escaped."""
-    if digest.test:
-        return f"<p>{_esc(TEST_TEXT)}</p>"
-    parts = [f"<p>{_esc(digest.subject().removeprefix('[trialmon] ').capitalize())}</p>"]
-    parts += [_study_html(s) for s in digest.studies]
-    for heading, groups in notice_sections(digest.notices):
-        parts.append(f"<h3>{_esc(heading)}</h3><ul>")
-        parts += [f"<li>{_links(ids)}: {_esc(text)}</li>" for ids, text in groups]
-        parts.append("</ul>")
-    body = "\n".join(parts)
-    return (
-        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{body}\n</body></html>'
-    )
-
-
-def _study_html(study: StudyDigest) -> str:
-    title = f" — {_esc(study.title)}" if study.title else ""
-    items = "".join(
-        f"<li><strong>[{_esc(line.severity)}]</strong> {_esc(line.text)}</li>"
-        for line in study.lines()
-    )
-    return f"<h3>{_link(study.nct_id)}{title}</h3>\n<ul>{items}</ul>"
-
-
-def _links(ids: list[str]) -> str:
-    links = ", ".join(_link(nct_id) for nct_id in ids[:LISTED_IDS])
-    more = len(ids) - LISTED_IDS
-    return links if more <= 0 else f"{links} and {more} more ({count(len(ids), 'study')})"
-
-
-def _link(nct_id: str) -> str:
-    return f'<a href="{_esc(history_url(nct_id))}">{_esc(nct_id)}</a>'
-
-
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)

@@ -26,7 +26,8 @@ from email.utils import formatdate
 
 from monitor.config import EmailNotifyConfig, QueryWatch
 from monitor.errors import ConfigError, DeliveryError
-from monitor.notify.digest import Digest, render_html, render_text
+from monitor.notify.digest import Digest, render_text
+from monitor.notify.digest_html import render_html
 
 log = logging.getLogger(__name__)
 
