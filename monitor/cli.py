@@ -433,14 +433,23 @@ def studies(ctx: Context, failing: bool, fmt: str) -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Where to write the self-contained HTML page.",
 )
+@click.option(
+    "--min-severity",
+    type=click.Choice(SEVERITIES),
+    default="minor",
+    show_default=True,
+    help="List changes of this severity or higher (info: the administrative ones too).",
+)
 @pass_context
 @handle_errors
-def report_command(ctx: Context, nct_ids: tuple[str, ...], html_path: Path) -> None:
+def report_command(
+    ctx: Context, nct_ids: tuple[str, ...], html_path: Path, min_severity: str
+) -> None:
     """An HTML page with status timeline, date-slippage chart and change list."""
     from monitor.report import build_report, write_report
 
     wanted = list(dict.fromkeys(nct_argument(n) for n in nct_ids))
-    page = build_report(ctx.store(), wanted, generated_at=now_utc())
+    page = build_report(ctx.store(), wanted, generated_at=now_utc(), min_severity=min_severity)
     write_report(html_path, page)
     click.echo(f"Wrote {html_path} ({count(len(wanted), 'study')}).")
 

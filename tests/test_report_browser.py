@@ -34,7 +34,7 @@ def test_rendered_dom_has_chart_and_timeline(browser: str, page: Path, tmp_path:
     assert rendered.classes["series-completion"] == 2
     assert rendered.classes["timeline"] == 2 and rendered.classes["period"] == 4
     assert rendered.classes["segment"] == 4
-    assert rendered.classes["change"] == 14
+    assert rendered.classes["change"] == 11  # 3 administrative changes are counted, not listed
     assert rendered.classes["severity-critical"] == 3
     assert "script" not in rendered.tags
 

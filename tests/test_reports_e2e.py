@@ -149,3 +149,18 @@ def test_the_changes_table_keeps_one_row_per_site(outputs: Outputs) -> None:
 def test_each_log_digest_starts_with_a_timestamp_and_the_run_id(outputs: Outputs) -> None:
     first = outputs.log.splitlines()[0]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ trialmon run 2: .+", first), first
+
+
+def test_the_html_report_lists_each_version_in_under_30_lines(outputs: Outputs) -> None:
+    nct = ids()["everything-at-once"]
+    for floor, administrative in (("minor", False), ("info", True)):
+        path = outputs.root / f"report-{floor}.html"
+        made = trialmon("report", nct, "--html", str(path), "--min-severity", floor,
+                        cwd=outputs.root)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        page = path.read_text(encoding="utf-8")
+        assert 1 < page.count("<tr class='change") < LIMIT
+        assert ("Last update posted" in page) is administrative
+    default = trialmon("report", nct, "--html", str(outputs.root / "r.html"), cwd=outputs.root)
+    assert default.returncode == 0
+    assert "administrative changes not shown" in (outputs.root / "r.html").read_text()
