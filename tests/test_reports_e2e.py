@@ -164,3 +164,41 @@ def test_the_html_report_lists_each_version_in_under_30_lines(outputs: Outputs) 
     default = trialmon("report", nct, "--html", str(outputs.root / "r.html"), cwd=outputs.root)
     assert default.returncode == 0
     assert "administrative changes not shown" in (outputs.root / "r.html").read_text()
+
+
+def test_the_rules_hold_in_every_output(outputs: Outputs) -> None:
+    [mail] = outputs.mail.received
+    texts = {
+        "log": outputs.log,
+        "email": mail.message.get_body(("plain",)).get_content(),
+        "email html": mail.message.get_body(("html",)).get_content(),
+        "apprise": json.loads(outputs.hook.accepted[0])["message"],
+    }
+    for name, text in texts.items():
+        blocks = study_blocks(text) if name != "email html" else {}
+        assert "Disp " not in text and "reworded changed" not in text, name
+        assert "[major] Results delay requested: the sponsor certified" in text or blocks == {}
+        if blocks:
+            rewording = blocks[ids()["outcome-rewording"]]
+            assert len(rewording) == 3, rewording  # heading, one row, history
+            assert "Locations: 12 renamed" in "\n".join(blocks[ids()["re-encoded-names"]])
+    assert "Results delay requested" in texts["email html"]
+    assert mail.message["Subject"].startswith("[trialmon] 1098 changes in 7 studies (0 critical)")
+
+
+def test_renamed_sites_and_contacts_in_the_changes_table_and_diff(outputs: Outputs) -> None:
+    db = sqlite3.connect(outputs.root / "snapshots" / "history.db")
+    try:
+        fields = dict(
+            db.execute(
+                "select field, count(*) from changes where nct_id = ? group by field",
+                [ids()["re-encoded-names"]],
+            ).fetchall()
+        )
+    finally:
+        db.close()
+    assert fields == {"locations.facility": 12}  # renamed, never removed and added
+    churn = trialmon("diff", ids()["contact-churn"], cwd=outputs.root)
+    assert churn.returncode == 0, churn.stderr
+    assert '"Study Coordinator" phone "+1 555 01000" → "+1 555 02000"' in churn.stdout
+    assert '"Study Coordinator" → "Study Coordinator"' not in churn.stdout
