@@ -248,11 +248,11 @@ ROLLUPS: dict[str, Callable[[Sequence[ChangeLike]], str]] = {
 }
 
 
-def full_list_command(nct_id: str, pairs: Iterable[tuple[int | None, int | None]]) -> str:
+def full_list_command(trial_id: str, pairs: Iterable[tuple[int | None, int | None]]) -> str:
     """The command that lists every row: ``trialmon diff NCT --from 3 --to 4`` for one pair
     of snapshots, else ``trialmon changes --study NCT``."""
     found = {p for p in pairs if p[0] is not None and p[1] is not None and p[0] != p[1]}
     if len(found) == 1:
         (old, new), *_ = found
-        return f"trialmon diff {nct_id} --from {old} --to {new}"
-    return f"trialmon changes --study {nct_id}"
+        return f"trialmon diff {trial_id} --from {old} --to {new}"
+    return f"trialmon changes --study {trial_id}"

@@ -46,7 +46,7 @@ def test_one_failed_study_is_one_study_checked() -> None:
 
 def test_studies_lines_say_1_version_1_change() -> None:
     row = {
-        "nct_id": NCT,
+        "trial_id": NCT,
         "overall_status": "WITHDRAWN",
         "last_checked": AT,
         "last_changed": AT,
@@ -62,7 +62,7 @@ def test_studies_lines_say_1_version_1_change() -> None:
 def test_changes_table_title_of_one_change() -> None:
     row = {
         "detected_at": AT,
-        "nct_id": NCT,
+        "trial_id": NCT,
         "severity": "major",
         "category": "status",
         "summary": "Overall status: A → B",

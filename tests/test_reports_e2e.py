@@ -129,10 +129,10 @@ def test_the_changes_table_keeps_one_row_per_site(outputs: Outputs) -> None:
     db = sqlite3.connect(outputs.root / "snapshots" / "history.db")
     try:
         sites = db.execute(
-            "select count(*) from changes where nct_id = ? and field = 'locations.status'", [nct]
+            "select count(*) from changes where trial_id = ? and field = 'locations.status'", [nct]
         ).fetchone()[0]
         pair = db.execute(
-            "select from_snapshot_id, to_snapshot_id, count(*) from changes where nct_id = ? "
+            "select from_snapshot_id, to_snapshot_id, count(*) from changes where trial_id = ? "
             "group by 1, 2",
             [nct],
         ).fetchall()
@@ -191,7 +191,7 @@ def test_renamed_sites_and_contacts_in_the_changes_table_and_diff(outputs: Outpu
     try:
         fields = dict(
             db.execute(
-                "select field, count(*) from changes where nct_id = ? group by field",
+                "select field, count(*) from changes where trial_id = ? group by field",
                 [ids()["re-encoded-names"]],
             ).fetchall()
         )

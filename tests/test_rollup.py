@@ -13,10 +13,11 @@ import pytest
 
 from monitor.classify import classify
 from monitor.compare import compare
-from monitor.config import ChangesConfig
+from monitor.configkit import ChangesConfig
 from monitor.models import CATEGORIES, SEVERITIES, Change, severity_rank
-from monitor.normalize import normalize
 from monitor.notify.digest import Digest, DigestChange, StudyDigest, study_text
+from monitor.registries.ctgov.normalize import normalize
+from monitor.registries.ctgov.vocabulary import VOCABULARY
 from monitor.rollup import BUDGET, lines, tally
 from tests.realedits import ADDED, CONTACTS_CHANGED, EDITS, RECRUITING, SITES
 
@@ -29,7 +30,7 @@ LIMIT = 30  # lines of a study's part of a text digest (issue 15)
 def changes_of(label: str) -> tuple[Change, ...]:
     before, after = EDITS[label]()
     old, new = normalize(before), normalize(after)
-    return tuple(classify(old, new, compare(old, new), ChangesConfig()))
+    return tuple(classify(old, new, compare(old, new), ChangesConfig(), vocabulary=VOCABULARY))
 
 
 def digest_changes(found: tuple[Change, ...], floor: str = "minor") -> tuple[DigestChange, ...]:

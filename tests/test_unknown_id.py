@@ -47,7 +47,7 @@ def setup(root: Path, api: FakeApi) -> None:
 def changes_of(root: Path, nct: str) -> list[tuple[str, str]]:
     db = sqlite3.connect(root / "history.db")
     try:
-        sql = "select severity, summary from changes where nct_id = ?"
+        sql = "select severity, summary from changes where trial_id = ?"
         return [tuple(r) for r in db.execute(sql, [nct]).fetchall()]
     finally:
         db.close()
@@ -72,7 +72,7 @@ def test_a_mistyped_id_is_a_failing_watch(fake_api: FakeApi, tmp_path: Path) -> 
     status = trialmon(tmp_path, "status")
     assert f"Failing studies: 1\n  {TYPO}: 2 times, {TYPO}: {CHECK}" in status.stdout
     rows = json.loads(trialmon(tmp_path, "status", "--format", "json").stdout)["failing"]
-    assert [(r["nct_id"], r["consecutive_failures"]) for r in rows] == [(TYPO, 2)]
+    assert [(r["trial_id"], r["consecutive_failures"]) for r in rows] == [(TYPO, 2)]
 
     history = trialmon(tmp_path, "history", TYPO)
     assert history.returncode == 2

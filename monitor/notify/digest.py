@@ -2,7 +2,8 @@
 
 News is the cycle's changes plus *notices*: a study that has failed several cycles in a row,
 or one that recovered. ``route`` says where a part of a digest goes (email addresses, or the
-id of an Apprise URL); it is empty for channels with a single destination.
+id of an Apprise URL); it is empty for channels with a single destination. Each study links
+to the page of its registry that shows what changed (``Registry.links``).
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ from typing import Any
 
 import orjson
 
-from monitor import rollup
+from monitor import registries, rollup
 from monitor.english import count
 from monitor.models import severity_rank
 from monitor.rollup import Line
 
-HISTORY_URL = "https://clinicaltrials.gov/study/{nct_id}?tab=history"
 TEST_SUBJECT = "[trialmon] test message"
 TEST_TEXT = "This is a test message from trialmon: if you read it, this channel works."
 
 
-def history_url(nct_id: str) -> str:
-    return HISTORY_URL.format(nct_id=nct_id)
+def history_url(trial_id: str, registry: str = "") -> str:
+    """The registry's page of what changed in a trial (its history tab, else its page)."""
+    kind = registry if registry in registries.REGISTRIES else registries.kind_of(trial_id)
+    return registries.get(kind).links.history_page(trial_id)
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,11 @@ class DigestChange:
 
 @dataclass(frozen=True)
 class StudyDigest:
-    nct_id: str
+    trial_id: str
     title: str | None
     changes: tuple[DigestChange, ...]
     queries: tuple[str, ...] = ()  # the watched queries that found this study
+    registry: str = ""  # its registry's kind (empty: the one whose ids have its form)
 
     @property
     def top_severity(self) -> str:
@@ -53,7 +56,7 @@ class StudyDigest:
 
     @property
     def history_url(self) -> str:
-        return history_url(self.nct_id)
+        return history_url(self.trial_id, self.registry)
 
     def lines(self) -> list[Line]:
         """The changes as a person reads them: sites, contacts ... rolled up (monitor.rollup)."""
@@ -62,14 +65,14 @@ class StudyDigest:
     def full_list(self) -> str:
         """The command listing every change this part of the digest rolls up."""
         pairs = [(c.from_snapshot_id, c.to_snapshot_id) for c in self.changes]
-        return rollup.full_list_command(self.nct_id, pairs)
+        return rollup.full_list_command(self.trial_id, pairs)
 
 
 @dataclass(frozen=True)
 class Notice:
     """A study failing ``failures`` cycles in a row (``event="failing"``), or recovered."""
 
-    nct_id: str
+    trial_id: str
     event: str
     failures: int
     message: str
@@ -120,14 +123,14 @@ class Digest:
         parts += [f"{count(recovered, 'study')} can be checked again"] if recovered else []
         return parts
 
-    def only(self, nct_ids: Collection[str], route: tuple[str, ...]) -> Digest:
-        """The part of this digest about ``nct_ids``, addressed to ``route``."""
-        studies = tuple(s for s in self.studies if s.nct_id in nct_ids)
-        notices = tuple(n for n in self.notices if n.nct_id in nct_ids)
+    def only(self, trial_ids: Collection[str], route: tuple[str, ...]) -> Digest:
+        """The part of this digest about ``trial_ids``, addressed to ``route``."""
+        studies = tuple(s for s in self.studies if s.trial_id in trial_ids)
+        notices = tuple(n for n in self.notices if n.trial_id in trial_ids)
         return replace(self, studies=studies, notices=notices, route=route)
 
-    def nct_ids(self) -> list[str]:
-        ids = [s.nct_id for s in self.studies] + [n.nct_id for n in self.notices]
+    def trial_ids(self) -> list[str]:
+        ids = [s.trial_id for s in self.studies] + [n.trial_id for n in self.notices]
         return list(dict.fromkeys(ids))
 
     def to_json(self) -> str:
@@ -140,7 +143,7 @@ class Digest:
             run_id=data["run_id"],
             created_at=data["created_at"],
             studies=tuple(_study(s) for s in data["studies"]),
-            notices=tuple(Notice(**n) for n in data.get("notices", ())),
+            notices=tuple(_notice(n) for n in data.get("notices", ())),
             route=tuple(data.get("route", ())),
             test=bool(data.get("test", False)),
         )
@@ -148,7 +151,17 @@ class Digest:
 
 def _study(data: Mapping[str, Any]) -> StudyDigest:
     changes = tuple(DigestChange(**c) for c in data["changes"])
-    return StudyDigest(data["nct_id"], data["title"], changes, tuple(data.get("queries", ())))
+    queries = tuple(data.get("queries", ()))
+    return StudyDigest(_trial(data), data["title"], changes, queries, data.get("registry", ""))
+
+
+def _notice(data: Mapping[str, Any]) -> Notice:
+    return Notice(_trial(data), data["event"], data["failures"], data["message"])
+
+
+def _trial(data: Mapping[str, Any]) -> str:
+    """The trial id of a stored digest part (``nct_id`` in digests queued by trialmon 0.1)."""
+    return str(data["trial_id"] if "trial_id" in data else data["nct_id"])
 
 
 def build_digest(
@@ -164,19 +177,22 @@ def build_digest(
     """Group change rows by study, keep those at or above ``min_severity``, order them."""
     floor = severity_rank(min_severity)
     grouped: dict[str, list[DigestChange]] = {}
+    kinds: dict[str, str] = {}
     for row in rows:
         if severity_rank(row["severity"]) >= floor:
-            grouped.setdefault(row["nct_id"], []).append(_change(row))
+            grouped.setdefault(row["trial_id"], []).append(_change(row))
+            kinds[row["trial_id"]] = row.get("registry") or ""
     studies = [
         StudyDigest(
-            nct,
-            titles.get(nct),
+            trial_id,
+            titles.get(trial_id),
             tuple(sorted(cs, key=lambda c: -severity_rank(c.severity))),
-            (queries or {}).get(nct, ()),
+            (queries or {}).get(trial_id, ()),
+            kinds[trial_id],
         )
-        for nct, cs in grouped.items()
+        for trial_id, cs in grouped.items()
     ]
-    studies.sort(key=lambda s: (-severity_rank(s.top_severity), s.nct_id))
+    studies.sort(key=lambda s: (-severity_rank(s.top_severity), s.trial_id))
     return Digest(run_id, created_at, tuple(studies), tuple(notices))
 
 
@@ -215,7 +231,7 @@ def headline(digest: Digest) -> str:
 def study_text(study: StudyDigest) -> list[str]:
     """A study's part of a text digest: heading, one line per change (rolled up), links."""
     title = f" — {study.title}" if study.title else ""
-    lines = [f"{study.nct_id}{title}"]
+    lines = [f"{study.trial_id}{title}"]
     shown = study.lines()
     lines += [f"  [{line.severity}] {line.text}" for line in shown]
     if any(line.rolled_up for line in shown):
@@ -252,7 +268,7 @@ def notice_sections(notices: Iterable[Notice]) -> list[tuple[str, list[tuple[lis
         groups: dict[str, list[str]] = {}
         for notice in notices:
             if notice.event == event:
-                groups.setdefault(notice.line(), []).append(notice.nct_id)
+                groups.setdefault(notice.line(), []).append(notice.trial_id)
         if groups:
             sections.append((heading, [(ids, text) for text, ids in groups.items()]))
     return sections

@@ -60,7 +60,7 @@ def render_html(digest: Digest) -> str:
 
 
 def study_html(study: StudyDigest) -> str:
-    link = f'<a href="{esc(study.history_url)}" style="{A}">{esc(study.nct_id)}</a>'
+    link = f'<a href="{esc(study.history_url)}" style="{A}">{esc(study.trial_id)}</a>'
     title = f" {esc(study.title)}" if study.title else ""
     shown = study.lines()
     items = "".join(change_html(line) for line in shown)
@@ -99,8 +99,8 @@ def notices_html(digest: Digest) -> list[str]:
 def ids_html(ids: list[str]) -> str:
     """Each study a link to its registry page; past ten, the rest counted (as ids_text)."""
     shown = ", ".join(
-        f'<a href="{esc(history_url(nct))}" style="color:{LINK}">{esc(nct)}</a>'
-        for nct in ids[:LISTED_IDS]
+        f'<a href="{esc(history_url(trial_id))}" style="color:{LINK}">{esc(trial_id)}</a>'
+        for trial_id in ids[:LISTED_IDS]
     )
     return shown + esc(ids_text(ids)[len(", ".join(ids[:LISTED_IDS])) :])
 
