@@ -8,10 +8,12 @@ site, renamed; another hospital in the same city is not (``Hôpital Nord`` / ``H
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 
 MIN_LENGTH = 12  # a spelling edit counts only in names at least this long (folded)
 EDITS_PER = 12  # ... and one edited character per this many
+DIGITS = re.compile(r"\d+")
 
 
 def repair(text: str) -> str:
@@ -49,5 +51,7 @@ def same_name(a: str | None, b: str | None) -> bool:
     fa, fb = fold(a), fold(b)
     if fa == fb:
         return True
+    if DIGITS.findall(fa) != DIGITS.findall(fb):
+        return False  # "Site 101" and "Site 102" are two sites, not one misspelt
     shorter = min(len(fa), len(fb))
     return shorter >= MIN_LENGTH and edits(fa, fb) <= max(1, shorter // EDITS_PER)

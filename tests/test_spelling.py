@@ -40,6 +40,7 @@ def test_same_name_written_differently(a: str | None, b: str | None) -> None:
         ("Hôpital Nord", "Hôpital Sud"),
         ("CHU Lyon", "CHR Lyon"),  # short names: one letter is another hospital
         ("Cancer Center of Kansas", "Cancer Center of Texas"),
+        ("Clinical Research Site 101", "Clinical Research Site 102"),  # numbered sites
         ("Clinic", None),
     ],
 )
