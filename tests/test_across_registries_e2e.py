@@ -73,7 +73,7 @@ def test_a_disagreement_is_reported_once_and_its_resolution_once(
     first = cli.run()
     assert first.exit_code == 0, first.output
     assert "Checked 2 studies: 2 new" in first.output
-    assert "1 changes recorded" in first.output
+    assert "1 change recorded" in first.output
     assert across(cli) == [(1, NCT, "major", DISAGREE)]
 
     assert "0 changes recorded" in cli.run().output  # still disagreeing: not news again
@@ -96,8 +96,8 @@ def test_a_disagreement_is_reported_once_and_its_resolution_once(
     assert len(across(cli)) == 2
 
     digests = (cli.path.parent / "digests.log").read_text(encoding="utf-8")
-    assert f"  also registered as {EU_CT} (EU CTIS)\n  [major] record: {DISAGREE}" in digests
-    assert f"  [minor] record: {AGREE}" in digests
+    assert f"  also registered as {EU_CT} (EU CTIS)\n  [major] {DISAGREE}" in digests
+    assert f"  [minor] {AGREE}" in digests
 
 
 def test_studies_and_history_show_the_other_registrations(cli: LiveCli) -> None:

@@ -135,7 +135,7 @@ def test_a_storm_that_does_not_clear_is_counted_and_read_again(
     fake.storm(1000, status=429)
     result = cli.run()
     assert result.exit_code == 1  # nothing could be checked
-    assert "0 new, 0 changed, 0 unchanged, 3 failed" in result.output  # 2 watched, 1 search
+    assert "0 new, 0 changed, 0 unchanged, 2 failed; 1 other error" in result.output  # a search
     fake.fault = None
     fake.update(ENDED, postpone_end, "07/10/2026")  # published while the firewall said no
     assert "0 new, 1 changed, 3 unchanged, 0 failed" in cli.run().output
@@ -164,7 +164,9 @@ def test_a_refused_search_body_is_an_error_of_that_search(
     fake.fault = refuse
     result = cli.run()
     assert result.exit_code == 0
-    assert "Checked 2 studies: 2 new, 0 changed, 0 unchanged, 1 failed" in result.output
+    assert "Checked 2 studies: 2 new, 0 changed, 0 unchanged, 0 failed; 1 other error" in (
+        result.output
+    )
     assert 'saved search "diabetes"' in caplog.text
     assert "CTIS refused the search (showWarning)" in caplog.text
     assert cli.changes() == []  # no member is news from a refusal

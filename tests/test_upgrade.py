@@ -119,7 +119,7 @@ def test_upgraded_records_are_what_the_normalizer_makes_today(old_db: Path) -> N
 
 
 def test_the_ids_stored_records_name_elsewhere_are_filled_in(old_db: Path) -> None:
-    """0009: each stored trial's ids in other registries, read from its newest record."""
+    """0010: each stored trial's ids in other registries, read from its newest record."""
     upgraded(old_db)
     links = rows(old_db, "select trial_id, registry, linked_id, kind from trial_links")
     assert ("NCT00791778", "ctgov", "2008-004429-41", "eudract") in links

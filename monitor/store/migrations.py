@@ -325,6 +325,23 @@ def _upgraded(snapshot_id: int, registry: str | None, text: str) -> tuple[str, s
     return data, digest
 
 
+@migrations(name="0009_watch_failures")
+def _watch_failures(db: Database) -> None:
+    """Watched ids that fail before any version is stored (an id the registry never knew):
+    a failing watch for ``studies --failing``, ``status`` and the failure notices."""
+    db.table("watch_failures").create(
+        {
+            "trial_id": str,
+            "consecutive_failures": int,
+            "last_error": str,
+            "first_failed": str,
+            "last_failed": str,
+        },
+        pk="trial_id",
+        not_null={"consecutive_failures", "last_failed"},
+    )
+
+
 # ---------------------------------------------------------------- across registries
 
 LATEST_RECORDS = (
@@ -336,7 +353,7 @@ INSERT_LINK = (
 )
 
 
-@migrations(name="0009_across_registries")
+@migrations(name="0010_across_registries")
 def _across_registries(db: Database) -> None:
     """Each trial's ids in other registries (and its older ids in its own), filled from the
     stored records; the disagreements between registries about one trial, open and resolved."""
