@@ -113,3 +113,23 @@ def test_studies_and_history_show_the_other_registrations(cli: LiveCli) -> None:
     ]
     text = cli.trialmon("history", EU_CT).output
     assert "Also registered as: NCT04032847 (ClinicalTrials.gov), 2018-001005-85 (EudraCT)" in text
+
+
+def test_a_one_registry_source_names_what_it_leaves_unchecked(
+    cli: LiveCli, fakes: tuple[FakeApi, FakeCtis], caplog: pytest.LogCaptureFixture
+) -> None:
+    """``source = "ctgov"`` (as the contract's example config) still checks its registry alone;
+    the watched EU CTIS trial is not asked, and the cycle says so by name."""
+    _, ctis = fakes
+    cli.path.write_text('source = "ctgov"\n' + cli.path.read_text(encoding="utf-8"))
+    result = cli.run()
+    assert "Checked 1 study: 1 new" in result.output
+    assert ctis.count() == 0
+    assert (
+        f'not checked in this cycle: 1 watched EU CTIS trial ({EU_CT}); source "ctgov" asks '
+        'only ClinicalTrials.gov (source = "live" asks every registry with something watched)'
+    ) in caplog.text
+    caplog.clear()
+    both = cli.run("--source", "live")
+    assert "Checked 2 studies: 1 new" in both.output and ctis.count() > 0
+    assert "not checked" not in caplog.text
