@@ -29,9 +29,7 @@ from typing import Any
 import orjson
 
 from monitor.errors import RecordError
-from monitor.registries.ctis import ids
-from monitor.registries.ctis.core import KIND, clean_text, finish, generic, snake, version_hash
-from monitor.registries.ctis.tree import (
+from monitor.recordtree import (
     Node,
     drop_empty,
     each,
@@ -42,6 +40,8 @@ from monitor.registries.ctis.tree import (
     strip_keys,
     sub,
 )
+from monitor.registries.ctis import ids
+from monitor.registries.ctis.core import KIND, clean_text, finish, generic, snake, version_hash
 from monitor.registries.ctis.vocabulary import (
     AGE_RANGES,
     EARLY_TERMINATION,

@@ -28,10 +28,10 @@ from typing import Any
 import orjson
 
 from monitor.errors import RecordError
+from monitor.recordtree import Node, drop_empty, pop, prune, rest, strip_keys, sub
 from monitor.registries.isrctn import ids
 from monitor.registries.isrctn.core import KIND, clean_text, finish, generic, version_hash
 from monitor.registries.isrctn.status import Calendar, derive
-from monitor.registries.isrctn.tree import Node, drop_empty, pop, prune, rest, strip_keys, sub
 
 #: Part of the source key: bump it when what this module reads of a raw record changes.
 FORMAT = "isrctn1"

@@ -1,4 +1,5 @@
-"""Reading a nested record (an XML element as plain data) by taking what is mapped out of it. Pure.
+"""Reading a nested record (JSON, or an XML element as plain data) by taking what is mapped out
+of it. Pure; for every registry's normalizer.
 
 A normalizer works on a private deep copy of the record and *pops* every leaf it maps. What is
 left at the end (pruned of empty containers) is everything the normalizer did not map, and goes
