@@ -203,6 +203,42 @@ def test_docs_hidden_files_other_suffixes_and_subfolders_are_skipped(tmp_path: P
     assert _read(directory)[1] == []
 
 
+def test_a_bad_symbolic_link_is_that_files_error_and_the_others_go_on(tmp_path: Path) -> None:
+    """A link loop, a dangling link and a link leaving DIR: one error each, naming the file."""
+    directory, outside = tmp_path / "dir", tmp_path / "elsewhere"
+    directory.mkdir()
+    outside.mkdir()
+    _dir(directory, TEXT)
+    _dir(outside, STUDY)
+    (directory / "loop-a.json").symlink_to("loop-b.json")
+    (directory / "loop-b.json").symlink_to("loop-a.json")
+    (directory / "dangling.json").symlink_to("missing.json")
+    (directory / "outside.json").symlink_to(outside / STUDY)
+    records, errors = _read(directory)
+    assert [r.nct_id for r in records] == ["NCT06009107"]
+    messages = sorted(e.message for e in errors)
+    assert len(messages) == 4, messages
+    assert messages[0].startswith(f"{directory / 'dangling.json'}: cannot follow the symbolic link")
+    assert "loop-a.json: cannot follow the symbolic link" in messages[1]
+    assert "loop-b.json: cannot follow the symbolic link" in messages[2]
+    assert messages[3] == (
+        f"{directory / 'outside.json'}: a symbolic link to {outside / STUDY}, outside "
+        f"{directory}: not followed (copy the file into the directory)"
+    )
+    assert all(e.nct_id is None and not e.transient for e in errors)
+
+
+def test_a_symbolic_link_to_a_file_inside_dir_is_read(tmp_path: Path) -> None:
+    directory = _dir(tmp_path, TEXT)
+    (directory / "store").mkdir()
+    shutil.copy(DATA / STUDY, directory / "store" / STUDY)
+    (directory / "linked.json").symlink_to(Path("store") / STUDY)
+    (directory / "linked-dir.json").symlink_to("store")  # a folder: skipped like one
+    records, errors = _read(directory)
+    assert errors == []
+    assert sorted(r.nct_id for r in records) == ["NCT02576665", "NCT06009107"]
+
+
 def test_not_a_directory(tmp_path: Path) -> None:
     """Raised by the call itself, before any record is asked for."""
     with pytest.raises(SourceError, match="is not a directory"):

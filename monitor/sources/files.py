@@ -3,7 +3,9 @@
 A file is one of: an API v2 study (``*.json`` with ``protocolSection``), a ``/api/v2/studies``
 page (``*.json`` with ``studies``), a record-history version (``{"studyVersion": N, "study":
 {...}}``) or a registry page rendered as text (``*.txt``, read by ``seedtext``). Other files
-(other suffixes, hidden files, ``README*``) are skipped; subfolders are not read.
+(other suffixes, hidden files, ``README*``) are skipped; subfolders are not read. A symbolic
+link is followed only to a file inside the directory: one that loops, dangles or leaves the
+directory is an error naming it, and the other files go on.
 
 Errors are values: a malformed file yields a ``StudyError`` naming it and the other files go
 on; a study held by two files yields one ``StudyError`` naming both and no record. The
@@ -73,11 +75,14 @@ def iter_records(
     key stored for each of some studies (``Store.source_hashes``): a file whose key did not
     move becomes an ``unchanged`` event, unparsed.
     """
-    files = _record_files(directory)
-    return _both_passes(files, {nct_id.upper() for nct_id in watched}, known)
+    files, unreadable = _record_files(directory)
+    return _both_passes(files, {nct_id.upper() for nct_id in watched}, known, unreadable)
 
 
-def _both_passes(files: list[str], wanted: set[str], known: Known | None) -> Iterator[Item]:
+def _both_passes(
+    files: list[str], wanted: set[str], known: Known | None, unreadable: Sequence[StudyError] = ()
+) -> Iterator[Item]:
+    yield from unreadable
     index: dict[str, list[int]] = {}
     scanned: dict[int, str | None] = {}  # file number -> key, for the files _scan indexed
     for number, path in enumerate(files):
@@ -195,29 +200,75 @@ def _duplicates(index: dict[str, list[int]], files: list[str]) -> Iterator[Study
 # -- listing -----------------------------------------------------------------------------------
 
 
-def _record_files(directory: Path) -> list[str]:
+def _record_files(directory: Path) -> tuple[list[str], list[StudyError]]:
+    """The record files of ``directory`` by name, and an error per entry that cannot be read.
+
+    A symbolic link is followed only to a file inside the directory (its real path under the
+    directory's real path); a link that loops, dangles or leaves the directory is that
+    entry's error, and the other files go on.
+    """
     if not directory.exists():
         raise SourceError(f"offline source directory {directory} does not exist")
     if not directory.is_dir():
         raise SourceError(f"offline source {directory} is not a directory")
+    root = os.path.realpath(directory)
+    paths: list[str] = []
+    unreadable: list[StudyError] = []
     try:
         with os.scandir(directory) as entries:
-            # str, not Path: a Path per file costs more; one directory, so paths sort as names
-            paths = sorted(e.path for e in entries if _is_record_file(e))
+            for entry in entries:
+                if _is_record_name(entry):
+                    _sort_entry(entry, root, directory, paths, unreadable)
     except OSError as e:
         raise SourceError(f"cannot list offline source directory {directory}: {e}") from e
+    paths.sort()  # str, not Path: a Path per file costs more; one directory: sorted as names
     logger.debug("%s: %d record files", directory, len(paths))
-    return paths
+    return paths, unreadable
 
 
-def _is_record_file(entry: os.DirEntry[str]) -> bool:
+def _sort_entry(
+    entry: os.DirEntry[str],
+    root: str,
+    directory: Path,
+    paths: list[str],
+    unreadable: list[StudyError],
+) -> None:
+    """Put a record-named entry into ``paths`` (a file to read) or ``unreadable``, or skip it."""
+    if not entry.is_symlink():
+        if entry.is_file(follow_symlinks=False):
+            paths.append(entry.path)
+        return
+    problem, is_file = _link_problem(entry.path, root, directory)
+    if problem:
+        unreadable.append(StudyError(None, f"{entry.path}: {problem}", transient=False))
+    elif is_file:
+        paths.append(entry.path)
+
+
+def _link_problem(path: str, root: str, directory: Path) -> tuple[str | None, bool]:
+    """Why a symbolic link is not followed (None if it is), and whether it leads to a file."""
+    try:
+        target = os.path.realpath(path, strict=True)
+        is_file = os.path.isfile(target)
+    except OSError as e:
+        return f"cannot follow the symbolic link: {e.strerror or e}", False
+    if os.path.commonpath([root, target]) != root:
+        message = (
+            f"a symbolic link to {target}, outside {directory}: "
+            "not followed (copy the file into the directory)"
+        )
+        return message, is_file
+    return None, is_file
+
+
+def _is_record_name(entry: os.DirEntry[str]) -> bool:
     name = entry.name
     if name.startswith(".") or name.upper().startswith("README"):
         return False
     if not name.lower().endswith((JSON_SUFFIX, TEXT_SUFFIX)):
         logger.debug("skipping %s: not a .json or .txt file", entry.path)
         return False
-    return entry.is_file()
+    return True
 
 
 # -- the first pass's shortcut ----------------------------------------------------------------
