@@ -46,6 +46,8 @@ class RawRecord:
     source sets it, is a version-prefixed hash of the record's input that changes whenever
     what ``normalize`` reads changes (the offline source hashes the file's bytes); the pipeline
     stores it with the snapshot, and a source that finds it unchanged may skip the record.
+    ``size`` is the record's size in bytes as read, when the source knows it (0 otherwise):
+    the pipeline holds a batch of records up to a budget of bytes.
     """
 
     nct_id: str
@@ -55,6 +57,7 @@ class RawRecord:
     captured_at: str | None = None
     version: int | None = None
     source_key: str | None = None
+    size: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

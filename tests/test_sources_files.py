@@ -10,6 +10,7 @@ Fixtures in tests/data (see tests/data/README.md):
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import orjson
 import pytest
 
 from monitor.errors import SourceError
+from monitor.limits import MAX_RECORD_BYTES
 from monitor.models import RawRecord, StudyError
 from monitor.sources.files import file_key, iter_records
 from monitor.sources.seedtext import parse_page
@@ -237,6 +239,35 @@ def test_a_symbolic_link_to_a_file_inside_dir_is_read(tmp_path: Path) -> None:
     records, errors = _read(directory)
     assert errors == []
     assert sorted(r.nct_id for r in records) == ["NCT02576665", "NCT06009107"]
+
+
+def oversized(study: dict[str, Any], size: int) -> bytes:
+    """A valid record of exactly ``size`` bytes: its detailed description padded with words."""
+    study = copy.deepcopy(study)
+    module = study["protocolSection"].setdefault("descriptionModule", {})
+    module["detailedDescription"] = ""
+    room = size - len(orjson.dumps(study))
+    module["detailedDescription"] = ("word " * (room // 5 + 1))[:room]
+    raw = orjson.dumps(study)
+    assert len(raw) == size
+    return raw
+
+
+def test_a_file_over_the_record_size_limit_is_refused_and_the_others_go_on(
+    tmp_path: Path,
+) -> None:
+    directory = _dir(tmp_path, TEXT)
+    study = orjson.loads((DATA / STUDY).read_bytes())
+    (directory / "at-the-limit.json").write_bytes(oversized(study, MAX_RECORD_BYTES))
+    study["protocolSection"]["identificationModule"]["nctId"] = "NCT09999999"
+    big = directory / "big.json"
+    big.write_bytes(oversized(study, MAX_RECORD_BYTES + 1))
+    records, errors = _read(directory)
+    assert sorted(r.nct_id for r in records) == ["NCT02576665", "NCT06009107"]
+    assert [e.message for e in errors] == [
+        f"{big}: 10,000,001 bytes, more than a record may have (10 MB): not read"
+    ]
+    assert errors[0].transient is False
 
 
 def test_not_a_directory(tmp_path: Path) -> None:

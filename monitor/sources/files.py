@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from monitor.errors import ParseError, RecordError, SourceError
+from monitor.limits import MAX_RECORD_BYTES, too_large
 from monitor.models import RawRecord, RecordEvent, StudyError
 from monitor.normalize import HASH_VERSION
 from monitor.sources.seedtext import parse_page
@@ -176,11 +177,18 @@ def _records_of(pending: _Pending) -> Iterator[Item]:
     studies, errors = _read(path, raw)
     if pending.scanned:  # not parsed by the first pass, so its errors were not yielded yet
         yield from errors
+    size = len(raw) // max(1, len(studies)) if raw is not None else 0  # a page: its share
     for study in studies:
         if study.nct_id in expected:
             expected.discard(study.nct_id)
             yield RawRecord(
-                study.nct_id, study.data, SOURCE, str(path), version=study.version, source_key=key
+                study.nct_id,
+                study.data,
+                SOURCE,
+                str(path),
+                version=study.version,
+                source_key=key,
+                size=size,
             )
     if pending.scanned and errors:
         return
@@ -334,21 +342,40 @@ def _bytes(path: str) -> bytes | None:
     """The bytes of a file, or ``None`` if it cannot be read (``_read`` then reports why).
 
     ``os.open``/``os.read`` sized by ``fstat``: no file object per file. Reads until end of
-    file, so a file that grows after the ``fstat`` is still read whole.
+    file, so a file that grows after the ``fstat`` is still read whole, up to the size a record
+    may have (``limits.MAX_RECORD_BYTES``): a larger file is ``None`` too, and is not read.
     """
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
-        raw = os.read(fd, os.fstat(fd).st_size)  # exactly: no resize of the bytes read
-        more = os.read(fd, 1)  # at the end of the file unless it grew
-        while more:
-            raw += more
-            more = os.read(fd, READ_MORE)
-        return raw
-    except OSError:
+        return _within_limit(fd)
+    except (OSError, RecordError):
         return None
+    finally:
+        os.close(fd)
+
+
+def _within_limit(fd: int) -> bytes:
+    """All the bytes of an open file; RecordError when there are more than a record may have."""
+    size = os.fstat(fd).st_size
+    if size > MAX_RECORD_BYTES:
+        raise RecordError(too_large(size))
+    raw = os.read(fd, size)  # exactly: no resize of the bytes read
+    more = os.read(fd, 1)  # at the end of the file unless it grew
+    while more:
+        raw += more
+        if len(raw) > MAX_RECORD_BYTES:
+            raise RecordError(too_large(None))
+        more = os.read(fd, READ_MORE)
+    return raw
+
+
+def _read_file(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return _within_limit(fd)
     finally:
         os.close(fd)
 
@@ -357,8 +384,7 @@ def _read(path: str, raw: bytes | None = None) -> tuple[list[_Study], list[Study
     """The studies of one file, and the errors that stop some or all of them being read."""
     try:
         if raw is None:
-            with open(path, "rb") as f:
-                raw = f.read()
+            raw = _read_file(path)
         raw = raw.removeprefix(codecs.BOM_UTF8)
         if path.lower().endswith(TEXT_SUFFIX):
             return [_from_text(path, raw)], []
