@@ -7,6 +7,7 @@ import functools
 import io
 import logging
 import os
+import re
 import sys
 import threading
 import traceback
@@ -339,6 +340,21 @@ CSV_COLUMNS = [
 ]
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+NUMBER_RE = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, with a leading ``'`` (OWASP).
+
+    Plain numbers (``-47``, a JSON value) stay as they are: they cannot hold a formula.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return value if NUMBER_RE.fullmatch(value) else "'" + value
+    return value
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(
@@ -346,13 +362,12 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     )
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {
-                **row,
-                "old_value": orjson.dumps(row["old_value"]).decode(),
-                "new_value": orjson.dumps(row["new_value"]).decode(),
-            }
-        )
+        cells = {
+            **row,
+            "old_value": orjson.dumps(row["old_value"]).decode(),
+            "new_value": orjson.dumps(row["new_value"]).decode(),
+        }
+        writer.writerow({key: spreadsheet_safe(value) for key, value in cells.items()})
     return buffer.getvalue()
 
 
