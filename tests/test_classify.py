@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import difflib
+import random
 from typing import Any
 
 import pytest
 
-from monitor.classify import classify, date_shift, percent, record_change, text_change
+from monitor.classify import (
+    WORD_DIFF_CELLS,
+    classify,
+    date_shift,
+    percent,
+    record_change,
+    text_change,
+)
 from monitor.compare import compare
 from monitor.config import ChangesConfig
 from monitor.models import CATEGORIES, Change
@@ -99,6 +108,72 @@ def test_long_text_change_is_a_short_word_excerpt() -> None:
 def test_long_insertions_are_clipped() -> None:
     summary = text_change("Brief summary", "a " * 50, "a " * 50 + "b " * 200)
     assert len(summary) < 120 and summary.endswith('…"')
+
+
+PROSE = (
+    "patients with advanced solid tumors receive the study drug or placebo in a randomized "
+    "double blind trial of safety and efficacy at weeks twelve and twenty four"
+)
+VOCABULARY = PROSE.split()
+
+
+def description(words: int, seed: int = 7) -> list[str]:
+    """A long synthetic description: common words repeated as in real text (many matches)."""
+    rng = random.Random(seed)
+    return [rng.choice(VOCABULARY) for _ in range(words)]
+
+
+@pytest.fixture
+def matched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The sizes of every word sequence pair handed to difflib, refused over the bound."""
+    sizes: list[tuple[int, int]] = []
+    original = difflib.SequenceMatcher
+
+    class Counting(original):  # type: ignore[valid-type, misc]
+        def __init__(self, isjunk: Any = None, a: Any = "", b: Any = "", **kw: Any) -> None:
+            sizes.append((len(a), len(b)))
+            assert len(a) * len(b) <= WORD_DIFF_CELLS, f"difflib asked for {len(a)} x {len(b)}"
+            super().__init__(isjunk, a, b, **kw)
+
+    monkeypatch.setattr(difflib, "SequenceMatcher", Counting)
+    return sizes
+
+
+def test_the_word_diff_of_a_30000_word_description_is_bounded_by_a_count(
+    matched: list[tuple[int, int]],
+) -> None:
+    """Scattered edits in 30,000 words: difflib never sees more than WORD_DIFF_CELLS pairs."""
+    old = description(30_000)
+    new = list(old)
+    for position, word in ((50, "multicenter"), (15_000, "open-label"), (29_990, "ninety")):
+        new[position] = word
+    summary = text_change("Detailed description", " ".join(old), " ".join(new))
+    assert summary.startswith('Detailed description changed: removed "')
+    assert '; added "multicenter … open-label … ninety"' in summary
+    assert sum(a * b for a, b in matched) <= WORD_DIFF_CELLS
+
+
+def test_a_long_rewrite_is_summarized_by_words_removed_and_added_in_linear_work(
+    matched: list[tuple[int, int]],
+) -> None:
+    old, new = description(30_000, seed=1), description(40_000, seed=2)
+    old[10:12] = ["original", "aims"]
+    new[20:21] = ["revised"]
+    summary = text_change("Detailed description", " ".join(old), " ".join(new))
+    assert summary.startswith('Detailed description changed: removed "')
+    assert "original aims" in summary and 'added "' in summary and "revised" in summary
+    assert matched == []  # too large for difflib: counted word by word instead
+
+
+def test_a_local_edit_in_a_long_text_is_found_exactly(matched: list[tuple[int, int]]) -> None:
+    """The common start and end are set aside first: only the edited middle is diffed."""
+    old = description(30_000)
+    new = [*old[:20_000], "one", "new", "sentence", *old[20_001:]]
+    summary = text_change("Detailed description", " ".join(old), " ".join(new))
+    assert summary == (
+        f'Detailed description changed: removed "{old[20_000]}"; added "one new sentence"'
+    )
+    assert sum(a * b for a, b in matched) <= 4
 
 
 def test_record_change_refuses_unknown_events_and_missing_query() -> None:
