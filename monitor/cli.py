@@ -40,6 +40,7 @@ from monitor.progress import progress
 from monitor.signals import stop_on_signals
 from monitor.sources.files import iter_records
 from monitor.store import Store
+from monitor.textsafe import PrintableRecords, json_safe, printable
 
 # What `run --source DIR` does not need is imported by the commands that do (the daemon, the
 # HTTP client, the views, the report, rich): a cron run over a directory starts ~0.2 s sooner.
@@ -79,7 +80,7 @@ def now_utc() -> datetime:
 def fail(code: int, message: str, verbose: int) -> NoReturn:
     if verbose:
         traceback.print_exc()
-    click.echo(f"trialmon: {message}", err=True)
+    click.echo(f"trialmon: {printable(message)}", err=True)
     sys.exit(code)
 
 
@@ -115,12 +116,20 @@ def handle_errors(func: F) -> F:
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int) -> None:
     """Watch clinical-trial registry records and report what changed."""
+    configure_logging(verbose)
+    ctx.obj = Context(config_path, db_path, verbose)
+
+
+def configure_logging(verbose: int) -> None:
+    """Messages on stderr; every handler shows control characters in them as escapes."""
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
         format="trialmon: %(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    ctx.obj = Context(config_path, db_path, verbose)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, PrintableRecords) for f in handler.filters):
+            handler.addFilter(PrintableRecords())
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -268,7 +277,7 @@ def nct_argument(value: str) -> str:
 
 
 def echo_json(value: Any) -> None:
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+    click.echo(json_safe(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()))
 
 
 def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
@@ -280,7 +289,7 @@ def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
         console.print(rich_view())
         return
     for line in lines:
-        click.echo(line)
+        click.echo(printable(line))
 
 
 @cli.command()
@@ -362,11 +371,9 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     )
     writer.writeheader()
     for row in rows:
-        cells = {
-            **row,
-            "old_value": orjson.dumps(row["old_value"]).decode(),
-            "new_value": orjson.dumps(row["new_value"]).decode(),
-        }
+        cells = {k: printable(v) if isinstance(v, str) else v for k, v in row.items()}
+        for key in ("old_value", "new_value"):
+            cells[key] = json_safe(orjson.dumps(row[key]).decode())
         writer.writerow({key: spreadsheet_safe(value) for key, value in cells.items()})
     return buffer.getvalue()
 
@@ -591,7 +598,7 @@ def send_test(notifier: Notifier) -> int:
             notifier.send(part)
         except DeliveryError as e:
             failures += 1
-            click.echo(f"{notifier.channel}: FAILED {notifier.describe(part)}: {e}")
+            click.echo(printable(f"{notifier.channel}: FAILED {notifier.describe(part)}: {e}"))
         else:
             click.echo(f"{notifier.channel}: sent {notifier.describe(part)}")
     return failures
@@ -696,7 +703,7 @@ def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
 
 def report_backfill(report: BackfillReport) -> None:
     for result in report.studies:
-        click.echo(study_line(result), err=result.error is not None)
+        click.echo(printable(study_line(result)), err=result.error is not None)
     run = report.run
     stored = sum(r.stored for r in report.studies)
     click.echo(

@@ -13,6 +13,7 @@ import orjson
 from monitor.config import Config
 from monitor.lock import Holder, current_holder, daemon_lock_path, run_lock_path
 from monitor.store import Store, iter_rows
+from monitor.textsafe import printable
 
 NEXT_CYCLE_KEY = "daemon.next_cycle_at"
 SCHEDULE_KEY = "daemon.schedule"
@@ -110,7 +111,7 @@ def render_text(data: dict[str, Any]) -> str:
     lines += _watch_lines(data["watched"])
     lines += _failing_lines(data["failing"])
     lines += _delivery_lines(data["deliveries"])
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # errors may quote remote text
 
 
 def _daemon_lines(daemon: dict[str, Any], cycle: dict[str, Any] | None) -> list[str]:

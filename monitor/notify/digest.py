@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from monitor.models import severity_rank
+from monitor.textsafe import printable
 
 HISTORY_URL = "https://clinicaltrials.gov/study/{nct_id}?tab=history"
 TEST_SUBJECT = "[trialmon] test message"
@@ -188,19 +189,24 @@ def make_test_digest(now: str) -> Digest:
 
 
 def render_text(digest: Digest) -> str:
-    """The plain-text digest: a header line, then each study with its changes."""
+    """The plain-text digest: a header line, then each study with its changes.
+
+    Record text is :func:`~monitor.textsafe.printable`: one line per change, no escapes obeyed.
+    """
     if digest.test:
         return TEST_TEXT
     lines = [digest.subject().removeprefix("[trialmon] ").capitalize()]
     for study in digest.studies:
         title = f" — {study.title}" if study.title else ""
         lines.append("")
-        lines.append(f"{study.nct_id}{title}")
-        lines.extend(f"  [{c.severity}] {c.category}: {c.summary}" for c in study.changes)
+        lines.append(printable(f"{study.nct_id}{title}"))
+        lines.extend(
+            printable(f"  [{c.severity}] {c.category}: {c.summary}") for c in study.changes
+        )
         lines.append(f"  history: {study.history_url}")
     if digest.notices:
         lines += ["", "Studies that cannot be checked:"]
-        lines += [f"  {n.nct_id}: {n.line()}" for n in digest.notices]
+        lines += [printable(f"  {n.nct_id}: {n.line()}") for n in digest.notices]
     return "\n".join(lines)
 
 
@@ -234,4 +240,4 @@ def _link(nct_id: str) -> str:
 
 
 def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(printable(text), quote=True)

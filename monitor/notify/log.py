@@ -18,6 +18,7 @@ import orjson
 from monitor.config import LogNotifyConfig
 from monitor.errors import DeliveryError
 from monitor.notify.digest import Digest, render_text
+from monitor.textsafe import json_safe, printable
 
 
 class LogNotifier:
@@ -59,9 +60,9 @@ class LogNotifier:
     def notice(self, text: str, **fields: Any) -> None:
         """A one-line operational notice (e.g. a delivery given up) on this channel."""
         if self.config.format == "json":
-            self._emit(orjson.dumps({**fields, "message": text}).decode())
+            self._emit(json_safe(orjson.dumps({**fields, "message": text}).decode()))
         else:
-            self._emit(f"trialmon: {text}")
+            self._emit(f"trialmon: {printable(text)}")
 
     def _emit(self, text: str) -> None:
         try:
@@ -111,4 +112,4 @@ def json_lines(digest: Digest) -> str:
                 "run_id": digest.run_id,
             }
         )
-    return "\n".join(orjson.dumps(line).decode() for line in lines)
+    return "\n".join(json_safe(orjson.dumps(line).decode()) for line in lines)
