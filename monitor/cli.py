@@ -10,7 +10,6 @@ import os
 import re
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 import orjson
 
-from monitor import __version__
+from monitor import __version__, redact
 from monitor.config import Config, load_config, normalize_nct_id
 from monitor.errors import (
     ConfigError,
@@ -67,6 +66,7 @@ class Context:
         config = load_config(self.config_path)
         if self.db_path:
             config = replace(config, database=Path(self.db_path))
+        redact.register(config_secrets(config))
         return config
 
     def store(self) -> Store:
@@ -77,10 +77,22 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def config_secrets(config: Config) -> set[str]:
+    """What must never be printed: the credential parts of Apprise URLs, the SMTP password."""
+    found = {part for url in config.notify.apprise.urls for part in redact.url_secrets(url)}
+    email = config.notify.email
+    password = os.environ.get(email.password_env, "") if email.username else ""
+    if password:
+        from monitor.notify.email import secret_forms
+
+        found |= set(secret_forms(email.username, password))
+    return found
+
+
 def fail(code: int, message: str, verbose: int) -> NoReturn:
     if verbose:
-        traceback.print_exc()
-    click.echo(f"trialmon: {printable(message)}", err=True)
+        click.echo(redact.redacted_traceback(), err=True, nl=False)
+    click.echo(f"trialmon: {printable(redact.redact(message))}", err=True)
     sys.exit(code)
 
 
@@ -111,7 +123,12 @@ def handle_errors(func: F) -> F:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH", help="config.toml to use.")
 @click.option("--db", "db_path", metavar="PATH", help="SQLite database (overrides `database`).")
-@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More detail on stderr (-vv debug, -vvv also the libraries' debug lines).",
+)
 @click.version_option(__version__, prog_name="trialmon")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int) -> None:
@@ -121,15 +138,20 @@ def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbos
 
 
 def configure_logging(verbose: int) -> None:
-    """Messages on stderr; every handler shows control characters in them as escapes."""
+    """Messages on stderr: trialmon's at the verbosity asked, other libraries' warnings only
+    (their debug lines from -vvv). Every handler redacts secrets and escapes control characters.
+    """
+    levels = [logging.WARNING, logging.INFO, logging.DEBUG, logging.DEBUG]
     logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+        level=logging.DEBUG if verbose >= 3 else logging.WARNING,
         format="trialmon: %(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("monitor").setLevel(levels[min(verbose, 3)])
     for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, PrintableRecords) for f in handler.filters):
-            handler.addFilter(PrintableRecords())
+        for kind in (redact.RedactedRecords, PrintableRecords):
+            if not any(isinstance(f, kind) for f in handler.filters):
+                handler.addFilter(kind())
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -17,6 +17,7 @@ from typing import Any
 from monitor.config import AppriseNotifyConfig
 from monitor.errors import ConfigError, DeliveryError
 from monitor.notify.digest import Digest, render_text
+from monitor.redact import redact, register, url_secrets
 
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'trialmon[apprise]'"
@@ -53,6 +54,7 @@ class AppriseNotifier:
         self.apprise = load_apprise()
         self.urls = {url_id(u): u for u in config.urls}
         for index, url in enumerate(config.urls):
+            register(url_secrets(url))  # Apprise and urllib3 print URLs in their messages
             self._check(index, url)
 
     def _check(self, index: int, url: str) -> None:
@@ -73,7 +75,7 @@ class AppriseNotifier:
         try:
             ok = self._notify(urls, title, body)
         except Exception as e:  # Apprise plugins raise anything; the outbox needs DeliveryError
-            raise DeliveryError(f"apprise: {type(e).__name__}: {e}") from e
+            raise DeliveryError(redact(f"apprise: {type(e).__name__}: {e}")) from e
         if not ok:
             where = ", ".join(masked(u) for u in urls)
             raise DeliveryError(f"apprise: {where} did not accept the message")
