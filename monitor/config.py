@@ -12,7 +12,8 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,14 @@ from monitor.models import CATEGORIES, SEVERITIES
 NCT_RE = re.compile(r"^NCT\d{8}$")
 DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 QUERY_PARAM_RE = re.compile(r"^(query|filter)\.[A-Za-z]+$")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")  # a line break in a mail header starts a new one
+# Bounds of numbers, beyond which a value is a typo or an attack (it once ended in an
+# internal error, an idle daemon or a retry loop that never ends): (lowest, highest).
+MAX_EVERY = 366 * 24 * 3600  # a schedule interval: one year
+MAX_JITTER = 24 * 3600
+MAX_TIMEOUT = 3600.0  # seconds per request, per SMTP operation
+MIN_RATE = 0.01  # requests per minute: one every 100 minutes
+MAX_ATTEMPTS = 100  # per registry request
 CONFIG_ENV = "TRIALMON_CONFIG"
 DEFAULT_CONFIG = "config.toml"
 
@@ -163,13 +172,36 @@ class _Table:
             raise ConfigError(f"{self.key(key)}: {value!r} is not one of {', '.join(choices)}")
         return str(value)
 
-    def positive(self, key: str, default: float, kind: type = float) -> Any:
+    def positive(
+        self,
+        key: str,
+        default: float,
+        kind: type = float,
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        unit: str = "",
+    ) -> Any:
+        """A number > 0 (and within ``low`` .. ``high`` when given)."""
         value = self.get(key, (int, float) if kind is float else int, default)
         if not math.isfinite(value):  # nan passes a plain `<= 0` test
             raise ConfigError(f"{self.key(key)}: must be a finite number, got {value!r}")
         if value <= 0:
             raise ConfigError(f"{self.key(key)}: must be greater than 0, got {value!r}")
+        if low is not None and value < low:
+            raise ConfigError(f"{self.key(key)}: must be at least {low:g}{unit}, got {value!r}")
+        if high is not None and value > high:
+            raise ConfigError(f"{self.key(key)}: must be at most {high:g}{unit}, got {value!r}")
         return value
+
+    def header(self, key: str, default: str) -> str:
+        """A string that goes into a mail header or an SMTP command: no line break, not empty."""
+        return check_header(self.get(key, str, default), self.key(key))
+
+    def headers(self, key: str) -> tuple[str, ...]:
+        return tuple(
+            check_header(v, f"{self.key(key)}[{i}]") for i, v in enumerate(self.strings(key))
+        )
 
     def done(self) -> None:
         unknown = sorted(set(self.data) - self.used)
@@ -199,7 +231,7 @@ def normalize_nct_id(value: str, where: str) -> str:
 
 
 def parse_duration(text: str, where: str = "duration") -> int:
-    """``"6h"``, ``"90m"``, ``"1d12h"``, ``"30s"`` -> seconds (> 0)."""
+    """``"6h"``, ``"90m"``, ``"1d12h"``, ``"30s"`` -> seconds (> 0, at most 366 days)."""
     match = DURATION_RE.match(text.strip().lower())
     if not text.strip() or not match:
         raise ConfigError(f"{where}: {text!r} is not a duration like 6h, 30m, 1d or 90s")
@@ -207,7 +239,18 @@ def parse_duration(text: str, where: str = "duration") -> int:
     seconds = ((d * 24 + h) * 60 + m) * 60 + s
     if seconds <= 0:
         raise ConfigError(f"{where}: {text!r} must be longer than 0 seconds")
+    if seconds > MAX_EVERY:
+        raise ConfigError(f"{where}: {text!r} is longer than 366 days")
     return seconds
+
+
+def check_header(value: str, where: str) -> str:
+    """Refuse what would break a mail header or an SMTP command (a CR/LF starts a new one)."""
+    if CONTROL_RE.search(value):
+        raise ConfigError(f"{where}: {value!r} has a line break or control character")
+    if not value.strip():
+        raise ConfigError(f"{where}: must not be empty")
+    return value
 
 
 def _check_severity(value: str, where: str) -> str:
@@ -230,9 +273,9 @@ def _ctgov(t: _Table) -> CtgovConfig:
         )
     cfg = CtgovConfig(
         base_url=base_url,
-        requests_per_minute=t.positive("requests_per_minute", d.requests_per_minute),
-        timeout=t.positive("timeout", d.timeout),
-        max_attempts=t.positive("max_attempts", d.max_attempts, int),
+        requests_per_minute=t.positive("requests_per_minute", d.requests_per_minute, low=MIN_RATE),
+        timeout=t.positive("timeout", d.timeout, high=MAX_TIMEOUT, unit=" (seconds)"),
+        max_attempts=t.positive("max_attempts", d.max_attempts, int, high=MAX_ATTEMPTS),
         page_size=t.positive("page_size", d.page_size, int),
         full_pass_every=t.positive("full_pass_every", d.full_pass_every, int),
     )
@@ -274,7 +317,7 @@ def _query(t: _Table, index: int) -> QueryWatch:
             raise ConfigError(
                 f"[[watch.queries]] {name!r} params.{key}: expected a string, got {value!r}"
             )
-    recipients = t.strings("recipients")
+    recipients = t.headers("recipients")
     t.done()
     return QueryWatch(name=name, params=dict(params), recipients=recipients)
 
@@ -316,18 +359,27 @@ def _schedule(t: _Table) -> ScheduleConfig:
     jitter = t.get("jitter", int, 0)
     if jitter < 0:
         raise ConfigError(f"{t.key('jitter')}: must be 0 or more, got {jitter!r}")
+    if jitter > MAX_JITTER:
+        raise ConfigError(
+            f"{t.key('jitter')}: must be at most {MAX_JITTER} (seconds), got {jitter}"
+        )
     cfg = ScheduleConfig(seconds, cron, tz, jitter, t.get("run_at_start", bool, True))
     t.done()
     return cfg
 
 
 def _check_cron(expr: str, tz: str, where: str) -> None:
-    from monitor.schedule import cron_trigger  # the daemon's own reading of the expression
+    """The daemon's own reading of the expression, and a next time it fires (``0 0 30 2 *``
+    never does: the daemon would idle for ever)."""
+    from monitor.schedule import cron_trigger
 
+    zone = ZoneInfo(tz)
     try:
-        cron_trigger(expr, ZoneInfo(tz))
+        trigger = cron_trigger(expr, zone)
     except ValueError as e:
         raise ConfigError(f"{where}: {expr!r} is not a usable cron expression ({e})") from e
+    if trigger.get_next_fire_time(None, datetime.now(zone)) is None:
+        raise ConfigError(f"{where}: {expr!r} never fires (no such date)")
 
 
 def _log(t: _Table) -> LogNotifyConfig:
@@ -348,22 +400,21 @@ def _email(t: _Table) -> EmailNotifyConfig:
     study_recipients = {}
     for nct, rcpts in routes.items():
         key = normalize_nct_id(nct, t.key(f"study_recipients.{nct}"))
+        where = t.key(f"study_recipients.{nct}")
         if not isinstance(rcpts, list) or not all(isinstance(r, str) for r in rcpts):
-            raise ConfigError(
-                f"{t.key(f'study_recipients.{nct}')}: expected a list of addresses, got {rcpts!r}"
-            )
-        study_recipients[key] = tuple(rcpts)
+            raise ConfigError(f"{where}: expected a list of addresses, got {rcpts!r}")
+        study_recipients[key] = tuple(check_header(r, f"{where}[{i}]") for i, r in enumerate(rcpts))
     cfg = EmailNotifyConfig(
         enabled=t.get("enabled", bool, d.enabled),
-        host=t.get("host", str, d.host),
+        host=t.header("host", d.host),
         port=t.positive("port", d.port, int),
         security=t.choice("security", ("starttls", "ssl", "none"), d.security),
-        username=t.get("username", str, d.username),
+        username=_username(t, d.username),
         password_env=t.get("password_env", str, d.password_env),
-        sender=t.get("sender", str, d.sender),
-        recipients=t.strings("recipients"),
+        sender=t.header("sender", d.sender),
+        recipients=t.headers("recipients"),
         min_severity=t.choice("min_severity", SEVERITIES, d.min_severity),
-        timeout=t.positive("timeout", d.timeout),
+        timeout=t.positive("timeout", d.timeout, high=MAX_TIMEOUT, unit=" (seconds)"),
         study_recipients=study_recipients,
         ca_file=_ca_file(t),
     )
@@ -378,11 +429,16 @@ def _email(t: _Table) -> EmailNotifyConfig:
     return cfg
 
 
+def _username(t: _Table, default: str) -> str:
+    """Optional (empty: a relay without login); when set, it goes into an SMTP command."""
+    value = t.get("username", str, default)
+    return check_header(value, t.key("username")) if value else value
+
+
 def _ca_file(t: _Table) -> str | None:
-    value = t.get("ca_file", str, None)
-    if value is not None and not Path(value).is_file():
-        raise ConfigError(f"{t.key('ca_file')}: {value!r} is not a readable file")
-    return value
+    """Kept as written here; :func:`parse_config` takes a relative one from the config's folder
+    and checks it there."""
+    return t.get("ca_file", str, None)
 
 
 def _check_email_recipients(notify: NotifyConfig, watch: WatchConfig) -> None:
@@ -456,6 +512,25 @@ SECTIONS: dict[str, Callable[[_Table], Any]] = {
 # ---------------------------------------------------------------- entry points
 
 
+def _notify_paths(notify: NotifyConfig, base: Path) -> NotifyConfig:
+    """``[notify.log] file`` and ``[notify.email] ca_file`` taken from the config's folder."""
+    log, email = notify.log, notify.email
+    for where, value in (
+        ("[notify.log] file", log.file),
+        ("[notify.email] ca_file", email.ca_file),
+    ):
+        if value is not None and ("\x00" in value or not value.strip()):
+            raise ConfigError(f"{where}: {value!r} is not a usable file name")
+    if log.file is not None:
+        log = replace(log, file=str(base / log.file))
+    if email.ca_file is not None:
+        ca_file = base / email.ca_file
+        if not ca_file.is_file():
+            raise ConfigError(f"[notify.email] ca_file: {str(ca_file)!r} is not a readable file")
+        email = replace(email, ca_file=str(ca_file))
+    return replace(notify, log=log, email=email)
+
+
 def resolve_path(explicit: str | None) -> tuple[Path, bool]:
     """The config path to read and whether the user named it (missing is then an error)."""
     if explicit:
@@ -496,6 +571,7 @@ def parse_config(
     if source != "ctgov" and not (base / source).is_dir():
         raise ConfigError(f'source: {source!r} is neither "ctgov" nor an existing directory')
     sections = {name: build(top.sub(name)) for name, build in SECTIONS.items()}
+    sections["notify"] = _notify_paths(sections["notify"], base)
     _check_email_recipients(sections["notify"], sections["watch"])
     unknown = sorted(set(top.data) - top.used)
     if unknown:

@@ -19,6 +19,7 @@ import copy
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -156,6 +157,13 @@ def check_config(config: Config) -> None:
         assert math.isfinite(number) and number > 0
     assert config.notify.email.port < 65536
     assert all(s.startswith("NCT") and len(s) == 11 for s in config.watch.studies)
+    assert config.ctgov.requests_per_minute >= 0.01 and config.ctgov.timeout <= 3600
+    assert config.notify.email.timeout <= 3600 and config.ctgov.max_attempts <= 100
+    assert 0 <= config.schedule.jitter <= 86400
+    assert (config.schedule.every_seconds or 0) <= 366 * 86400
+    email = config.notify.email
+    for header in (email.sender, email.host, *email.recipients):
+        assert header.strip() and not re.search(r"[\x00-\x1f\x7f]", header)
 
 
 @FUZZ
