@@ -29,6 +29,7 @@ from types import TracebackType
 
 import orjson
 
+from monitor import private
 from monitor.errors import LockHeldError, StoreError
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ class RunLock:
     def _open(self) -> int:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, private.MODE)
         except OSError as e:
             raise StoreError(f"run lock {str(self.path)!r} cannot be opened: {e}") from e
 

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from monitor import private
 from monitor.config import LogNotifyConfig
 from monitor.errors import DeliveryError
 from monitor.notify.digest import Digest, render_text
@@ -74,6 +75,7 @@ class LogNotifier:
         if self.config.file:
             path = Path(self.config.file)
             path.parent.mkdir(parents=True, exist_ok=True)
+            private.create(path)
             with path.open("a", encoding="utf-8") as f:
                 f.write(text)
             return
