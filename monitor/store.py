@@ -19,7 +19,7 @@ import orjson
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from monitor import sqlviews
+from monitor import private, sqlviews
 from monitor.errors import StoreError
 from monitor.models import Change, RecordEvent, RunReport
 
@@ -322,6 +322,7 @@ class Store:
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            private.create(path)  # 0600: SQLite gives the WAL and -shm files the same mode
             conn = sqlite3.connect(str(path), timeout=30)
             db = WriterDatabase(conn)
             db.execute("PRAGMA busy_timeout = 30000")

@@ -19,7 +19,12 @@ from __future__ import annotations
 import ast
 import http.server
 import json
+import os
+import signal
 import ssl
+import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -152,6 +157,37 @@ def test_apprise_url_secrets_appear_nowhere(tmp_path: Path) -> None:
         written = [f for f in work.rglob("*") if f.is_file() and f.name != "config.toml"]
         leaked = [f for f in written if secret.encode() in f.read_bytes()]
         assert not leaked, f"{secret!r} in {leaked}"
+
+
+# ---------------------------------------------------------------- file permissions
+
+
+def test_files_trialmon_creates_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    """The database (it holds recipients' addresses), its WAL and shared memory, the log and
+    the lock: 0600 under the usual umask 022. Looked at while the writer is stopped mid-cycle
+    (tests.crashrun pause), when the WAL and the lock exist."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "config.toml").write_text(
+        f'database = "db/history.db"\n[watch]\nstudies = ["{NCT}"]\n'
+        '[notify.log]\nfile = "logs/trialmon.log"\n'
+    )
+    first = [sys.executable, "-m", "monitor", "run", "--source", str(records_dir(tmp_path, 1))]
+    subprocess.run(first, cwd=work, check=True, capture_output=True, umask=0o022)
+    pausing = [sys.executable, "-m", "tests.crashrun", "pause:between-studies", "1"]
+    command = [*pausing, "--config", str(work / "config.toml"), "run", "--source"]
+    writer = subprocess.Popen([*command, str(records_dir(tmp_path, 2))], cwd=ROOT, umask=0o022)
+    try:
+        _, status = os.waitpid(writer.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status)
+        names = ["db/history.db", "db/history.db-wal", "db/history.db-shm", "db/history.db.lock"]
+        modes = {name: stat.S_IMODE((work / name).stat().st_mode) for name in names}
+    finally:
+        writer.send_signal(signal.SIGCONT)
+        writer.wait(timeout=60)
+    assert writer.returncode == 0
+    modes["logs/trialmon.log"] = stat.S_IMODE((work / "logs/trialmon.log").stat().st_mode)
+    assert modes == dict.fromkeys(modes, 0o600), {k: oct(v) for k, v in modes.items()}
 
 
 # ---------------------------------------------------------------- base_url and TLS
