@@ -7,9 +7,10 @@ debug lines and error messages, rebuilt (``json://`` as ``http://``, query reord
 secret is looked for part by part, not as the whole URL: :func:`url_secrets` lists every part
 that could be a token, and :func:`redact` replaces each with ``…``.
 
-The CLI :func:`register`\\ s the secrets of the configuration it loads; :class:`RedactedRecords`
-(on every logging handler) and the messages the CLI prints then never show them. Plain words
-of a URL (``services``, ``hooks``, a host name with dots) are not secrets and stay readable.
+The CLI registers (:func:`register`) the secrets of the configuration it loads;
+:class:`RedactedRecords` (on every logging handler) and the messages the CLI prints then never
+show them. Plain words of a URL (``services``, ``hooks``, a host name with dots) are not
+secrets and stay readable.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor import cli
+from monitor.notify import log
 from monitor.notify.log import LogNotifier
 from monitor.notify.outbox import Outbox
 from monitor.sources import files
@@ -90,6 +91,22 @@ def after(
     setattr(owner, name, wrapper)
 
 
+def halfway(
+    owner: Any, name: str, reached: Callable[[], bool], action: Callable[[], None] = die
+) -> None:
+    """Around ``name(fd, data)``: write the first half of ``data``, then die there."""
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def wrapper(fd: int, data: bytes, *args: Any, **kwargs: Any) -> Any:
+        if reached():
+            original(fd, data[: len(data) // 2], *args, **kwargs)
+            action()
+        return original(fd, data, *args, **kwargs)
+
+    setattr(owner, name, wrapper)
+
+
 # point -> (where, function owner, function name)
 POINTS: dict[str, tuple[Callable[..., None], Any, str]] = {
     "recovering": (after, Store, "mark_interrupted_runs"),  # runs of a crash closed, not queued
@@ -102,6 +119,7 @@ POINTS: dict[str, tuple[Callable[..., None], Any, str]] = {
     "queued": (after, Outbox, "enqueue"),  # digest queued, not yet sent
     "sending": (before, LogNotifier, "_write"),  # about to write the digest
     "sent": (after, LogNotifier, "_write"),  # digest written, not yet marked sent
+    "mid-write": (halfway, log, "_write_all"),  # half of the digest written to the log file
 }
 
 
