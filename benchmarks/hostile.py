@@ -13,6 +13,8 @@ Records are SYNTHETIC, built from the real record tests/data/study_NCT02576665_t
 - ``long-text-rewrite``: a 30,000-word description, then another of 40,000 words.
 - ``long-text-repeated``: a 52-word paragraph repeated to 30,000 words (the worst case for a
   word diff: every word matches hundreds of places), then one word in 1,000 replaced.
+- ``long-outcomes``: 60 primary outcomes whose measures have 3,000 words (18 KB) each, then
+  60 others (every pair of a removed and an added one is a candidate rewording).
 - ``at-limit``: five records of 60,000 sites each (8.7 MB, under the 10 MB limit), then one
   site in 1,000 renamed in each.
 - ``over-limit``: one record of 45 MB (refused unread; the first release is empty).
@@ -86,6 +88,18 @@ def long_text_repeated() -> tuple[list[Study], list[Study]]:
     return [with_description(old)], [with_description(new)]
 
 
+def with_outcomes(seed: int) -> Study:
+    study = template()
+    study["protocolSection"]["outcomesModule"]["primaryOutcomes"] = [
+        {"measure": " ".join(words(3_000, seed + n)), "timeFrame": "12 weeks"} for n in range(60)
+    ]
+    return study
+
+
+def long_outcomes() -> tuple[list[Study], list[Study]]:
+    return [with_outcomes(0)], [with_outcomes(100)]
+
+
 def with_sites(nct_id: str, count: int, renamed: int) -> Study:
     study = template(nct_id)
     module = study["protocolSection"]["contactsLocationsModule"]
@@ -110,6 +124,7 @@ CASES: dict[str, Callable[[], tuple[list[Study], list[Study]]]] = {
     "long-text-edits": long_text_edits,
     "long-text-rewrite": long_text_rewrite,
     "long-text-repeated": long_text_repeated,
+    "long-outcomes": long_outcomes,
     "at-limit": at_limit,
     "over-limit": over_limit,
 }

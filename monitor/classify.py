@@ -33,6 +33,8 @@ MOVE_SIMILARITY = 0.9  # ... above which a primary and a secondary outcome are t
 SHORT_TEXT = 80  # texts up to this length are quoted whole in a summary
 EXCERPT = 60  # longest excerpt of removed or added words
 WORD_DIFF_CELLS = 1_000_000  # most word pairs difflib compares (old x new words): ~0.1 s
+SIMILARITY_CHARS = 500  # outcome measures are compared by their first 500 characters ...
+OUTCOME_PAIRS = 1_000  # ... in at most 1,000 pairs of a removed and an added outcome (~1 s)
 
 NONE = "(none)"
 _CODE_RE = re.compile(r"[A-Z0-9_]+|\d{4}(?:-\d\d){0,2}|\d+ \w+")
@@ -454,8 +456,13 @@ class _Outcomes:
 
 
 def similarity(a: str, b: str) -> float:
-    """How alike two outcome measures read (difflib ratio, case-insensitive)."""
-    return difflib.SequenceMatcher(None, a.casefold(), b.casefold(), autojunk=False).ratio()
+    """How alike two outcome measures read (difflib ratio, case-insensitive).
+
+    On their first ``SIMILARITY_CHARS`` characters: difflib's work grows with the product of
+    the lengths, and real measures are a line long.
+    """
+    a, b = a[:SIMILARITY_CHARS].casefold(), b[:SIMILARITY_CHARS].casefold()
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
 def _measure(item: Mapping[str, Any]) -> str:
@@ -467,7 +474,13 @@ def _pairs(
     right: list[tuple[str, dict[str, Any]]],
     threshold: float,
 ) -> list[tuple[int, int]]:
-    """Greedy best-first pairing of items whose measures are at least ``threshold`` alike."""
+    """Greedy best-first pairing of items whose measures are at least ``threshold`` alike.
+
+    None beyond ``OUTCOME_PAIRS`` candidate pairs (60 outcomes replaced at once): each is then
+    reported removed or added, in bounded work.
+    """
+    if len(left) * len(right) > OUTCOME_PAIRS:
+        return []
     scored = [
         (similarity(_measure(a), _measure(b)), i, j)
         for i, (_, a) in enumerate(left)

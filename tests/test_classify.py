@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from monitor.classify import (
+    OUTCOME_PAIRS,
+    SIMILARITY_CHARS,
     WORD_DIFF_CELLS,
     classify,
     date_shift,
@@ -174,6 +176,38 @@ def test_a_local_edit_in_a_long_text_is_found_exactly(matched: list[tuple[int, i
         f'Detailed description changed: removed "{old[20_000]}"; added "one new sentence"'
     )
     assert sum(a * b for a, b in matched) <= 4
+
+
+def outcomes_record(measures: list[str]) -> dict[str, Any]:
+    outcomes = [{"measure": m, "timeFrame": "12 weeks"} for m in measures]
+    return normalize(
+        {
+            "protocolSection": {
+                "identificationModule": {"nctId": "NCT06009107"},
+                "outcomesModule": {"primaryOutcomes": outcomes},
+            }
+        }
+    )
+
+
+def test_pairing_outcomes_is_bounded_by_a_count(matched: list[tuple[int, int]]) -> None:
+    """Every primary outcome replaced by a long, different one: 60 x 60 candidate pairs of
+    18,000-character measures. difflib compares at most OUTCOME_PAIRS pairs, each of at most
+    SIMILARITY_CHARS characters a side."""
+    old = [" ".join(description(3_000, seed=n)) for n in range(60)]
+    new = [" ".join(description(3_000, seed=100 + n)) for n in range(60)]
+    before, after = outcomes_record(old), outcomes_record(new)
+    changes = classify(before, after, compare(before, after), ChangesConfig())
+    assert len([c for c in changes if c.field == "outcomes.primary"]) >= 60
+    assert len(matched) <= OUTCOME_PAIRS
+    assert all(a <= SIMILARITY_CHARS and b <= SIMILARITY_CHARS for a, b in matched)
+
+
+def test_a_reworded_outcome_is_still_found_among_a_few(matched: list[tuple[int, int]]) -> None:
+    old = outcomes_record(["Change in immune activity", "Overall survival at 5 years"])
+    new = outcomes_record(["Changes in immune activity in blood", "Overall survival at 5 years"])
+    (change,) = classify(old, new, compare(old, new), ChangesConfig())
+    assert change.summary.startswith("Primary outcome reworded:")
 
 
 def test_record_change_refuses_unknown_events_and_missing_query() -> None:
