@@ -31,6 +31,7 @@ import orjson
 
 from monitor import private
 from monitor.errors import LockHeldError, StoreError
+from monitor.times import iso
 
 log = logging.getLogger(__name__)
 PROBE_GRACE = 1.0  # seconds a newcomer waits out a lock held by a probe (held microseconds)
@@ -217,7 +218,7 @@ class RunLock:
 
     def _write_holder(self) -> None:
         assert self._fd is not None
-        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        started = iso(datetime.now(UTC))
         data = {
             "pid": os.getpid(),
             "started_at": started,

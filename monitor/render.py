@@ -72,7 +72,7 @@ def when(value: str | None) -> Text:
 
 
 def history_title(data: Mapping[str, Any]) -> str:
-    return f"{data['nct_id']}  {data.get('title') or ''}".rstrip()
+    return f"{data['trial_id']}  {data.get('title') or ''}".rstrip()
 
 
 def history_table(data: Mapping[str, Any]) -> RenderableType:
@@ -117,9 +117,9 @@ def history_lines(data: Mapping[str, Any]) -> Iterator[str]:
 # ---------------------------------------------------------------- diff
 
 
-def diff_header(nct_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+def diff_header(trial_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     return (
-        f"{nct_id}: snapshot #{old['id']} ({old['captured_at']}) → "
+        f"{trial_id}: snapshot #{old['id']} ({old['captured_at']}) → "
         f"#{new['id']} ({new['captured_at']})"
     )
 
@@ -152,7 +152,7 @@ def changes_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
                  "category", "summary")  # fmt: skip
     for row in rows:
         grid.add_row(
-            when(row["detected_at"]), text(row["nct_id"]), severity(row["severity"]),
+            when(row["detected_at"]), text(row["trial_id"]), severity(row["severity"]),
             text(row["category"]), text(row["summary"]),
         )  # fmt: skip
     return grid
@@ -161,7 +161,7 @@ def changes_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
 def changes_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     for row in rows:
         line = f"[{row['severity']}] {row['category']}: {row['summary']}"
-        yield f"{row['detected_at']}  {row['nct_id']}  {line}"
+        yield f"{row['detected_at']}  {row['trial_id']}  {line}"
 
 
 # ---------------------------------------------------------------- studies
@@ -182,7 +182,7 @@ def studies_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
         if failure(row):
             title.append("\n" + printable(f"failing: {failure(row)}"), style="red")
         grid.add_row(
-            text(row["nct_id"], "" if row["known"] else "dim"), status(row["overall_status"]),
+            text(row["trial_id"], "" if row["known"] else "dim"), status(row["overall_status"]),
             when(row["last_checked"]), text((row["last_changed"] or "")[:10]),
             text(row["changes"]), title,
         )  # fmt: skip
@@ -192,7 +192,7 @@ def studies_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
 def studies_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     for row in rows:
         cells = [
-            row["nct_id"],
+            row["trial_id"],
             row["overall_status"] or "-",
             f"checked {row['last_checked'] or 'never'}",
             f"changed {row['last_changed'] or '-'}",

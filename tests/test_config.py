@@ -120,7 +120,7 @@ def test_durations(text: str, seconds: int) -> None:
 
 def test_loopback_http_is_allowed() -> None:
     config = parse_config({"ctgov": {"base_url": "http://127.0.0.1:8080/"}})
-    assert config.ctgov.base_url == "http://127.0.0.1:8080"
+    assert config.registries["ctgov"].base_url == "http://127.0.0.1:8080"
 
 
 # ---------------------------------------------------------------- hostile values
@@ -230,7 +230,7 @@ def test_the_limits_themselves_are_accepted() -> None:
         }
     )
     assert config.schedule.every_seconds == 366 * 86400
-    assert config.ctgov.timeout == 3600
+    assert config.registries["ctgov"].timeout == 3600
 
 
 def test_a_cron_that_fires_only_in_leap_years_is_accepted() -> None:
@@ -251,8 +251,8 @@ def test_relative_paths_are_taken_from_the_config_folder(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     config = load_config(str(folder / "config.toml"))
-    assert config.notify.log.file == str(folder / "logs" / "trialmon.log")
-    assert config.notify.email.ca_file == str(folder / "ca.pem")
+    assert config.notify.channels["log"].file == str(folder / "logs" / "trialmon.log")
+    assert config.notify.channels["email"].ca_file == str(folder / "ca.pem")
 
 
 def test_the_log_file_lands_next_to_the_config_whatever_the_working_folder(

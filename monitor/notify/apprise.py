@@ -12,15 +12,40 @@ import hashlib
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from monitor.config import AppriseNotifyConfig
+from monitor.configkit import Table, WatchConfig
 from monitor.errors import ConfigError, DeliveryError
+from monitor.models import SEVERITIES
+from monitor.notify.channel import ChannelBase, ChannelSpec
 from monitor.notify.digest import Digest, render_text
 from monitor.redact import redact, register, url_secrets
 
 log = logging.getLogger(__name__)
+KIND = "apprise"
 INSTALL_HINT = "pip install 'trialmon[apprise]'"
+
+
+@dataclass(frozen=True)
+class AppriseNotifyConfig:
+    enabled: bool = False
+    urls: tuple[str, ...] = ()
+    min_severity: str = "major"
+
+
+def parse(t: Table) -> AppriseNotifyConfig:
+    """``[notify.apprise]``."""
+    d = AppriseNotifyConfig()
+    cfg = AppriseNotifyConfig(
+        enabled=t.get("enabled", bool, d.enabled),
+        urls=t.strings("urls"),
+        min_severity=t.choice("min_severity", SEVERITIES, d.min_severity),
+    )
+    if cfg.enabled and not cfg.urls:
+        raise ConfigError(f"{t.key('urls')}: apprise is enabled but no URL is set")
+    t.done()
+    return cfg
 
 
 def url_id(url: str) -> str:
@@ -45,8 +70,8 @@ def load_apprise() -> Any:
     return apprise
 
 
-class AppriseNotifier:
-    channel = "apprise"
+class AppriseNotifier(ChannelBase):
+    channel = KIND
 
     def __init__(self, config: AppriseNotifyConfig) -> None:
         self.config = config
@@ -64,7 +89,7 @@ class AppriseNotifier:
             )
 
     def split(self, digest: Digest) -> list[Digest]:
-        return [digest.only(digest.nct_ids(), (key,)) for key in self.urls]
+        return [digest.only(digest.trial_ids(), (key,)) for key in self.urls]
 
     def describe(self, digest: Digest) -> str:
         return f"to {', '.join(masked(self.urls.get(k, k)) for k in digest.route)}"
@@ -93,3 +118,15 @@ class AppriseNotifier:
                 "is no longer in [notify.apprise] urls"
             )
         return [self.urls[key] for key in route]
+
+
+def build(config: AppriseNotifyConfig, watch: WatchConfig) -> AppriseNotifier:
+    return AppriseNotifier(config)
+
+
+def secrets(config: AppriseNotifyConfig) -> set[str]:
+    """Every part of the URLs that may be a token (see :func:`monitor.redact.url_secrets`)."""
+    return {part for url in config.urls for part in url_secrets(url)}
+
+
+SPEC = ChannelSpec(KIND, parse, build, secrets=secrets)
