@@ -15,6 +15,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from monitor.english import count
 from monitor.models import Change
 from monitor.textsafe import printable
 
@@ -148,7 +149,7 @@ def diff_lines(header: str, found: Sequence[Change]) -> Iterator[str]:
 
 
 def changes_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
-    grid = table(f"{len(rows)} changes, newest first", "detected", "study", "severity",
+    grid = table(f"{count(len(rows), 'change')}, newest first", "detected", "study", "severity",
                  "category", "summary")  # fmt: skip
     for row in rows:
         grid.add_row(
@@ -175,7 +176,7 @@ def failure(row: Mapping[str, Any]) -> str:
 
 
 def studies_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
-    grid = table(f"{len(rows)} studies", "study", "status", "checked", "changed", "chg",
+    grid = table(count(len(rows), "study"), "study", "status", "checked", "changed", "chg",
                  "title")  # fmt: skip
     for row in rows:
         title = text(row["title"])
@@ -196,7 +197,7 @@ def studies_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
             row["overall_status"] or "-",
             f"checked {row['last_checked'] or 'never'}",
             f"changed {row['last_changed'] or '-'}",
-            f"{row['snapshots']} versions, {row['changes']} changes",
+            f"{count(row['snapshots'], 'version')}, {count(row['changes'], 'change')}",
         ]
         if failure(row):
             cells.append(f"FAILING {failure(row)}")

@@ -21,7 +21,8 @@ from .test_notify_e2e import NCT, records_dir
 
 PADDING = b"an earlier line of the log, before the disk filled\n" * 160_000  # 8 MB
 ROOM = 100  # bytes of a digest that still fit
-HEADER = re.compile(r"^\d+ changes? in \d+ stud(y|ies) \(\d+ critical\)")
+# a log digest's first line: when, which run, how many changes
+HEADER = re.compile(r"^\S+Z trialmon run \d+: \d+ changes? in \d+ stud(y|ies) \(\d+ critical\)")
 LIMITED = """
 import resource, runpy, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead

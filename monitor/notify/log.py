@@ -30,7 +30,7 @@ from monitor.configkit import Table, WatchConfig
 from monitor.errors import DeliveryError
 from monitor.models import SEVERITIES
 from monitor.notify.channel import ChannelBase, ChannelSpec
-from monitor.notify.digest import Digest, render_text
+from monitor.notify.digest import Digest, render_log_text, render_text
 from monitor.textsafe import json_safe, printable
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class LogNotifier(ChannelBase):
         return f"to {self.config.file or 'stderr'}"
 
     def render(self, digest: Digest) -> str:
-        return render_text(digest) if self.config.format == "text" else json_lines(digest)
+        return render_log_text(digest) if self.config.format == "text" else json_lines(digest)
 
     def send(self, digest: Digest) -> None:
         self._emit(self.render(digest))
