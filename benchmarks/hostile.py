@@ -15,6 +15,7 @@ Records are SYNTHETIC, built from the real record tests/data/study_NCT02576665_t
   word diff: every word matches hundreds of places), then one word in 1,000 replaced.
 - ``long-outcomes``: 60 primary outcomes whose measures have 3,000 words (18 KB) each, then
   60 others (every pair of a removed and an added one is a candidate rewording).
+- ``sites-replaced``: 2,000 sites, then 2,000 others (every pair a candidate rename).
 - ``at-limit``: five records of 60,000 sites each (8.7 MB, under the 10 MB limit), then one
   site in 1,000 renamed in each.
 - ``over-limit``: one record of 45 MB (refused unread; the first release is empty).
@@ -25,6 +26,7 @@ Nothing fails on speed; the figures are printed, with the load average when each
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import random
 import shutil
@@ -111,6 +113,14 @@ def with_sites(nct_id: str, count: int, renamed: int) -> Study:
     return study
 
 
+def sites_replaced() -> tuple[list[Study], list[Study]]:
+    first = with_sites("NCT90000001", 2_000, 0)
+    second = copy.deepcopy(first)
+    for n, site in enumerate(second["protocolSection"]["contactsLocationsModule"]["locations"]):
+        site["facility"] = f"Hospital number {n} of another network"
+    return [first], [second]
+
+
 def at_limit() -> tuple[list[Study], list[Study]]:
     ids = [f"NCT9000000{n}" for n in range(1, 6)]
     return [with_sites(i, 60_000, 0) for i in ids], [with_sites(i, 60_000, 1) for i in ids]
@@ -125,6 +135,7 @@ CASES: dict[str, Callable[[], tuple[list[Study], list[Study]]]] = {
     "long-text-rewrite": long_text_rewrite,
     "long-text-repeated": long_text_repeated,
     "long-outcomes": long_outcomes,
+    "sites-replaced": sites_replaced,
     "at-limit": at_limit,
     "over-limit": over_limit,
 }

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from monitor import classify as classify_module
 from monitor.classify import (
     OUTCOME_PAIRS,
     SIMILARITY_CHARS,
+    SITE_PAIRS,
     WORD_DIFF_CELLS,
     classify,
     date_shift,
@@ -203,6 +205,43 @@ def test_pairing_outcomes_is_bounded_by_a_count(matched: list[tuple[int, int]]) 
     assert len([c for c in changes if c.field == "outcomes.primary"]) >= 60
     assert len(matched) <= OUTCOME_PAIRS
     assert all(a <= SIMILARITY_CHARS and b <= SIMILARITY_CHARS for a, b in matched)
+
+
+def sites_record(names: list[str]) -> dict[str, Any]:
+    site = {"facility": "", "city": "Rochester", "country": "United States", "status": "RECRUITING"}
+    return normalize(
+        {
+            "protocolSection": {
+                "identificationModule": {"nctId": "NCT06009107"},
+                "contactsLocationsModule": {"locations": [{**site, "facility": n} for n in names]},
+            }
+        }
+    )
+
+
+def test_pairing_sites_is_bounded_by_a_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """2,000 sites replaced by 2,000 others (35 s before): a renamed site is looked for among
+    at most SITE_PAIRS pairs, and equal or same-identity sites are paired through a key."""
+    calls = [0]
+    original = classify_module.same_name
+
+    def counted(a: str | None, b: str | None) -> bool:
+        calls[0] += 1
+        return original(a, b)
+
+    monkeypatch.setattr(classify_module, "same_name", counted)
+    old = sites_record([f"Clinic number {n} of the first network" for n in range(2_000)])
+    new = sites_record([f"Hospital number {n} of another network" for n in range(2_000)])
+    changes = classify(old, new, compare(old, new), ChangesConfig(), vocabulary=VOCABULARY)
+    assert len(changes) == 4_000  # each removed and each added
+    assert calls[0] <= 2 * SITE_PAIRS  # facility and city of each pair compared, at most
+
+
+def test_a_renamed_site_among_a_few_is_still_found() -> None:
+    old = sites_record(["Hopital Nord de Marseille", "Mayo Clinic"])
+    new = sites_record(["Hôpital Nord de Marseille", "Mayo Clinic"])
+    (change,) = classify(old, new, compare(old, new), ChangesConfig(), vocabulary=VOCABULARY)
+    assert change.summary.startswith("Location renamed:")
 
 
 def test_a_reworded_outcome_is_still_found_among_a_few(matched: list[tuple[int, int]]) -> None:
