@@ -17,6 +17,7 @@ from rich.text import Text
 
 from monitor.english import count
 from monitor.models import Change
+from monitor.textsafe import printable
 
 SEVERITY_STYLE = {"critical": "bold red", "major": "yellow", "minor": "cyan", "info": "dim"}
 STATUS_STYLE = {
@@ -35,7 +36,8 @@ def terminal(console: Console | None = None) -> Console | None:
 
 
 def text(value: Any, style: str = "") -> Text:
-    return Text("" if value is None else str(value), style=style)
+    """A table cell; record text in it shows its control characters, never obeys them."""
+    return Text("" if value is None else printable(str(value)), style=style)
 
 
 def severity(value: str) -> Text:
@@ -89,7 +91,7 @@ def history_table(data: Mapping[str, Any]) -> RenderableType:
             cells = head if number == 0 else [text("")] * len(head)
             grid.add_row(*cells, severity(change["severity"]), text(change["summary"]))
     header = Text.assemble(
-        (history_title(data), "bold"),
+        (printable(history_title(data)), "bold"),
         "\nstatus ",
         status(data.get("overall_status")),
         f", first seen {data.get('first_seen')}",
@@ -134,14 +136,14 @@ def diff_header(trial_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -
 
 def diff_table(header: str, found: Sequence[Change]) -> RenderableType:
     if not found:
-        return Group(Text(header, style="bold"), Text("no material change", style="dim"))
+        return Group(text(header, "bold"), Text("no material change", style="dim"))
     grid = table(None, "severity", "category", "field", "summary")
     for change in found:
         grid.add_row(
             severity(change.severity), text(change.category), text(change.field, "dim"),
             text(change.summary),
         )  # fmt: skip
-    return Group(Text(header, style="bold"), grid)
+    return Group(text(header, "bold"), grid)
 
 
 def diff_lines(header: str, found: Sequence[Change]) -> Iterator[str]:
@@ -190,7 +192,7 @@ def studies_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
         if row.get("also_registered_as"):
             title.append(f"\n{also_line(row['also_registered_as'])}", style="dim")
         if failure(row):
-            title.append(f"\nfailing: {failure(row)}", style="red")
+            title.append("\n" + printable(f"failing: {failure(row)}"), style="red")
         grid.add_row(
             text(row["trial_id"], "" if row["known"] else "dim"), status(row["overall_status"]),
             when(row["last_checked"]), text((row["last_changed"] or "")[:10]),
