@@ -108,9 +108,13 @@ class Trialmon:
         if self.before:
             self.before()
         load = load_average()
-        measured = check(run_child(argv, self.log, cwd=REPO), f"{self.name}", self.log)
+        measured = run_child(argv, self.log, cwd=REPO)
+        if measured.returncode < 0:
+            check(measured, self.name, self.log)  # the launcher itself failed: stop
         requests = self.requests() if self.requests else None
-        note = summary(self.db)
+        note = summary(self.db) if self.db.exists() else "no database"
+        if measured.returncode:
+            note = f"exit {measured.returncode} ({last_line(self.log)}); {note}"
         if requests is not None:
             note += f"; {requests / 50:.1f} min at 50 requests/min"
         return Row(
@@ -121,12 +125,18 @@ class Trialmon:
             measured.seconds,
             measured.cpu_seconds,
             measured.peak_rss_mb,
-            db_bytes=db_size(self.db),
-            versions=versions(self.db),
+            db_bytes=db_size(self.db) if self.db.exists() else None,
+            versions=versions(self.db) if self.db.exists() else None,
             requests=requests,
             load=load,
             note=note,
         )
+
+
+def last_line(log: Path) -> str:
+    """The last line a failed program wrote (its error message), shortened."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1][-160:] if lines else "no output"
 
 
 def slug(name: str) -> str:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor import pipeline
-from monitor.config import ChangesConfig
+from monitor.configkit import ChangesConfig
 from monitor.models import RawRecord, RunReport
 from monitor.store import Latest, NewSnapshot
 
@@ -46,10 +46,10 @@ def install(workers: int) -> ProcessPoolExecutor:
 
     def process_batch(cycle: pipeline.Cycle, batch: Sequence[Any], report: RunReport) -> None:
         records = [i for i in batch if isinstance(i, RawRecord)]
-        verdicts, latest = pipeline.sources_seen(cycle.store, records)
+        verdicts, latest = pipeline.sources_seen(cycle.store, records, cycle.now.date())
         seen = list(verdicts)
         jobs: list[Job] = [
-            (r, latest.get(r.nct_id), cycle.rules, cycle.now, key)
+            (r, latest.get(r.trial_id), cycle.rules, cycle.now, key)
             for r, (key, was_seen) in zip(records, seen, strict=True)
             if not was_seen
         ]
@@ -60,8 +60,8 @@ def install(workers: int) -> ProcessPoolExecutor:
         verdict_iter = iter(seen)
         for item in batch:
             outcome = pipeline.process_item(cycle, item, verdict_iter, latest, report, remember)
-            if outcome == "unchanged" and item.nct_id:
-                unchanged.append(item.nct_id)
+            if outcome == "unchanged" and item.trial_id:
+                unchanged.append(item.trial_id)
         cycle.store.touch(unchanged, pipeline.iso(cycle.now))
         cycle.store.remember_sources(remember)
 

@@ -26,7 +26,13 @@ from typing import Any
 import httpx
 
 from monitor import liveplan
-from monitor.sources.ctgov import MAX_URL, TOKEN_RESERVE, WATERMARK_FIELDS, id_batches, to_mark
+from monitor.registries.ctgov.live import (
+    MAX_URL,
+    TOKEN_RESERVE,
+    WATERMARK_FIELDS,
+    id_batches,
+    to_mark,
+)
 
 STUDIES = "/api/v2/studies"
 PAGE = 1000

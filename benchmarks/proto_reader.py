@@ -23,20 +23,27 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import orjson
 
-from monitor.filekey import CTGOV, candidate_key, key_of
+from monitor import registries
+from monitor.errors import RecordError
+from monitor.filekey import candidate_key, key_of
 from monitor.firstpass import PARSE, Answer, One, Page, read_bytes, scan, verify
+from monitor.limits import MAX_RECORD_BYTES
 from monitor.models import RawRecord, RecordEvent, StudyError
 from monitor.pagesplit import Slice
+from monitor.registries.base import FoundStudy
+from monitor.registries.ctgov.byteshape import BYTES as CTGOV
+from monitor.registries.ctgov.byteshape import KEY_PREFIX as PREFIX
 from monitor.sources import files
 
 Item = RawRecord | StudyError | RecordEvent
 Known = Callable[[Sequence[str]], Mapping[str, str]]
 CHUNK = 500
-PREFIX = files.KEY_PREFIX
+KIND = "ctgov"  # the registry whose bytes the prototype reads (BYTES)
+READER = files._Reader(registries.offline_shapes())
+OFFLINE = registries.get(KIND).offline
 
 
 @contextmanager
@@ -82,7 +89,8 @@ class Index:
 def iter_records(
     directory: Path, watched: Sequence[str], known: Known | None, workers: int | None = None
 ) -> Iterator[Item]:
-    paths = files._record_files(directory)
+    paths, unreadable = files._record_files(directory, READER.suffixes)
+    yield from unreadable
     index = Index(paths, {w.upper() for w in watched}, known)
     yield from _first_pass(index, workers)
     yield from files._duplicates(index.holders, paths)
@@ -135,11 +143,11 @@ def _take(index: Index, number: int, answer: Answer) -> Iterator[Item]:
     else:
         assert answer is PARSE
         with gc_paused():
-            studies, errors = files._read(index.files[number])
+            studies, errors = files._read(READER, index.files[number])
         yield from errors
-        index.parsed[number] = {study.nct_id for study in studies}
+        index.parsed[number] = {study.trial_id for study in studies}
         for study in studies:
-            index.add(study.nct_id, number)
+            index.add(study.trial_id, number)
 
 
 # -- second pass ----------------------------------------------------------------------------------
@@ -167,15 +175,21 @@ def _one_record(index: Index, number: int, one: One) -> Iterator[Item]:
 
 def _one_file(path: str, expected: set[str]) -> Iterator[Item]:
     """As ``files._records_of`` for a scanned file, with the key of ``monitor.filekey``."""
-    raw = read_bytes(path)
+    raw = read_bytes(path, MAX_RECORD_BYTES)  # None: _read reads it again and says why
     key = key_of(raw, CTGOV, PREFIX) if raw is not None else None
-    studies, errors = files._read(path, raw)
+    studies, errors = files._read(READER, path, raw)
     yield from errors
     for study in studies:
-        if study.nct_id in expected:
-            expected.discard(study.nct_id)
+        if study.trial_id in expected:
+            expected.discard(study.trial_id)
             yield RawRecord(
-                study.nct_id, study.data, files.SOURCE, path, version=study.version, source_key=key
+                study.trial_id,
+                study.data,
+                files.SOURCE,
+                path,
+                version=study.version,
+                source_key=key,
+                registry=study.registry,
             )
     if errors:
         return
@@ -196,7 +210,7 @@ def _page_records(index: Index, number: int, slices: list[Slice], same: set[str]
         if record is None:  # changed since the first pass, or cut wrong: the whole page
             yield from _whole_page(path, {s.trial_id for s in changed} - done)
             return
-        done.add(record.nct_id)
+        done.add(record.trial_id)
         yield record
 
 
@@ -223,29 +237,33 @@ def _slice_record(fd: int, path: str, piece: Slice) -> RawRecord | None:
     raw = os.pread(fd, piece.end - piece.start, piece.start)
     if piece.key is not None and candidate_key(raw, CTGOV, PREFIX) != piece.key:
         return None  # not the bytes the first pass saw
-    study = _as_study(raw)
-    if study is None or files._nct_id(study) != piece.trial_id:
+    study = _as_study(raw, path)
+    if study is None or study.trial_id != piece.trial_id:
         return None
     key = key_of(raw, CTGOV, PREFIX)  # proven on the bytes that parsed
-    return RawRecord(piece.trial_id, study, files.SOURCE, path, source_key=key)
+    return RawRecord(piece.trial_id, study.data, files.SOURCE, path, source_key=key, registry=KIND)
 
 
-def _as_study(raw: bytes) -> dict[str, Any] | None:
+def _as_study(raw: bytes, path: str) -> FoundStudy | None:
+    """The one study a range holds, read by its registry's shapes (``None``: it is not)."""
     try:
-        study = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        doc = orjson.loads(raw)
+        read = OFFLINE.from_json(doc, path) if isinstance(doc, dict) else None
+    except (orjson.JSONDecodeError, RecordError):
         return None
-    return study if isinstance(study, dict) and "protocolSection" in study else None
+    if read is None or read.errors or len(read.studies) != 1 or read.studies[0].version is not None:
+        return None
+    return read.studies[0]
 
 
 def _whole_page(path: str, expected: set[str]) -> Iterator[Item]:
     with gc_paused():
-        studies, errors = files._read(path)
+        studies, errors = files._read(READER, path)
     yield from errors
     for study in studies:
-        if study.nct_id in expected:
-            expected.discard(study.nct_id)
-            yield RawRecord(study.nct_id, study.data, files.SOURCE, path)
+        if study.trial_id in expected:
+            expected.discard(study.trial_id)
+            yield RawRecord(study.trial_id, study.data, files.SOURCE, path, registry=study.registry)
     for nct_id in sorted(expected):
         yield StudyError(nct_id, f"{path}: {nct_id} no longer readable (file changed while read)")
 
@@ -254,10 +272,17 @@ def _parsed_records(index: Index, number: int) -> Iterator[Item]:
     path = index.files[number]
     expected = {n for n in index.parsed[number] if index.single(n, number)}
     with gc_paused():
-        studies, _ = files._read(path)  # its errors were reported by the first pass
+        studies, _ = files._read(READER, path)  # its errors were reported by the first pass
     for study in studies:
-        if study.nct_id in expected:
-            expected.discard(study.nct_id)
-            yield RawRecord(study.nct_id, study.data, files.SOURCE, path, version=study.version)
+        if study.trial_id in expected:
+            expected.discard(study.trial_id)
+            yield RawRecord(
+                study.trial_id,
+                study.data,
+                files.SOURCE,
+                path,
+                version=study.version,
+                registry=study.registry,
+            )
     for nct_id in sorted(expected):
         yield StudyError(nct_id, f"{path}: {nct_id} no longer readable (file changed while read)")

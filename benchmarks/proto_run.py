@@ -25,11 +25,11 @@ sys.path.insert(0, str(HERE))
 import proto_detect  # noqa: E402
 from proto_reader import iter_records  # noqa: E402
 
-from monitor.cli import build_notifiers, build_outbox, now_utc, summary_line  # noqa: E402
+from monitor.cli import build_notifiers, build_outbox, open_store, summary_line  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from monitor.firstpass import usable_cores  # noqa: E402
 from monitor.pipeline import Cycle, Item, missing_watched, run_cycle  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.times import now_utc  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         gc.freeze()  # what start-up allocated is never garbage: keep it out of every collection
     config = load_config(args.config)
     notifiers = build_notifiers(config)
-    store = Store.open(config.database)
+    store = open_store(config)
     try:
         watched = config.watch.studies
         items: Iterator[Item] = iter_records(

@@ -112,4 +112,6 @@ def summary(db: Path) -> str:
             "select studies_new, studies_changed, studies_unchanged, changes_found, errors "
             "from runs order by id desc limit 1"
         ).fetchone()
+    if row is None:
+        return "no run recorded"
     return "{} new, {} changed, {} unchanged, {} changes, {} errors".format(*row)

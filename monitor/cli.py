@@ -7,21 +7,22 @@ import functools
 import io
 import logging
 import os
+import re
 import sys
 import threading
-import traceback
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import orjson
 
-from monitor import __version__
-from monitor.config import Config, load_config, normalize_nct_id
+from monitor import __version__, redact, registries
+from monitor.config import LIVE, Config, load_config
+from monitor.english import count
 from monitor.errors import (
     ConfigError,
     DeliveryError,
@@ -31,24 +32,27 @@ from monitor.errors import (
     UsageError,
 )
 from monitor.lock import RunLock, daemon_lock_path, run_lock_path
-from monitor.models import CATEGORIES, SEVERITIES, RunReport
-from monitor.notify.log import LogNotifier
-from monitor.notify.outbox import Notifier, Outbox
-from monitor.pipeline import Cycle, Item, iso, missing_watched, run_cycle
+from monitor.models import CATEGORIES, FILES_SOURCE, SEVERITIES, Item, RunReport
+from monitor.notify.channel import Channel
+from monitor.notify.channels import CHANNELS
+from monitor.notify.outbox import Outbox
+from monitor.pipeline import Cycle, missing_watched, run_cycle
 from monitor.progress import progress
 from monitor.signals import stop_on_signals
 from monitor.sources.files import iter_records
 from monitor.store import Store
+from monitor.summary import notified
+from monitor.textsafe import PrintableRecords, json_safe, printable
+from monitor.times import iso, now_utc
 
 # What `run --source DIR` does not need is imported by the commands that do (the daemon, the
 # HTTP client, the views, the report, rich): a cron run over a directory starts ~0.2 s sooner.
 if TYPE_CHECKING:
-    import httpx
     from rich.console import Console, RenderableType
     from rich.progress import Progress, TaskID
 
     from monitor.backfill import BackfillReport, StudyResult
-    from monitor.http import Http
+    from monitor.registries.base import JsonGetter
 
 log = logging.getLogger("monitor")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,20 +69,29 @@ class Context:
         config = load_config(self.config_path)
         if self.db_path:
             config = replace(config, database=Path(self.db_path))
+        redact.register(config_secrets(config))
         return config
 
     def store(self) -> Store:
-        return Store.open(self.config.database)
+        return open_store(self.config)
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+def open_store(config: Config) -> Store:
+    """The database, upgraded with what the registries know if an older trialmon made it."""
+    return Store.open(config.database, registries.upgrades())
+
+
+def config_secrets(config: Config) -> set[str]:
+    """What must never be printed: what each channel's section says is secret (the credential
+    parts of Apprise URLs, the SMTP password)."""
+    channels = config.notify.channels
+    return {s for kind, spec in CHANNELS.items() for s in spec.secrets(channels[kind])}
 
 
 def fail(code: int, message: str, verbose: int) -> NoReturn:
     if verbose:
-        traceback.print_exc()
-    click.echo(f"trialmon: {message}", err=True)
+        click.echo(redact.redacted_traceback(), err=True, nl=False)
+    click.echo(f"trialmon: {printable(redact.redact(message))}", err=True)
     sys.exit(code)
 
 
@@ -109,17 +122,35 @@ def handle_errors(func: F) -> F:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH", help="config.toml to use.")
 @click.option("--db", "db_path", metavar="PATH", help="SQLite database (overrides `database`).")
-@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More detail on stderr (-vv debug, -vvv also the libraries' debug lines).",
+)
 @click.version_option(__version__, prog_name="trialmon")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int) -> None:
     """Watch clinical-trial registry records and report what changed."""
+    configure_logging(verbose)
+    ctx.obj = Context(config_path, db_path, verbose)
+
+
+def configure_logging(verbose: int) -> None:
+    """Messages on stderr: trialmon's at the verbosity asked, other libraries' warnings only
+    (their debug lines from -vvv). Every handler redacts secrets and escapes control characters.
+    """
+    levels = [logging.WARNING, logging.INFO, logging.DEBUG, logging.DEBUG]
     logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+        level=logging.DEBUG if verbose >= 3 else logging.WARNING,
         format="trialmon: %(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    ctx.obj = Context(config_path, db_path, verbose)
+    logging.getLogger("monitor").setLevel(levels[min(verbose, 3)])
+    for handler in logging.getLogger().handlers:
+        for kind in (redact.RedactedRecords, PrintableRecords):
+            if not any(isinstance(f, kind) for f in handler.filters):
+                handler.addFilter(kind())
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -128,24 +159,18 @@ pass_context = click.make_pass_decorator(Context)
 # ---------------------------------------------------------------- run
 
 
-def build_notifiers(config: Config) -> list[Notifier]:
-    """The enabled channels; one that cannot work (no password, no apprise) is a ConfigError."""
-    notify = config.notify
-    notifiers: list[Notifier] = []
-    if notify.log.enabled:
-        notifiers.append(LogNotifier(notify.log))
-    if notify.email.enabled:
-        from monitor.notify.email import EmailNotifier  # smtplib and ssl: only when it sends
-
-        notifiers.append(EmailNotifier(notify.email, config.watch.queries))
-    if notify.apprise.enabled:
-        from monitor.notify.apprise import AppriseNotifier
-
-        notifiers.append(AppriseNotifier(notify.apprise))
-    return notifiers
+def build_notifiers(config: Config) -> list[Channel]:
+    """The enabled channels, in the table's order; one that cannot work (no password, no
+    apprise) is a ConfigError."""
+    sections = config.notify.channels
+    return [
+        spec.build(sections[kind], config.watch)
+        for kind, spec in CHANNELS.items()
+        if sections[kind].enabled
+    ]
 
 
-def build_outbox(config: Config, store: Store, notifiers: list[Notifier] | None = None) -> Outbox:
+def build_outbox(config: Config, store: Store, notifiers: list[Channel] | None = None) -> Outbox:
     """The outbox every cycle driver (run, daemon) should use: it carries the [notify] limits."""
     notify = config.notify
     if notifiers is None:
@@ -156,19 +181,42 @@ def build_outbox(config: Config, store: Store, notifiers: list[Notifier] | None 
 def offline_items(config: Config, directory: Path, store: Store | None = None) -> Iterator[Item]:
     watched = config.watch.studies
     known = store.source_hashes if store is not None else None
-    items: Iterable[Item] = iter_records(directory, watched, known)
+    items: Iterable[Item] = iter_records(directory, watched, known, registries.offline_shapes())
     if watched:
         items = missing_watched(items, watched, str(directory))
     return iter(items)
 
 
-def ctgov_items(config: Config, store: Store, now: datetime, force: bool) -> Iterator[Item]:
-    """The live source's items; the one httpx client lives as long as the iteration."""
-    from monitor.http import build_client
-    from monitor.sources import ctgov
+def live_kinds(source: str, config: Config) -> tuple[str, ...] | None:
+    """The registries a live cycle over ``source`` asks; None when it names no live source.
 
-    with build_client(config.ctgov.base_url, config.ctgov.timeout) as client:
-        yield from ctgov.build(config, client, store, now=now, force=force).items()
+    What the config watches in a registry the source leaves out is named in a warning.
+    """
+    if source != LIVE and source not in registries.REGISTRIES:
+        return None
+    from monitor.sources import live  # httpx: only for a live cycle
+
+    kinds = live.kinds(config, source) or ()
+    skipped = live.uncovered(config, kinds)
+    if skipped:
+        log.warning(
+            'not checked in this cycle: %s; source "%s" asks only %s (source = "%s" asks '
+            "every registry with something watched)",
+            "; ".join(skipped),
+            source,
+            registries.get(source).title,  # only a one-registry source leaves any out
+            LIVE,
+        )
+    return kinds
+
+
+def live_items(
+    config: Config, kinds: tuple[str, ...], store: Store, now: datetime, force: bool
+) -> Iterator[Item]:
+    """Every chosen registry's items; each registry's httpx client lives as long as its part."""
+    from monitor.sources import live
+
+    yield from live.items(config, kinds, store, now=now, force=force)
 
 
 def source_items(
@@ -179,22 +227,37 @@ def source_items(
     now: datetime | None = None,
     force: bool = False,
 ) -> tuple[str, Iterator[Item]]:
-    if source == "ctgov":
+    """The run's source name (``runs.source``) and its items."""
+    kinds = live_kinds(source, config)
+    if kinds is not None:
         if store is None:
             raise UsageError("the live source needs the database (internal: pass store=)")
-        return "ctgov", ctgov_items(config, store, now or now_utc(), force)
+        name = "+".join(kinds) or LIVE
+        return name, live_items(config, kinds, store, now or now_utc(), force)
     directory = Path(source)
     if not directory.is_dir():
-        raise UsageError(f'--source: {source!r} is neither "ctgov" nor a directory')
-    return "files", offline_items(config, directory, store)
+        names = ", ".join(f'"{name}"' for name in (LIVE, *registries.kinds()))
+        raise UsageError(f"--source: {source!r} is neither {names} nor a directory")
+    return FILES_SOURCE, offline_items(config, directory, store)
 
 
-def summary_line(report: RunReport) -> str:
+def summary_line(report: RunReport, floors: Mapping[str, str] | None = None) -> str:
+    """``Checked 3 studies: ...; 4 changes recorded: 3 notified, 1 not (administrative)``.
+
+    ``floors``: each enabled channel's ``min_severity`` (None: say nothing of notifying).
+    """
+    others = report.failed_requests  # a saved search, a file without a study: said on stderr
+    failed = f"; {count(others, 'other error')}" if others else ""
+    fate = notified([change for _, change in report.changes], floors)
     return (
-        f"Checked {report.checked} studies: {report.new} new, {report.changed} changed, "
-        f"{report.unchanged} unchanged, {report.failed} failed; "
-        f"{len(report.changes)} changes recorded (run {report.run_id}, {report.status})."
+        f"Checked {count(report.checked, 'study')}: {report.new} new, {report.changed} changed, "
+        f"{report.unchanged} unchanged, {report.failed} failed{failed}; "
+        f"{fate} (run {report.run_id}, {report.status})."
     )
+
+
+def channel_floors(notifiers: Iterable[Channel]) -> dict[str, str]:
+    return {n.channel: n.min_severity for n in notifiers}
 
 
 def one_cycle(
@@ -202,14 +265,14 @@ def one_cycle(
     source: str,
     should_stop: Callable[[], bool],
     on_progress: Callable[[int], None] = lambda steps: None,
-    notifiers: list[Notifier] | None = None,
+    notifiers: list[Channel] | None = None,
     *,
     force: bool = False,
 ) -> RunReport:
     """One cycle over ``source``, shared by ``run`` and ``daemon`` (the caller holds the lock)."""
     if notifiers is None:
         notifiers = build_notifiers(config)  # a channel that cannot work: before any work
-    store = Store.open(config.database)
+    store = open_store(config)
     try:
         now = now_utc()
         name, items = source_items(config, source, store=store, now=now, force=force)
@@ -229,7 +292,12 @@ def one_cycle(
 
 
 @cli.command()
-@click.option("--source", "source_opt", metavar="ctgov|DIR", help="Where records come from.")
+@click.option(
+    "--source",
+    "source_opt",
+    metavar="|".join((LIVE, *registries.kinds(), "DIR")),
+    help="Where records come from: every registry's API, one registry's, or a directory.",
+)
 @click.option("--force", is_flag=True, help="Check the registry even when it released no new data.")
 @pass_context
 @handle_errors
@@ -248,8 +316,9 @@ def run(ctx: Context, source_opt: str | None, force: bool) -> None:
         report = one_cycle(
             config, source_opt or config.source, stop.is_set, advance, notifiers, force=force
         )
-    click.echo(summary_line(report))  # each failure was already logged on stderr as it happened
-    if report.errors and report.checked == 0:
+    # each failure was already logged on stderr as it happened
+    click.echo(summary_line(report, channel_floors(notifiers)))
+    if report.errors and report.checked == report.failed:
         first = report.errors[0].message
         raise SourceError(f"nothing could be checked: every request or record failed ({first})")
     if report.deliveries_failed and not report.deliveries_sent:
@@ -259,15 +328,16 @@ def run(ctx: Context, source_opt: str | None, force: bool) -> None:
 # ---------------------------------------------------------------- history, diff, changes
 
 
-def nct_argument(value: str) -> str:
+def trial_argument(value: str) -> str:
+    """A trial id given on the command line, in its stored form (any registry's)."""
     try:
-        return normalize_nct_id(value, "NCT_ID")
+        return registries.trial_id(value, "TRIAL_ID")
     except ConfigError as e:
         raise UsageError(str(e)) from e
 
 
 def echo_json(value: Any) -> None:
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+    click.echo(json_safe(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()))
 
 
 def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
@@ -279,19 +349,19 @@ def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
         console.print(rich_view())
         return
     for line in lines:
-        click.echo(line)
+        click.echo(printable(line))
 
 
 @cli.command()
-@click.argument("nct_id")
+@click.argument("trial_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_context
 @handle_errors
-def history(ctx: Context, nct_id: str, fmt: str) -> None:
+def history(ctx: Context, trial_id: str, fmt: str) -> None:
     """The stored versions of one study and the changes between them, oldest first."""
     from monitor import render, views
 
-    data = views.history(ctx.store(), nct_argument(nct_id))
+    data = views.history(ctx.store(), trial_argument(trial_id))
     if fmt == "json":
         echo_json(data)
         return
@@ -299,17 +369,17 @@ def history(ctx: Context, nct_id: str, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("nct_id")
+@click.argument("trial_id")
 @click.option("--from", "from_id", type=int, metavar="ID", help="Older snapshot id.")
 @click.option("--to", "to_id", type=int, metavar="ID", help="Newer snapshot id.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_context
 @handle_errors
-def diff(ctx: Context, nct_id: str, from_id: int | None, to_id: int | None, fmt: str) -> None:
+def diff(ctx: Context, trial_id: str, from_id: int | None, to_id: int | None, fmt: str) -> None:
     """The classified change report between two stored snapshots (default: the last two)."""
     from monitor import render, views
 
-    nct = nct_argument(nct_id)
+    nct = trial_argument(trial_id)
     old, new, found = views.diff(ctx.store(), nct, from_id, to_id, ctx.config.changes)
     if fmt == "json":
         echo_json(
@@ -325,7 +395,8 @@ def diff(ctx: Context, nct_id: str, from_id: int | None, to_id: int | None, fmt:
 
 CSV_COLUMNS = [
     "id",
-    "nct_id",
+    "trial_id",
+    "registry",
     "detected_at",
     "category",
     "field",
@@ -339,6 +410,21 @@ CSV_COLUMNS = [
 ]
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+NUMBER_RE = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, with a leading ``'`` (OWASP).
+
+    Plain numbers (``-47``, a JSON value) stay as they are: they cannot hold a formula.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return value if NUMBER_RE.fullmatch(value) else "'" + value
+    return value
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(
@@ -346,19 +432,16 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     )
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {
-                **row,
-                "old_value": orjson.dumps(row["old_value"]).decode(),
-                "new_value": orjson.dumps(row["new_value"]).decode(),
-            }
-        )
+        cells = {k: printable(v) if isinstance(v, str) else v for k, v in row.items()}
+        for key in ("old_value", "new_value"):
+            cells[key] = json_safe(orjson.dumps(row[key]).decode())
+        writer.writerow({key: spreadsheet_safe(value) for key, value in cells.items()})
     return buffer.getvalue()
 
 
 @cli.command()
 @click.option("--since", metavar="WHEN", help="7d, 12h or an ISO date.")
-@click.option("--study", metavar="NCT_ID", help="Only this study.")
+@click.option("--study", metavar="TRIAL_ID", help="Only this study.")
 @click.option("--category", type=click.Choice(CATEGORIES), help="Only this category.")
 @click.option("--min-severity", type=click.Choice(SEVERITIES), help="Only this severity or higher.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
@@ -379,7 +462,7 @@ def changes(
     rows = views.changes(
         ctx.store(),
         since=bound,
-        study=nct_argument(study) if study else None,
+        study=trial_argument(study) if study else None,
         category=category,
         min_severity=min_severity,
     )
@@ -411,7 +494,7 @@ def studies(ctx: Context, failing: bool, fmt: str) -> None:
 
 
 @cli.command("report")
-@click.argument("nct_ids", nargs=-1, required=True, metavar="NCT_ID...")
+@click.argument("trial_ids", nargs=-1, required=True, metavar="TRIAL_ID...")
 @click.option(
     "--html",
     "html_path",
@@ -419,16 +502,25 @@ def studies(ctx: Context, failing: bool, fmt: str) -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Where to write the self-contained HTML page.",
 )
+@click.option(
+    "--min-severity",
+    type=click.Choice(SEVERITIES),
+    default="minor",
+    show_default=True,
+    help="List changes of this severity or higher (info: the administrative ones too).",
+)
 @pass_context
 @handle_errors
-def report_command(ctx: Context, nct_ids: tuple[str, ...], html_path: Path) -> None:
+def report_command(
+    ctx: Context, trial_ids: tuple[str, ...], html_path: Path, min_severity: str
+) -> None:
     """An HTML page with status timeline, date-slippage chart and change list."""
     from monitor.report import build_report, write_report
 
-    wanted = list(dict.fromkeys(nct_argument(n) for n in nct_ids))
-    page = build_report(ctx.store(), wanted, generated_at=now_utc())
+    wanted = list(dict.fromkeys(trial_argument(n) for n in trial_ids))
+    page = build_report(ctx.store(), wanted, generated_at=now_utc(), min_severity=min_severity)
     write_report(html_path, page)
-    click.echo(f"Wrote {html_path} ({len(wanted)} {'study' if len(wanted) == 1 else 'studies'}).")
+    click.echo(f"Wrote {html_path} ({count(len(wanted), 'study')}).")
 
 
 # ---------------------------------------------------------------- daemon and status
@@ -459,7 +551,7 @@ def daemon_logging(verbose: int) -> None:
             handler.setFormatter(logging.Formatter(stamp + "%(message)s", "%Y-%m-%dT%H:%M:%S%z"))
 
 
-def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Notifier]) -> None:
+def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Channel]) -> None:
     """One scheduled cycle under the run lock; a cycle held by someone else is skipped."""
     try:
         with RunLock(run_lock_path(config.database), command="daemon"):
@@ -467,7 +559,7 @@ def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Notifier
     except LockHeldError as e:
         log.warning("cycle skipped: %s", e)
         return
-    log.info("%s", summary_line(report))
+    log.info("%s", summary_line(report, channel_floors(notifiers)))
     for error in report.errors:
         log.warning("  failed: %s", error.message)
 
@@ -475,7 +567,7 @@ def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Notifier
 def record_next(config: Config, when: datetime | None) -> None:
     from monitor import status as status_report
 
-    store = Store.open(config.database)
+    store = open_store(config)
     try:
         store.set_meta(status_report.NEXT_CYCLE_KEY, iso(when) if when else "")
     finally:
@@ -487,7 +579,7 @@ def record_schedule(config: Config) -> None:
     from monitor import schedule
     from monitor import status as status_report
 
-    store = Store.open(config.database)
+    store = open_store(config)
     try:
         store.set_meta(status_report.SCHEDULE_KEY, schedule.describe(config.schedule))
         store.set_meta(status_report.NEXT_CYCLE_KEY, "")
@@ -533,7 +625,7 @@ def status_command(ctx: Context, fmt: str) -> None:
     from monitor import status as status_report
 
     config = ctx.config
-    store = Store.open(config.database) if config.database.exists() else None
+    store = open_store(config) if config.database.exists() else None
     try:
         data = status_report.status(config, store)
     finally:
@@ -550,23 +642,30 @@ def status_command(ctx: Context, fmt: str) -> None:
 
 @cli.command()
 @click.option("--test", "test", is_flag=True, help="Send a test message.")
-@click.argument("channel", required=False, type=click.Choice(["log", "email", "apprise"]))
+@click.argument("channel", required=False, type=click.Choice(list(CHANNELS)))
 @pass_context
 @handle_errors
 def notify(ctx: Context, test: bool, channel: str | None) -> None:
-    """Send a test message through each enabled channel (or only CHANNEL) and say what happened."""
+    """Send a test message through each enabled channel (or only CHANNEL) and say what happened.
+
+    Every registered channel is listed: the enabled ones with the outcome of their test.
+    """
     if not test:
         raise UsageError("say what to do: trialmon notify --test [CHANNEL]")
     chosen = [n for n in build_notifiers(ctx.config) if channel in (None, n.channel)]
     if not chosen:
         which = f"[notify.{channel}]" if channel else "no [notify.*] section"
         raise UsageError(f"{which} is not enabled in the configuration")
+    enabled = {n.channel for n in chosen}
+    for kind in CHANNELS:
+        if channel is None and kind not in enabled:
+            click.echo(f"{kind}: not enabled ([notify.{kind}] enabled = false)")
     failures = sum(send_test(notifier) for notifier in chosen)
     if failures:
         raise DeliveryError(f"{failures} test message(s) could not be delivered")
 
 
-def send_test(notifier: Notifier) -> int:
+def send_test(notifier: Channel) -> int:
     """Send the test message on one channel, print the outcome; returns the failures."""
     from monitor.notify.digest import make_test_digest
 
@@ -576,7 +675,7 @@ def send_test(notifier: Notifier) -> int:
             notifier.send(part)
         except DeliveryError as e:
             failures += 1
-            click.echo(f"{notifier.channel}: FAILED {notifier.describe(part)}: {e}")
+            click.echo(printable(f"{notifier.channel}: FAILED {notifier.describe(part)}: {e}"))
         else:
             click.echo(f"{notifier.channel}: sent {notifier.describe(part)}")
     return failures
@@ -606,19 +705,19 @@ class BackfillBar:
         if self.bar:
             self.bar.stop()
 
-    def __call__(self, nct_id: str, done: int, total: int) -> None:
+    def __call__(self, trial_id: str, done: int, total: int) -> None:
         if self.bar is None:
             return
-        if nct_id not in self.tasks:
-            self.tasks[nct_id] = self.bar.add_task(f"{nct_id} versions", total=total)
-        self.bar.update(self.tasks[nct_id], completed=done, total=total)
+        if trial_id not in self.tasks:
+            self.tasks[trial_id] = self.bar.add_task(f"{trial_id} versions", total=total)
+        self.bar.update(self.tasks[trial_id], completed=done, total=total)
 
 
 def backfill_ids(ctx: Context, store: Store, ids: tuple[str, ...], every: bool) -> list[str]:
     """The studies to backfill: the ones named, and with --all every watched or stored one."""
     if not ids and not every:
-        raise UsageError("backfill: name one or more NCT_IDs, or use --all")
-    chosen = [nct_argument(i) for i in ids]
+        raise UsageError("backfill: name one or more TRIAL_IDs, or use --all")
+    chosen = [trial_argument(i) for i in ids]
     if every:
         chosen += [*ctx.config.watch.studies, *store.known_studies()]
     return list(dict.fromkeys(chosen))
@@ -626,34 +725,41 @@ def backfill_ids(ctx: Context, store: Store, ids: tuple[str, ...], every: bool) 
 
 def study_line(result: StudyResult) -> str:
     if result.error is not None:
-        return f"{result.nct_id}: failed: {result.error.message}"
+        return f"{result.trial_id}: failed: {result.error.message}"
     if not result.versions:
-        return f"{result.nct_id}: no record history in the registry"
-    parts = [f"{result.versions} versions", f"{result.stored} stored"]
-    for count, label in (
+        return f"{result.trial_id}: no record history in the registry"
+    parts = [count(result.versions, "version"), f"{result.stored} stored"]
+    for number, label in (
         (result.same, "identical to the version before"),
         (result.already, "already imported"),
         (result.left, "left to live monitoring"),
     ):
-        if count:
-            parts.append(f"{count} {label}")
-    return f"{result.nct_id}: {', '.join(parts)}; {result.changes} changes"
+        if number:
+            parts.append(f"{number} {label}")
+    return f"{result.trial_id}: {', '.join(parts)}; {count(result.changes, 'change')}"
 
 
-def registry_http(config: Config, client: httpx.Client) -> Http:
-    """The same HTTP layer as the live source: its rate limiter, retries and errors."""
-    from monitor.http import Http, RateLimiter, RetryPolicy
+def history_clients(config: Config, ids: list[str], stack: ExitStack) -> dict[str, JsonGetter]:
+    """Per registry of ``ids`` that keeps a record history, the same HTTP layer as its live
+    source (its base URL, rate limiter, retries and errors); the clients close with ``stack``."""
+    from monitor.http import build_client, polite
 
-    limiter = RateLimiter(config.ctgov.requests_per_minute)
-    return Http(client, limiter, RetryPolicy(max_attempts=config.ctgov.max_attempts))
+    clients: dict[str, JsonGetter] = {}
+    for kind in registries.by_registry(ids):
+        if registries.get(kind).history() is None:
+            continue
+        section = config.registries[kind]
+        client = stack.enter_context(build_client(section.base_url, section.timeout))
+        clients[kind] = polite(client, section)
+    return clients
 
 
 @cli.command()
-@click.argument("nct_ids", nargs=-1, metavar="NCT_ID...")
+@click.argument("trial_ids", nargs=-1, metavar="TRIAL_ID...")
 @click.option("--all", "every", is_flag=True, help="Every watched study and every stored one.")
 @pass_context
 @handle_errors
-def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
+def backfill(ctx: Context, trial_ids: tuple[str, ...], every: bool) -> None:
     """Import studies' earlier versions from the registry's record history.
 
     Each version becomes a snapshot dated by the version's date, and the changes between
@@ -661,7 +767,6 @@ def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
     new; an interrupted backfill continues where it stopped.
     """
     from monitor.backfill import Backfill, run_backfill
-    from monitor.http import build_client
     from monitor.progress import stderr_console
 
     config = ctx.config
@@ -669,11 +774,11 @@ def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
         RunLock(run_lock_path(config.database), command="backfill")
     )
     store = click.get_current_context().with_resource(closing(ctx.store()))
-    ids = backfill_ids(ctx, store, nct_ids, every)
+    ids = backfill_ids(ctx, store, trial_ids, every)
     stop = click.get_current_context().with_resource(stop_on_signals(threading.Event()))
-    client = build_client(config.ctgov.base_url, config.ctgov.timeout)
-    with client, BackfillBar(stderr_console()) as bar:
-        bf = Backfill(store, registry_http(config, client), config.changes, now_utc(), bar)
+    with ExitStack() as stack, BackfillBar(stderr_console()) as bar:
+        clients = history_clients(config, ids, stack)
+        bf = Backfill(store, None, config.changes, now_utc(), bar, clients=clients)
         bf.should_stop = stop.is_set
         report = run_backfill(bf, ids)
     report_backfill(report)
@@ -681,13 +786,13 @@ def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
 
 def report_backfill(report: BackfillReport) -> None:
     for result in report.studies:
-        click.echo(study_line(result), err=result.error is not None)
+        click.echo(printable(study_line(result)), err=result.error is not None)
     run = report.run
     stored = sum(r.stored for r in report.studies)
     click.echo(
-        f"Backfilled {run.checked} {'study' if run.checked == 1 else 'studies'}: "
-        f"{stored} versions stored, "
-        f"{len(run.changes)} changes recorded, {run.failed} failed "
+        f"Backfilled {count(run.checked, 'study')}: "
+        f"{count(stored, 'version')} stored, "
+        f"{count(len(run.changes), 'change')} recorded, {run.failed} failed "
         f"(run {run.run_id}, {run.status})."
     )
     if report.studies and all(r.error for r in report.studies):

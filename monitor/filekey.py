@@ -1,8 +1,8 @@
 """A record's id and key read from its bytes, without parsing it (the offline reader's fast path).
 
 The key of a record's bytes is their SHA-256 with the registry's daily stamp left out
-(ClinicalTrials.gov rewrites ``derivedSection.miscInfoModule.versionHolder`` in every record
-every day, and no normalizer reads it). A key that did not move since the last cycle means the
+(one registry rewrites ``derivedSection.miscInfoModule.versionHolder`` in every record every
+day, and no normalizer reads it). A key that did not move since the last cycle means the
 same bytes, so the same record: it need not be parsed. The stamp's value is left out only
 where that is unambiguous: one stamp key in the bytes, a direct member of the one stamp object
 (whatever comes before it in that object: nested lists and objects are stepped over, so a
@@ -24,7 +24,7 @@ bytes held exactly one stamp key, so do these (two occurrences of a needle that 
 itself cannot both line up with one): the same record, unparsed. A candidate that does not
 match proves nothing: the caller verifies (:func:`one_study`) and parses.
 
-A registry describes its bytes with a :class:`ByteShape`; :data:`CTGOV` is ClinicalTrials.gov.
+A registry describes its bytes with a :class:`ByteShape` (its package holds it).
 """
 
 from __future__ import annotations
@@ -54,20 +54,6 @@ class ByteShape:
     stamp_value: re.Pattern[bytes] | None = None  # matched at stamp_key; group 1 the value
     element_head: re.Pattern[bytes] | None = None
     object_open: re.Pattern[bytes] | None = None  # matched at stamp_object, ends inside it
-
-
-CTGOV = ByteShape(
-    id_key=b'"nctId"',
-    id_value=re.compile(rb'"nctId"\s*:\s*"([^"\\]*)"'),
-    id_pattern=re.compile(r"^NCT\d{8}$"),
-    stamp_object=b'"miscInfoModule"',
-    stamp_key=b'"versionHolder"',
-    stamp_value=re.compile(rb'"versionHolder"\s*:\s*("[^"\\]*")'),
-    element_head=re.compile(
-        rb'\{\s*"protocolSection"\s*:\s*\{\s*"identificationModule"\s*:\s*\{\s*\Z'
-    ),
-    object_open=re.compile(rb'"miscInfoModule"\s*:\s*\{'),
-)
 
 
 class Ambiguous(Exception):

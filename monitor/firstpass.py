@@ -26,6 +26,7 @@ from functools import partial
 from multiprocessing.context import BaseContext
 
 from monitor.filekey import ByteShape, candidate_key, first_id, one_study
+from monitor.limits import MAX_RECORD_BYTES
 from monitor.pagesplit import Slice, split_page
 
 JSON_SUFFIX = ".json"
@@ -35,6 +36,7 @@ BYTES_PER_TASK = 8 << 20  # ... or fewer, when they are this large (pages go one
 MIN_PARALLEL_BYTES = 64 << 20  # below this, workers cost more than they save
 PAGE_LIST = b'"studies"'  # a page's list key, found near its start
 PAGE_HEAD = 4096
+MAX_PAGE_BYTES = 20 * MAX_RECORD_BYTES  # a page is split, never parsed whole: bytes, not objects
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,21 +86,30 @@ def scan_one(path: str, shape: ByteShape, prefix: str, candidate: bool = False) 
 
 
 def answer(raw: bytes, shape: ByteShape, prefix: str) -> Answer:
-    """Verified: one record with its key, or a page split into records, or parse it."""
-    found = one_study(raw, shape, prefix)
+    """Verified: one record with its key, or a page split into records, or parse it.
+
+    The size a record may have (``limits.MAX_RECORD_BYTES``) bounds each record, not the
+    page: a larger one-study file, or a page with a larger record, is left to the parse,
+    which refuses it with its message.
+    """
+    found = one_study(raw, shape, prefix) if len(raw) <= MAX_RECORD_BYTES else None
     if found is not None:
         return One(*found)
-    slices = split_page(raw, shape, prefix)
-    return Page(slices) if slices else PARSE
+    return _page(split_page(raw, shape, prefix), False)
 
 
 def candidate_answer(raw: bytes, shape: ByteShape, prefix: str) -> Answer:
     """Short searches only: a page (its list key near the start) or the first id's candidate."""
     if raw.find(PAGE_LIST, 0, PAGE_HEAD) >= 0:
-        slices = split_page(raw, shape, prefix, candidate=True)
-        return Page(slices, candidate=True) if slices else PARSE
-    trial_id = first_id(raw, shape)
+        return _page(split_page(raw, shape, prefix, candidate=True), True)
+    trial_id = first_id(raw, shape) if len(raw) <= MAX_RECORD_BYTES else None
     return One(trial_id, candidate_key(raw, shape, prefix), True) if trial_id else PARSE
+
+
+def _page(slices: list[Slice] | None, candidate: bool) -> Answer:
+    if not slices or any(s.end - s.start > MAX_RECORD_BYTES for s in slices):
+        return PARSE
+    return Page(slices, candidate)
 
 
 def verify(path: str, shape: ByteShape, prefix: str) -> Answer:
@@ -188,17 +199,23 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def read_bytes(path: str) -> bytes | None:
-    """A file's bytes (``None`` if unreadable), read whole even if it grew after ``fstat``."""
+def read_bytes(path: str, limit: int = MAX_PAGE_BYTES) -> bytes | None:
+    """A file's bytes, read whole even if it grew after ``fstat``; ``None`` if it cannot be
+    read or holds more than ``limit`` bytes (the parse then reports why)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
-        raw = os.read(fd, os.fstat(fd).st_size)
+        size = os.fstat(fd).st_size
+        if size > limit:
+            return None
+        raw = os.read(fd, size)
         more = os.read(fd, 1)
         while more:
             raw += more
+            if len(raw) > limit:
+                return None
             more = os.read(fd, READ_MORE)
         return raw
     except OSError:

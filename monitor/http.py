@@ -1,7 +1,8 @@
 """The polite HTTP layer: one rate limiter, retries with backoff, error translation.
 
-Every request trialmon sends to the registry goes through one :class:`Http`, which owns one
-:class:`RateLimiter` (never above ``[ctgov] requests_per_minute``, all endpoints together),
+Every request trialmon sends to a registry goes through that registry's one :class:`Http`,
+which owns one :class:`RateLimiter` (never above its ``requests_per_minute``, all endpoints
+together),
 retries throttling, server errors, timeouts and broken connections with exponential backoff
 and jitter (honouring ``Retry-After``), and turns what is left into the exception tree of
 :mod:`monitor.errors`. The ``httpx.Client`` is built by the CLI and passed in, so tests can
@@ -25,8 +26,15 @@ import httpx
 import orjson
 
 from monitor import __version__
-from monitor.config import CtgovConfig
-from monitor.errors import NotFoundError, PermanentFetchError, TransientFetchError
+from monitor.configkit import LiveConfig
+from monitor.english import count
+from monitor.errors import (
+    NotFoundError,
+    PermanentFetchError,
+    TooLargeError,
+    TransientFetchError,
+)
+from monitor.limits import MAX_RECORD_BYTES, too_large
 
 log = logging.getLogger(__name__)
 
@@ -108,21 +116,46 @@ class Http:
         limiter: RateLimiter,
         policy: RetryPolicy | None = None,
         jitter: Callable[[], float] = random.random,
+        max_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
         self.client = client
         self.limiter = limiter
         self.policy = policy or RetryPolicy()
         self.jitter = jitter
+        self.max_bytes = max_bytes
         self.requests = 0
 
     def url(self, path: str, params: Params | None = None) -> str:
         """The full URL a GET of ``path`` with ``params`` goes to."""
         return str(self.client.build_request("GET", path, params=params).url)
 
-    def get(self, path: str, params: Params | None = None) -> httpx.Response:
+    def get(
+        self, path: str, params: Params | None = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
         """A response with status 2xx or 3xx; retries what is worth retrying, raises the rest."""
+        return self.request("GET", path, params=params, headers=headers)
+
+    def post_json(self, path: str, body: Any, params: Params | None = None) -> Any:
+        """The parsed JSON answer to a POST of ``body`` as JSON (a search API's request)."""
+        return json_body(self.request("POST", path, params=params, json=body))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Any request, with the same rate limit, retries and errors as :meth:`get`
+        (``headers``: beside the client's, e.g. the ``Accept`` of an XML API)."""
         request = self.client.build_request(
-            "GET", path, params=params, headers={"User-Agent": USER_AGENT}
+            method,
+            path,
+            params=params,
+            json=json,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
         )
         url = str(request.url)
         attempt = 0
@@ -146,8 +179,13 @@ class Http:
     def _send(self, request: httpx.Request) -> httpx.Response:
         self.limiter.acquire()
         self.requests += 1
-        log.debug("GET %s", request.url)
-        return self.client.send(request)
+        log.debug("%s %s", request.method, request.url)
+        response = self.client.send(request, stream=True)
+        try:
+            read_within(response, self.max_bytes)
+        finally:
+            response.close()
+        return response
 
     def _retry_or_raise(
         self,
@@ -158,13 +196,33 @@ class Http:
         cause: Exception | None,
     ) -> None:
         if attempt >= self.policy.max_attempts:
-            message = f"{url}: {why} (gave up after {attempt} attempts)"
+            message = f"{url}: {why} (gave up after {count(attempt, 'attempt')})"
             raise TransientFetchError(message) from cause
         if wait is not None and wait > self.policy.max_retry_after:
             raise TransientFetchError(f"{url}: {why}, asked to retry after {wait:.0f} s") from cause
         delay = wait if wait is not None else self.policy.delay(attempt, self.jitter())
         log.info("%s: %s; retrying in %.1f s (attempt %s)", url, why, delay, attempt + 1)
         self.limiter.defer(delay)
+
+
+def read_within(response: httpx.Response, limit: int) -> None:
+    """Read the body of a streamed response, refusing one over ``limit`` bytes (decoded).
+
+    The body is then ``response.content``, as after ``response.read()`` (which keeps it in
+    ``_content``, the attribute set here; ``test_http`` checks that this stays so).
+    """
+    url = str(response.request.url)
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLargeError(f"{url}: the answer has {too_large(int(declared))}")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise TooLargeError(f"{url}: the answer has {too_large(None)}")
+        chunks.append(chunk)
+    response._content = b"".join(chunks)
 
 
 def check_status(response: httpx.Response) -> httpx.Response:
@@ -182,7 +240,7 @@ def describe(response: httpx.Response) -> str:
     """``HTTP 400 Bad Request: <first line of the plain-text body>``."""
     text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
     head = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-    return f"{head}: {text}" if text else head
+    return f"{head}: {text}" if text and text != response.reason_phrase else head
 
 
 def json_body(response: httpx.Response) -> Any:
@@ -217,8 +275,8 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
-def polite(client: httpx.Client, config: CtgovConfig, clock: Clock | None = None) -> Http:
-    """The :class:`Http` for ``[ctgov]`` settings: its rate limit and its number of attempts."""
+def polite(client: httpx.Client, config: LiveConfig, clock: Clock | None = None) -> Http:
+    """The :class:`Http` for a registry's section: its rate limit and its number of attempts."""
     limiter = RateLimiter(config.requests_per_minute, clock)
     return Http(client, limiter, RetryPolicy(max_attempts=config.max_attempts))
 

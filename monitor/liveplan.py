@@ -1,12 +1,12 @@
 """How a live cycle finds what changed among the watched records, at the fewest requests (pure).
 
-A registry that can list its updates since a date (ClinicalTrials.gov:
+A registry that can list its updates since a date (for example with
 ``filter.advanced=AREA[LastUpdatePostDate]RANGE[since,MAX]`` with ``fields=NCTId,NCTIdAlias,
 LastUpdatePostDate``) offers two ways to learn which watched records moved since the last
 cycle:
 
 - **by id**: the watermarks of every watched record, ``ceil(watched / ids per request)``
-  requests (a URL holds about 540 ClinicalTrials.gov ids), whatever changed;
+  requests (a URL of 8 KB holds about 540 ids of 11 characters), whatever changed;
 - **by updates**: every record updated registry-wide since the last release,
   ``ceil(updates / page size)`` requests, whatever the watch list.
 
@@ -58,9 +58,7 @@ def ask_updates_first(watched: int, ids_per_request: int) -> bool:
     return requests_by_ids(watched, ids_per_request) > 1
 
 
-def way_after_first_page(
-    total: int, page_size: int, watched: int, ids_per_request: int
-) -> Costs:
+def way_after_first_page(total: int, page_size: int, watched: int, ids_per_request: int) -> Costs:
     """The costs of going on after the first page of ``total`` updates (already paid for)."""
     rest = requests_by_updates(total, page_size) - 1
     return Costs(by_ids=requests_by_ids(watched, ids_per_request), by_updates=rest)

@@ -2,7 +2,7 @@
 one byte range per record, with its id and key, without parsing the page.
 
 Each record of a page begins with its id as first leaf (``{"protocolSection":
-{"identificationModule": {"nctId": ...`` for ClinicalTrials.gov, the registry's own order; the
+{"identificationModule": {"nctId": ...`` in the order of the registry that pages so; the
 shape's ``element_head``). So the id keys found in the page's bytes give the records' starts;
 each record ends at the closing brace before the comma that precedes the next one (the last,
 before the bracket that closes the list), and what lies outside the list (the page's frame:

@@ -15,7 +15,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from monitor.english import count
 from monitor.models import Change
+from monitor.textsafe import printable
 
 SEVERITY_STYLE = {"critical": "bold red", "major": "yellow", "minor": "cyan", "info": "dim"}
 STATUS_STYLE = {
@@ -34,7 +36,8 @@ def terminal(console: Console | None = None) -> Console | None:
 
 
 def text(value: Any, style: str = "") -> Text:
-    return Text("" if value is None else str(value), style=style)
+    """A table cell; record text in it shows its control characters, never obeys them."""
+    return Text("" if value is None else printable(str(value)), style=style)
 
 
 def severity(value: str) -> Text:
@@ -70,7 +73,7 @@ def when(value: str | None) -> Text:
 
 
 def history_title(data: Mapping[str, Any]) -> str:
-    return f"{data['nct_id']}  {data.get('title') or ''}".rstrip()
+    return f"{data['trial_id']}  {data.get('title') or ''}".rstrip()
 
 
 def history_table(data: Mapping[str, Any]) -> RenderableType:
@@ -88,12 +91,19 @@ def history_table(data: Mapping[str, Any]) -> RenderableType:
             cells = head if number == 0 else [text("")] * len(head)
             grid.add_row(*cells, severity(change["severity"]), text(change["summary"]))
     header = Text.assemble(
-        (history_title(data), "bold"),
+        (printable(history_title(data)), "bold"),
         "\nstatus ",
         status(data.get("overall_status")),
         f", first seen {data.get('first_seen')}",
     )
+    if data.get("also_registered_as"):
+        header.append(f"\n{also_line(data['also_registered_as'])}")
     return Group(header, grid)
+
+
+def also_line(entries: Sequence[Mapping[str, Any]]) -> str:
+    """``Also registered as: <id> (<registry>), ...``."""
+    return "Also registered as: " + ", ".join(f"{e['id']} ({e['title']})" for e in entries)
 
 
 def _no_change(index: int) -> str:
@@ -103,6 +113,8 @@ def _no_change(index: int) -> str:
 def history_lines(data: Mapping[str, Any]) -> Iterator[str]:
     yield history_title(data)
     yield f"status {data['overall_status']}, first seen {data['first_seen']}"
+    if data.get("also_registered_as"):
+        yield also_line(data["also_registered_as"])
     for index, version in enumerate(data["versions"]):
         yield ""
         yield f"#{version['snapshot_id']}  {version['captured_at']}  ({version['source']})"
@@ -115,23 +127,23 @@ def history_lines(data: Mapping[str, Any]) -> Iterator[str]:
 # ---------------------------------------------------------------- diff
 
 
-def diff_header(nct_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+def diff_header(trial_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     return (
-        f"{nct_id}: snapshot #{old['id']} ({old['captured_at']}) → "
+        f"{trial_id}: snapshot #{old['id']} ({old['captured_at']}) → "
         f"#{new['id']} ({new['captured_at']})"
     )
 
 
 def diff_table(header: str, found: Sequence[Change]) -> RenderableType:
     if not found:
-        return Group(Text(header, style="bold"), Text("no material change", style="dim"))
+        return Group(text(header, "bold"), Text("no material change", style="dim"))
     grid = table(None, "severity", "category", "field", "summary")
     for change in found:
         grid.add_row(
             severity(change.severity), text(change.category), text(change.field, "dim"),
             text(change.summary),
         )  # fmt: skip
-    return Group(Text(header, style="bold"), grid)
+    return Group(text(header, "bold"), grid)
 
 
 def diff_lines(header: str, found: Sequence[Change]) -> Iterator[str]:
@@ -146,11 +158,11 @@ def diff_lines(header: str, found: Sequence[Change]) -> Iterator[str]:
 
 
 def changes_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
-    grid = table(f"{len(rows)} changes, newest first", "detected", "study", "severity",
+    grid = table(f"{count(len(rows), 'change')}, newest first", "detected", "study", "severity",
                  "category", "summary")  # fmt: skip
     for row in rows:
         grid.add_row(
-            when(row["detected_at"]), text(row["nct_id"]), severity(row["severity"]),
+            when(row["detected_at"]), text(row["trial_id"]), severity(row["severity"]),
             text(row["category"]), text(row["summary"]),
         )  # fmt: skip
     return grid
@@ -159,7 +171,7 @@ def changes_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
 def changes_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     for row in rows:
         line = f"[{row['severity']}] {row['category']}: {row['summary']}"
-        yield f"{row['detected_at']}  {row['nct_id']}  {line}"
+        yield f"{row['detected_at']}  {row['trial_id']}  {line}"
 
 
 # ---------------------------------------------------------------- studies
@@ -173,14 +185,16 @@ def failure(row: Mapping[str, Any]) -> str:
 
 
 def studies_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
-    grid = table(f"{len(rows)} studies", "study", "status", "checked", "changed", "chg",
+    grid = table(count(len(rows), "study"), "study", "status", "checked", "changed", "chg",
                  "title")  # fmt: skip
     for row in rows:
         title = text(row["title"])
+        if row.get("also_registered_as"):
+            title.append(f"\n{also_line(row['also_registered_as'])}", style="dim")
         if failure(row):
-            title.append(f"\nfailing: {failure(row)}", style="red")
+            title.append("\n" + printable(f"failing: {failure(row)}"), style="red")
         grid.add_row(
-            text(row["nct_id"], "" if row["known"] else "dim"), status(row["overall_status"]),
+            text(row["trial_id"], "" if row["known"] else "dim"), status(row["overall_status"]),
             when(row["last_checked"]), text((row["last_changed"] or "")[:10]),
             text(row["changes"]), title,
         )  # fmt: skip
@@ -190,13 +204,15 @@ def studies_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
 def studies_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     for row in rows:
         cells = [
-            row["nct_id"],
+            row["trial_id"],
             row["overall_status"] or "-",
             f"checked {row['last_checked'] or 'never'}",
             f"changed {row['last_changed'] or '-'}",
-            f"{row['snapshots']} versions, {row['changes']} changes",
+            f"{count(row['snapshots'], 'version')}, {count(row['changes'], 'change')}",
         ]
         if failure(row):
             cells.append(f"FAILING {failure(row)}")
+        if row.get("also_registered_as"):
+            cells.append("also " + ", ".join(e["id"] for e in row["also_registered_as"]))
         cells.append(row["title"] or "")
         yield "  ".join(cells).rstrip()

@@ -1,25 +1,25 @@
 """What ``trialmon status`` reports: is it alive, how did the last cycle end, what needs care.
 
-Liveness comes from the lock files (pid and start time of their holders, see
-:mod:`monitor.lock`), never from taking the locks, so asking never delays a cycle.
+Liveness is asked of the locks themselves (:func:`monitor.lock.probe`, a shared lock taken and
+let go at once; a cycle starting meanwhile waits for it, never skips); the lock files say who
+holds them (pid and start time, see :mod:`monitor.lock`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from monitor.config import Config
+from monitor.english import count
 from monitor.lock import Holder, current_holder, daemon_lock_path, run_lock_path
-from monitor.store import Store, iter_rows
+from monitor.store import Store
+from monitor.textsafe import printable
 
 NEXT_CYCLE_KEY = "daemon.next_cycle_at"
 SCHEDULE_KEY = "daemon.schedule"
-RUN_COLUMNS = (
-    "id, started_at, finished_at, status, source, studies_checked, studies_new, "
-    "studies_changed, studies_unchanged, changes_found, errors, error_details"
-)
 TEXT_LIST_LIMIT = 10
 
 
@@ -32,7 +32,7 @@ def status(config: Config, store: Store | None) -> dict[str, Any]:
         "cycle_running": holder_dict(cycle),
         "last_cycle": last_cycle(store, running=cycle is not None) if store else None,
         "watched": watched(config, store),
-        "failing": failing(store) if store else [],
+        "failing": failing(store, config.watch.studies) if store else [],
         "deliveries": deliveries(store) if store else {"pending": [], "failed": []},
     }
 
@@ -40,7 +40,12 @@ def status(config: Config, store: Store | None) -> dict[str, Any]:
 def holder_dict(holder: Holder | None) -> dict[str, Any] | None:
     if holder is None:
         return None
-    return {"pid": holder.pid, "started_at": holder.started_at, "host": holder.host}
+    known = bool(holder.pid)  # 0: holds the lock, has not written its name yet
+    return {
+        "pid": holder.pid if known else None,
+        "started_at": holder.started_at or None,
+        "host": holder.host or None,
+    }
 
 
 def daemon_info(config: Config, store: Store | None) -> dict[str, Any]:
@@ -57,11 +62,7 @@ def last_cycle(store: Store, *, running: bool) -> dict[str, Any] | None:
 
     Backfills (``source = 'history'``) are imports, not monitoring cycles: they are left out.
     """
-    sql = (
-        f"select {RUN_COLUMNS} from runs where coalesce(source, '') != 'history' "
-        "order by id desc limit 2"
-    )
-    rows = list(iter_rows(store, sql))
+    rows = store.last_cycles()
     if rows and rows[0]["status"] == "running":
         if running:
             rows = rows[1:]
@@ -75,7 +76,7 @@ def last_cycle(store: Store, *, running: bool) -> dict[str, Any] | None:
 
 
 def watched(config: Config, store: Store | None) -> dict[str, Any]:
-    stored = store.db.execute("select count(*) from studies").fetchone()[0] if store else 0
+    stored = store.count_studies() if store else 0
     return {
         "studies": list(config.watch.studies),
         "queries": [q.name for q in config.watch.queries],
@@ -83,20 +84,17 @@ def watched(config: Config, store: Store | None) -> dict[str, Any]:
     }
 
 
-def failing(store: Store) -> list[dict[str, Any]]:
-    sql = (
-        "select nct_id, consecutive_failures, last_error, last_checked from studies "
-        "where consecutive_failures > 0 order by consecutive_failures desc, nct_id"
-    )
-    return list(iter_rows(store, sql))
+def failing(store: Store, watched: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Failing studies, and watched ids failing before any version was stored."""
+    rows = store.failing()
+    for row in store.watch_failures(list(watched)).values():
+        rows.append({**{k: row[k] for k in ("trial_id", "consecutive_failures", "last_error")},
+                     "last_checked": None})  # fmt: skip
+    return sorted(rows, key=lambda r: (-r["consecutive_failures"], r["trial_id"]))
 
 
 def deliveries(store: Store) -> dict[str, list[dict[str, Any]]]:
-    sql = (
-        "select id, run_id, channel, attempts, last_error, created_at from deliveries "
-        "where status = ? order by id"
-    )
-    return {s: list(iter_rows(store, sql, [s])) for s in ("pending", "failed")}
+    return {s: store.deliveries_with_status(s) for s in ("pending", "failed")}
 
 
 # ---------------------------------------------------------------- text
@@ -110,19 +108,21 @@ def render_text(data: dict[str, Any]) -> str:
     lines += _watch_lines(data["watched"])
     lines += _failing_lines(data["failing"])
     lines += _delivery_lines(data["deliveries"])
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # errors may quote remote text
 
 
 def _daemon_lines(daemon: dict[str, Any], cycle: dict[str, Any] | None) -> list[str]:
     if daemon["running"]:
-        lines = [f"Daemon: running (pid {daemon['pid']}, since {daemon['started_at']})"]
+        who = f"pid {daemon['pid']}, since {daemon['started_at']}" if daemon["pid"] else "pid ?"
+        lines = [f"Daemon: running ({who})"]
         if daemon["schedule"]:
             lines.append(f"Schedule: {daemon['schedule']}")
         lines.append(f"Next cycle: {daemon['next_cycle_at'] or 'not yet scheduled'}")
     else:
         lines = ["Daemon: not running"]
     if cycle:
-        lines.append(f"Cycle running now: pid {cycle['pid']}, since {cycle['started_at']}")
+        who = f"pid {cycle['pid']}, since {cycle['started_at']}" if cycle["pid"] else "pid ?"
+        lines.append(f"Cycle running now: {who}")
     return lines
 
 
@@ -130,12 +130,16 @@ def _cycle_lines(run: dict[str, Any] | None) -> list[str]:
     if run is None:
         return ["Last cycle: none yet"]
     ended = run["finished_at"] or "?"
+    checked, new = run["studies_checked"] or 0, run["studies_new"] or 0
+    changed, unchanged = run["studies_changed"] or 0, run["studies_unchanged"] or 0
+    failed = max(0, checked - new - changed - unchanged)  # the counts add up
+    others = max(0, (run["errors"] or 0) - failed)  # a saved search, a file without a study
+    other = f"; {count(others, 'other error')}" if others else ""
     return [
         f"Last cycle: run {run['id']}, {run['started_at']} to {ended}, {run['status']} "
         f"({run['source']})",
-        f"  {run['studies_checked'] or 0} checked: {run['studies_new'] or 0} new, "
-        f"{run['studies_changed'] or 0} changed, {run['studies_unchanged'] or 0} unchanged, "
-        f"{run['errors'] or 0} failed; {run['changes_found'] or 0} changes",
+        f"  {checked} checked: {new} new, {changed} changed, {unchanged} unchanged, "
+        f"{failed} failed{other}; {count(run['changes_found'] or 0, 'change')}",
     ]
 
 
@@ -144,10 +148,10 @@ def _watch_lines(watch: dict[str, Any]) -> list[str]:
     shown = ", ".join(studies[:TEXT_LIST_LIMIT]) + (
         ", ..." if len(studies) > TEXT_LIST_LIMIT else ""
     )
-    line = f"Watched: {len(studies)} studies" + (f" ({shown})" if studies else "")
+    line = f"Watched: {count(len(studies), 'study')}" + (f" ({shown})" if studies else "")
     if queries:
-        line += f", {len(queries)} queries (" + ", ".join(f'"{q}"' for q in queries) + ")"
-    return [line, f"  {watch['in_database']} studies in the database"]
+        line += f", {count(len(queries), 'query')} (" + ", ".join(f'"{q}"' for q in queries) + ")"
+    return [line, f"  {count(watch['in_database'], 'study')} in the database"]
 
 
 def _failing_lines(failing: list[dict[str, Any]]) -> list[str]:
@@ -155,7 +159,8 @@ def _failing_lines(failing: list[dict[str, Any]]) -> list[str]:
         return ["Failing studies: none"]
     lines = [f"Failing studies: {len(failing)}"]
     for f in failing[:TEXT_LIST_LIMIT]:
-        lines.append(f"  {f['nct_id']}: {f['consecutive_failures']} times, {f['last_error']}")
+        times = count(f["consecutive_failures"], "time")
+        lines.append(f"  {f['trial_id']}: {times}, {f['last_error']}")
     return lines
 
 
@@ -166,6 +171,6 @@ def _delivery_lines(found: dict[str, list[dict[str, Any]]]) -> list[str]:
             error = f": {d['last_error']}" if d["last_error"] else ""
             lines.append(
                 f"  {status} #{d['id']} {d['channel']} (run {d['run_id']}, "
-                f"{d['attempts']} attempts){error}"
+                f"{count(d['attempts'], 'attempt')}){error}"
             )
     return lines

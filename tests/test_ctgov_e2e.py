@@ -16,9 +16,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from monitor.cli import cli
-from monitor.config import Config, CtgovConfig, WatchConfig
+from monitor.config import Config, WatchConfig
 from monitor.pipeline import Cycle, run_cycle
-from monitor.sources import ctgov
+from monitor.registries.ctgov import REGISTRY
+from monitor.registries.ctgov.config import CtgovConfig
+from monitor.sources import live
 from monitor.store import Store
 from tests.conftest import DATA
 from tests.fakeapi import FakeApi, FakeClock, Fault, Seen, studies_range, synthetic_study
@@ -67,7 +69,7 @@ def test_run_twice_with_a_record_changed_in_between(fake_api: FakeApi, tmp_path:
 
     changes = trialmon(config, "changes", "--format", "json")
     rows = json.loads(changes.output)
-    assert {(r["nct_id"], r["severity"], r["summary"]) for r in rows} >= {
+    assert {(r["trial_id"], r["severity"], r["summary"]) for r in rows} >= {
         ("NCT00000002", "critical", "Overall status: RECRUITING → WITHDRAWN")
     }
 
@@ -91,6 +93,29 @@ def test_unreachable_registry_exits_1(fake_api: FakeApi, tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["--config", str(config), "run"])
     assert result.exit_code == 1
     assert "registry unreachable" in result.output
+
+
+def test_a_record_over_the_size_limit_fails_alone(fake_api: FakeApi, tmp_path: Path) -> None:
+    """An 11 MB record: that study fails with the limit named, the others of its batch go on."""
+    ids = populate(fake_api, 5)
+    fake_api.update("NCT00000003", "2026-01-05", lambda s: pad_description(s, 11_000_000))
+    config = write_config(tmp_path, fake_api, ids)
+    result = trialmon(config, "run")
+    assert result.exit_code == 0, result.output
+    assert "Checked 5 studies: 4 new, 0 changed, 0 unchanged, 1 failed" in result.output
+    status = json.loads(trialmon(config, "status", "--format", "json").output)
+    [error] = status["last_cycle"]["error_details"]
+    assert error["trial_id"] == "NCT00000003"
+    alone = [r for r in fake_api.seen() if r.params.get("filter.ids") == "NCT00000003"]
+    assert alone, "the batch was not split down to the one study too large"
+    assert error["message"].endswith("bytes, more than a record may have (10 MB): not read")
+    store = Store.open(tmp_path / "history.db")
+    assert sorted(store.known_studies()) == [i for i in ids if i != "NCT00000003"]
+    store.close()
+
+
+def pad_description(study: dict[str, Any], size: int) -> None:
+    study["protocolSection"]["descriptionModule"]["detailedDescription"] = "word " * (size // 5)
 
 
 @pytest.mark.slow
@@ -136,12 +161,14 @@ def test_429_for_20_seconds_backs_off_completes_and_keeps_the_rate(tmp_path: Pat
         api.fault = throttle
         store = Store.open(tmp_path / "history.db")
         config = Config(
-            ctgov=CtgovConfig(base_url=api.url, requests_per_minute=50, page_size=10),
+            registries={
+                "ctgov": CtgovConfig(base_url=api.url, requests_per_minute=50, page_size=10)
+            },
             watch=WatchConfig(studies=tuple(ids)),
         )
         now = datetime(2026, 9, 5, tzinfo=UTC)
         with httpx.Client(base_url=api.url) as client:
-            source = ctgov.build(config, client, store, now=now, clock=clock)
+            source = live.build(REGISTRY, config, client, store, now=now, clock=clock)
             cycle = Cycle(store=store, rules=config.changes, now=now, source_name="ctgov")
             report = run_cycle(cycle, source.items())
 

@@ -257,5 +257,5 @@ def test_status_without_a_database(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Daemon: not running" in result.stdout
     assert "Last cycle: none yet" in result.stdout
-    assert f"Watched: 1 studies ({NCT})" in result.stdout
+    assert f"Watched: 1 study ({NCT})" in result.stdout
     assert not (tmp_path / "snapshots").exists()

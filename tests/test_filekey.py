@@ -12,9 +12,13 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from monitor.filekey import CTGOV, candidate_key, first_id, key_of, one_study
-from monitor.sources.files import KEY_PREFIX, file_key
+from monitor.filekey import candidate_key, first_id, key_of, one_study
+from monitor.registries.ctgov.byteshape import BYTES as CTGOV
+from monitor.registries.ctgov.byteshape import KEY_PREFIX
+from monitor.registries.ctgov.files import CtgovFiles
 from tests.conftest import DATA
+
+file_key = CtgovFiles().file_key
 
 RECORDS = [
     "study_NCT00791778_completed_with_results.json",

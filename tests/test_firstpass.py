@@ -15,9 +15,10 @@ import orjson
 import pytest
 
 from monitor import firstpass
-from monitor.filekey import CTGOV, candidate_key, key_of
+from monitor.filekey import candidate_key, key_of
 from monitor.firstpass import PARSE, One, Page, scan, verify
-from monitor.sources.files import KEY_PREFIX
+from monitor.registries.ctgov.byteshape import BYTES as CTGOV
+from monitor.registries.ctgov.byteshape import KEY_PREFIX
 from tests.conftest import DATA
 
 STUDY = "study_NCT02576665_terminated.json"
@@ -109,3 +110,20 @@ def test_spawned_workers_too_beside_other_threads(
     finally:
         stop.set()
         other.join()
+
+
+def test_the_size_a_record_may_have_bounds_each_record_not_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page is split, never parsed whole: only a record over the limit sends it to the parse
+    (which refuses it with its message); a one-study file over the limit is refused too."""
+    paths = corpus(tmp_path, 1)
+    limit = (tmp_path / "page.json").stat().st_size // 3  # the page is over it, its records not
+    assert (tmp_path / "NCT90000000.json").stat().st_size > limit
+    monkeypatch.setattr(firstpass, "MAX_RECORD_BYTES", limit)
+    found = {Path(paths[n]).name: a for n, a in answers(paths, 1)}
+    assert isinstance(found["page.json"], Page)
+    assert found["NCT90000000.json"] is PARSE
+    monkeypatch.setattr(firstpass, "MAX_RECORD_BYTES", 100)
+    found = {Path(paths[n]).name: a for n, a in answers(paths, 1, candidate=True)}
+    assert found["page.json"] is PARSE and found["NCT90000000.json"] is PARSE

@@ -10,9 +10,10 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from monitor.filekey import CTGOV, key_of
+from monitor.filekey import key_of
 from monitor.pagesplit import split_page
-from monitor.sources.files import KEY_PREFIX
+from monitor.registries.ctgov.byteshape import BYTES as CTGOV
+from monitor.registries.ctgov.byteshape import KEY_PREFIX
 from tests.conftest import DATA
 
 REAL = [

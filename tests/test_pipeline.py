@@ -8,8 +8,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config import ChangesConfig
+from monitor.limits import MAX_RECORD_BYTES
 from monitor.models import RawRecord, RecordEvent, StudyError
-from monitor.pipeline import Cycle, event_change, missing_watched, run_cycle
+from monitor.pipeline import (
+    BATCH,
+    BATCH_BYTES,
+    Cycle,
+    batches,
+    event_change,
+    missing_watched,
+    run_cycle,
+)
 from monitor.sources.files import iter_records
 from monitor.store import Store
 
@@ -24,7 +33,7 @@ def cycle(store: Store, should_stop: Callable[[], bool] = lambda: False) -> Cycl
 
 
 def seed_items(directory: Path) -> list[RawRecord | StudyError]:
-    return list(iter_records(directory, ()))
+    return list(iter_records(directory, ("NCT06009107",)))  # (seeds/ also holds a CTIS trial)
 
 
 def test_baseline_then_change_then_unchanged(store: Store) -> None:
@@ -41,7 +50,7 @@ def test_a_bad_record_fails_alone(store: Store) -> None:
     bad = RawRecord("NCT00000001", {"protocolSection": "not a module"}, "files", "bad.json")
     report = run_cycle(cycle(store), [bad, *seed_items(SEEDS)])
     assert report.new == 1
-    assert [e.nct_id for e in report.errors] == ["NCT00000001"]
+    assert [e.trial_id for e in report.errors] == ["NCT00000001"]
     assert report.status == "partial"
 
 
@@ -50,7 +59,7 @@ def test_a_stop_request_ends_the_cycle_before_the_next_study(store: Store) -> No
 
     def items() -> Iterator[RawRecord | StudyError]:
         for item in seed_items(SEEDS):
-            pulled.append(item.nct_id or "")
+            pulled.append(item.trial_id or "")
             yield item
         pulled.append("second")
         yield StudyError("NCT00000002", "never reached")
@@ -62,7 +71,7 @@ def test_a_stop_request_ends_the_cycle_before_the_next_study(store: Store) -> No
 
 def test_missing_watched_studies_are_reported() -> None:
     items = list(missing_watched(seed_items(SEEDS), ["NCT06009107", "NCT00000009"], "seeds"))
-    assert isinstance(items[-1], StudyError) and items[-1].nct_id == "NCT00000009"
+    assert isinstance(items[-1], StudyError) and items[-1].trial_id == "NCT00000009"
 
 
 def test_record_events_take_the_record_category_override() -> None:
@@ -84,3 +93,14 @@ def test_a_record_of_an_older_format_is_rebaselined(tmp_path: Path) -> None:
     report = run_cycle(cycle(store), seed_items(records))
     assert report.changes == []
     assert store.db.execute("select count(*) from snapshots").fetchone()[0] == 2
+
+
+def test_a_batch_holds_at_most_its_budget_of_record_bytes_plus_one_record() -> None:
+    """500 files at the size limit would be 5 GB in one batch: the batch ends at its budget."""
+    big = [RawRecord(f"NCT{n:08d}", {}, "files", "x.json", size=MAX_RECORD_BYTES) for n in range(5)]
+    small = [RawRecord(f"NCT1{n:07d}", {}, "files", "y.json", size=18_000) for n in range(600)]
+    cut = list(batches([*big, *small], BATCH))
+    assert [len(b) for b in cut][:2] == [2, 2]  # 2 x 10 MB: over the 16 MB budget
+    assert sum(len(b) for b in cut) == 605
+    assert all(sum(r.size for r in b) < BATCH_BYTES + MAX_RECORD_BYTES for b in cut)
+    assert [len(b) for b in batches(small, BATCH)] == [500, 100]  # 9 MB: the count ends it

@@ -49,7 +49,7 @@ def test_changes_table_and_lines_agree() -> None:
     out = shown(render.changes_table(rows))
     assert "3 changes, newest first" in out
     for row in rows:
-        assert row["nct_id"] in out
+        assert row["trial_id"] in out
     assert len(list(render.changes_lines(rows))) == 3
 
 

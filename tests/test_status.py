@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from monitor.lock import daemon_lock_path, run_lock_path
 from monitor.models import RunReport
 from monitor.status import last_cycle
 from monitor.store import Store
@@ -25,3 +33,19 @@ def test_a_run_left_running_by_a_dead_process_shows_as_interrupted(store: Store)
     store.start_run("2026-11-26T07:00:00Z", "files")
     last = last_cycle(store, running=False)
     assert last is not None and last["status"] == "interrupted"
+
+
+def test_status_asks_the_lock_not_the_pid_left_in_it(tmp_path: Path) -> None:
+    """After a daemon was SIGKILLed its pid was reused by a live process (here: this one):
+    the lock files still name it, but nobody holds the locks, so nothing is running."""
+    db = tmp_path / "history.db"
+    Store.open(db).close()
+    stale = f'{{"pid": {os.getpid()}, "started_at": "2026-01-01T00:00:00Z", "command": "daemon"}}'
+    for path in (daemon_lock_path(db), run_lock_path(db)):
+        path.write_text(stale)
+    result = CliRunner().invoke(cli, ["--db", str(db), "status", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["daemon"]["running"] is False and data["cycle_running"] is None
+    text = CliRunner().invoke(cli, ["--db", str(db), "status"]).stdout
+    assert "Daemon: not running" in text and "Cycle running now" not in text

@@ -12,14 +12,40 @@ import hashlib
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from monitor.config import AppriseNotifyConfig
+from monitor.configkit import Table, WatchConfig
 from monitor.errors import ConfigError, DeliveryError
+from monitor.models import SEVERITIES
+from monitor.notify.channel import ChannelBase, ChannelSpec
 from monitor.notify.digest import Digest, render_text
+from monitor.redact import redact, register, url_secrets
 
 log = logging.getLogger(__name__)
+KIND = "apprise"
 INSTALL_HINT = "pip install 'trialmon[apprise]'"
+
+
+@dataclass(frozen=True)
+class AppriseNotifyConfig:
+    enabled: bool = False
+    urls: tuple[str, ...] = ()
+    min_severity: str = "major"
+
+
+def parse(t: Table) -> AppriseNotifyConfig:
+    """``[notify.apprise]``."""
+    d = AppriseNotifyConfig()
+    cfg = AppriseNotifyConfig(
+        enabled=t.get("enabled", bool, d.enabled),
+        urls=t.strings("urls"),
+        min_severity=t.choice("min_severity", SEVERITIES, d.min_severity),
+    )
+    if cfg.enabled and not cfg.urls:
+        raise ConfigError(f"{t.key('urls')}: apprise is enabled but no URL is set")
+    t.done()
+    return cfg
 
 
 def url_id(url: str) -> str:
@@ -44,8 +70,8 @@ def load_apprise() -> Any:
     return apprise
 
 
-class AppriseNotifier:
-    channel = "apprise"
+class AppriseNotifier(ChannelBase):
+    channel = KIND
 
     def __init__(self, config: AppriseNotifyConfig) -> None:
         self.config = config
@@ -53,6 +79,7 @@ class AppriseNotifier:
         self.apprise = load_apprise()
         self.urls = {url_id(u): u for u in config.urls}
         for index, url in enumerate(config.urls):
+            register(url_secrets(url))  # Apprise and urllib3 print URLs in their messages
             self._check(index, url)
 
     def _check(self, index: int, url: str) -> None:
@@ -62,7 +89,7 @@ class AppriseNotifier:
             )
 
     def split(self, digest: Digest) -> list[Digest]:
-        return [digest.only(digest.nct_ids(), (key,)) for key in self.urls]
+        return [digest.only(digest.trial_ids(), (key,)) for key in self.urls]
 
     def describe(self, digest: Digest) -> str:
         return f"to {', '.join(masked(self.urls.get(k, k)) for k in digest.route)}"
@@ -73,7 +100,7 @@ class AppriseNotifier:
         try:
             ok = self._notify(urls, title, body)
         except Exception as e:  # Apprise plugins raise anything; the outbox needs DeliveryError
-            raise DeliveryError(f"apprise: {type(e).__name__}: {e}") from e
+            raise DeliveryError(redact(f"apprise: {type(e).__name__}: {e}")) from e
         if not ok:
             where = ", ".join(masked(u) for u in urls)
             raise DeliveryError(f"apprise: {where} did not accept the message")
@@ -91,3 +118,15 @@ class AppriseNotifier:
                 "is no longer in [notify.apprise] urls"
             )
         return [self.urls[key] for key in route]
+
+
+def build(config: AppriseNotifyConfig, watch: WatchConfig) -> AppriseNotifier:
+    return AppriseNotifier(config)
+
+
+def secrets(config: AppriseNotifyConfig) -> set[str]:
+    """Every part of the URLs that may be a token (see :func:`monitor.redact.url_secrets`)."""
+    return {part for url in config.urls for part in url_secrets(url)}
+
+
+SPEC = ChannelSpec(KIND, parse, build, secrets=secrets)

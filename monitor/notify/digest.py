@@ -2,27 +2,42 @@
 
 News is the cycle's changes plus *notices*: a study that has failed several cycles in a row,
 or one that recovered. ``route`` says where a part of a digest goes (email addresses, or the
-id of an Apprise URL); it is empty for channels with a single destination.
+id of an Apprise URL); it is empty for channels with a single destination. Each study links
+to the page of its registry that shows what changed (``Registry.links``).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import orjson
 
+from monitor import registries, rollup
+from monitor.english import count
 from monitor.models import severity_rank
+from monitor.registries.base import Registry
+from monitor.rollup import Line
+from monitor.textsafe import printable
 
-HISTORY_URL = "https://clinicaltrials.gov/study/{nct_id}?tab=history"
 TEST_SUBJECT = "[trialmon] test message"
 TEST_TEXT = "This is a test message from trialmon: if you read it, this channel works."
 
 
-def history_url(nct_id: str) -> str:
-    return HISTORY_URL.format(nct_id=nct_id)
+def _registry(trial_id: str, registry: str) -> Registry:
+    kind = registry if registry in registries.REGISTRIES else registries.kind_of(trial_id)
+    return registries.get(kind)
+
+
+def history_url(trial_id: str, registry: str = "") -> str:
+    """The registry's page of what changed in a trial (its history tab, else its page)."""
+    return _registry(trial_id, registry).links.history_page(trial_id)
+
+
+def link_label(trial_id: str, registry: str = "") -> str:
+    """``history`` for a registry's page of changes, ``record`` for the trial's page."""
+    return "history" if _registry(trial_id, registry).links.history else "record"
 
 
 @dataclass(frozen=True)
@@ -34,14 +49,18 @@ class DigestChange:
     old_value: Any
     new_value: Any
     detected_at: str
+    from_snapshot_id: int | None = None  # the snapshots compared (None in older payloads)
+    to_snapshot_id: int | None = None
 
 
 @dataclass(frozen=True)
 class StudyDigest:
-    nct_id: str
+    trial_id: str
     title: str | None
     changes: tuple[DigestChange, ...]
     queries: tuple[str, ...] = ()  # the watched queries that found this study
+    registry: str = ""  # its registry's kind (empty: the one whose ids have its form)
+    also: tuple[str, ...] = ()  # its registrations elsewhere: "<id> (<registry's name>)"
 
     @property
     def top_severity(self) -> str:
@@ -49,14 +68,28 @@ class StudyDigest:
 
     @property
     def history_url(self) -> str:
-        return history_url(self.nct_id)
+        return history_url(self.trial_id, self.registry)
+
+    @property
+    def link_label(self) -> str:
+        """What its link shows: ``history`` (the registry's page of changes) or ``record``."""
+        return link_label(self.trial_id, self.registry)
+
+    def lines(self) -> list[Line]:
+        """The changes as a person reads them: sites, contacts ... rolled up (monitor.rollup)."""
+        return rollup.lines(self.changes)
+
+    def full_list(self) -> str:
+        """The command listing every change this part of the digest rolls up."""
+        pairs = [(c.from_snapshot_id, c.to_snapshot_id) for c in self.changes]
+        return rollup.full_list_command(self.trial_id, pairs)
 
 
 @dataclass(frozen=True)
 class Notice:
     """A study failing ``failures`` cycles in a row (``event="failing"``), or recovered."""
 
-    nct_id: str
+    trial_id: str
     event: str
     failures: int
     message: str
@@ -64,7 +97,7 @@ class Notice:
     def line(self) -> str:
         if self.event == "failing":
             return f"failing for {self.failures} cycles in a row: {self.message}"
-        return "recovered: checked successfully again"
+        return "recovered, checked successfully again"
 
 
 @dataclass(frozen=True)
@@ -91,26 +124,30 @@ class Digest:
     def subject(self) -> str:
         if self.test:
             return TEST_SUBJECT
+        notices = self._notice_parts()
+        if notices and not self.studies:  # an outage (or its end) is the news itself
+            return "[trialmon] " + "; ".join(notices)
         n, m, k = self.change_count, len(self.studies), self.critical_count
         # The exact wording of CONTRACT.md, singular counts included, so filters can match it;
         # notices only ever add a suffix.
-        return f"[trialmon] {n} changes in {m} studies ({k} critical){self._notice_suffix()}"
+        changes = f"{count(n, 'change')} in {count(m, 'study')} ({k} critical)"
+        return f"[trialmon] {changes}" + "".join(f"; {part}" for part in notices)
 
-    def _notice_suffix(self) -> str:
+    def _notice_parts(self) -> list[str]:
         failing = sum(n.event == "failing" for n in self.notices)
         recovered = len(self.notices) - failing
-        parts = [f"{failing} failing"] if failing else []
-        parts += [f"{recovered} recovered"] if recovered else []
-        return f"; studies {', '.join(parts)}" if parts else ""
+        parts = [f"{count(failing, 'study')} cannot be checked"] if failing else []
+        parts += [f"{count(recovered, 'study')} can be checked again"] if recovered else []
+        return parts
 
-    def only(self, nct_ids: Collection[str], route: tuple[str, ...]) -> Digest:
-        """The part of this digest about ``nct_ids``, addressed to ``route``."""
-        studies = tuple(s for s in self.studies if s.nct_id in nct_ids)
-        notices = tuple(n for n in self.notices if n.nct_id in nct_ids)
+    def only(self, trial_ids: Collection[str], route: tuple[str, ...]) -> Digest:
+        """The part of this digest about ``trial_ids``, addressed to ``route``."""
+        studies = tuple(s for s in self.studies if s.trial_id in trial_ids)
+        notices = tuple(n for n in self.notices if n.trial_id in trial_ids)
         return replace(self, studies=studies, notices=notices, route=route)
 
-    def nct_ids(self) -> list[str]:
-        ids = [s.nct_id for s in self.studies] + [n.nct_id for n in self.notices]
+    def trial_ids(self) -> list[str]:
+        ids = [s.trial_id for s in self.studies] + [n.trial_id for n in self.notices]
         return list(dict.fromkeys(ids))
 
     def to_json(self) -> str:
@@ -123,7 +160,7 @@ class Digest:
             run_id=data["run_id"],
             created_at=data["created_at"],
             studies=tuple(_study(s) for s in data["studies"]),
-            notices=tuple(Notice(**n) for n in data.get("notices", ())),
+            notices=tuple(_notice(n) for n in data.get("notices", ())),
             route=tuple(data.get("route", ())),
             test=bool(data.get("test", False)),
         )
@@ -131,7 +168,20 @@ class Digest:
 
 def _study(data: Mapping[str, Any]) -> StudyDigest:
     changes = tuple(DigestChange(**c) for c in data["changes"])
-    return StudyDigest(data["nct_id"], data["title"], changes, tuple(data.get("queries", ())))
+    queries = tuple(data.get("queries", ()))
+    also = tuple(data.get("also", ()))
+    return StudyDigest(
+        _trial(data), data["title"], changes, queries, data.get("registry", ""), also
+    )
+
+
+def _notice(data: Mapping[str, Any]) -> Notice:
+    return Notice(_trial(data), data["event"], data["failures"], data["message"])
+
+
+def _trial(data: Mapping[str, Any]) -> str:
+    """The trial id of a stored digest part (``nct_id`` in digests queued by trialmon 0.1)."""
+    return str(data["trial_id"] if "trial_id" in data else data["nct_id"])
 
 
 def build_digest(
@@ -143,23 +193,28 @@ def build_digest(
     *,
     queries: Mapping[str, tuple[str, ...]] | None = None,
     notices: Iterable[Notice] = (),
+    also: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Digest:
     """Group change rows by study, keep those at or above ``min_severity``, order them."""
     floor = severity_rank(min_severity)
     grouped: dict[str, list[DigestChange]] = {}
+    kinds: dict[str, str] = {}
     for row in rows:
         if severity_rank(row["severity"]) >= floor:
-            grouped.setdefault(row["nct_id"], []).append(_change(row))
+            grouped.setdefault(row["trial_id"], []).append(_change(row))
+            kinds[row["trial_id"]] = row.get("registry") or ""
     studies = [
         StudyDigest(
-            nct,
-            titles.get(nct),
+            trial_id,
+            titles.get(trial_id),
             tuple(sorted(cs, key=lambda c: -severity_rank(c.severity))),
-            (queries or {}).get(nct, ()),
+            (queries or {}).get(trial_id, ()),
+            kinds[trial_id],
+            (also or {}).get(trial_id, ()),
         )
-        for nct, cs in grouped.items()
+        for trial_id, cs in grouped.items()
     ]
-    studies.sort(key=lambda s: (-severity_rank(s.top_severity), s.nct_id))
+    studies.sort(key=lambda s: (-severity_rank(s.top_severity), s.trial_id))
     return Digest(run_id, created_at, tuple(studies), tuple(notices))
 
 
@@ -172,6 +227,8 @@ def _change(row: Mapping[str, Any]) -> DigestChange:
         old_value=_loads(row["old_value"]),
         new_value=_loads(row["new_value"]),
         detected_at=row["detected_at"],
+        from_snapshot_id=row.get("from_snapshot_id"),
+        to_snapshot_id=row.get("to_snapshot_id"),
     )
 
 
@@ -187,51 +244,76 @@ def make_test_digest(now: str) -> Digest:
 # ---------------------------------------------------------------- rendering
 
 
-def render_text(digest: Digest) -> str:
-    """The plain-text digest: a header line, then each study with its changes."""
+def headline(digest: Digest) -> str:
+    """The subject without its ``[trialmon]`` tag: ``3 changes in 2 studies (1 critical)``."""
+    text = digest.subject().removeprefix("[trialmon] ")
+    return text[:1].upper() + text[1:]
+
+
+def study_text(study: StudyDigest) -> list[str]:
+    """A study's part of a text digest: heading, one line per change (rolled up), links."""
+    title = f" — {study.title}" if study.title else ""
+    lines = [printable(f"{study.trial_id}{title}")]
+    if study.also:
+        lines.append(printable(f"  also registered as {', '.join(study.also)}"))
+    shown = study.lines()
+    lines += [printable(f"  [{line.severity}] {line.text}") for line in shown]
+    if any(line.rolled_up for line in shown):
+        lines.append(f"  full list: {study.full_list()}")
+    lines.append(f"  {study.link_label}: {study.history_url}")
+    return lines
+
+
+def render_text(digest: Digest, header: str | None = None) -> str:
+    """The plain-text digest: a header line, then each study with its changes.
+
+    Record text is :func:`~monitor.textsafe.printable`: one line per change, no escapes obeyed.
+    """
     if digest.test:
         return TEST_TEXT
-    lines = [digest.subject().removeprefix("[trialmon] ").capitalize()]
+    lines = [header or headline(digest)]
     for study in digest.studies:
-        title = f" — {study.title}" if study.title else ""
         lines.append("")
-        lines.append(f"{study.nct_id}{title}")
-        lines.extend(f"  [{c.severity}] {c.category}: {c.summary}" for c in study.changes)
-        lines.append(f"  history: {study.history_url}")
-    if digest.notices:
-        lines += ["", "Studies that cannot be checked:"]
-        lines += [f"  {n.nct_id}: {n.line()}" for n in digest.notices]
+        lines.extend(study_text(study))
+    for heading, groups in notice_sections(digest.notices):
+        lines += ["", f"{heading}:"]
+        lines += [printable(f"  {ids_text(ids)}: {text}") for ids, text in groups]
     return "\n".join(lines)
 
 
-def render_html(digest: Digest) -> str:
-    """The HTML digest; every piece of record text is escaped."""
+NOTICE_HEADINGS = (
+    ("failing", "Studies that cannot be checked"),
+    ("recovered", "Studies that can be checked again"),
+)
+LISTED_IDS = 10  # ids named in one line of notices; the rest are counted
+
+
+def notice_sections(notices: Iterable[Notice]) -> list[tuple[str, list[tuple[list[str], str]]]]:
+    """Per heading, the studies sharing one reason: one line per failed request, not per study."""
+    sections = []
+    for event, heading in NOTICE_HEADINGS:
+        groups: dict[str, list[str]] = {}
+        for notice in notices:
+            if notice.event == event:
+                groups.setdefault(notice.line(), []).append(notice.trial_id)
+        if groups:
+            sections.append((heading, [(ids, text) for text, ids in groups.items()]))
+    return sections
+
+
+def ids_text(ids: list[str]) -> str:
+    """``NCT1, NCT2``; past ten, ``... and 30 more (40 studies)``."""
+    shown = ", ".join(ids[:LISTED_IDS])
+    if len(ids) <= LISTED_IDS:
+        return shown
+    return f"{shown} and {len(ids) - LISTED_IDS} more ({count(len(ids), 'study')})"
+
+
+def render_log_text(digest: Digest) -> str:
+    """The text digest of a log: its first line says when and which run (``2026-11-26T20:03:14Z
+    trialmon run 12: 3 changes in 2 studies (1 critical)``), so a log file reads as a journal."""
     if digest.test:
-        return f"<p>{_esc(TEST_TEXT)}</p>"
-    parts = [f"<p>{_esc(digest.subject().removeprefix('[trialmon] ').capitalize())}</p>"]
-    parts += [_study_html(s) for s in digest.studies]
-    if digest.notices:
-        parts.append("<h3>Studies that cannot be checked</h3><ul>")
-        parts += [f"<li>{_link(n.nct_id)}: {_esc(n.line())}</li>" for n in digest.notices]
-        parts.append("</ul>")
-    body = "\n".join(parts)
-    return (
-        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{body}\n</body></html>'
+        return render_text(digest)
+    return render_text(
+        digest, f"{digest.created_at} trialmon run {digest.run_id}: {headline(digest)}"
     )
-
-
-def _study_html(study: StudyDigest) -> str:
-    title = f" — {_esc(study.title)}" if study.title else ""
-    items = "".join(
-        f"<li><strong>[{_esc(c.severity)}]</strong> {_esc(c.category)}: {_esc(c.summary)}</li>"
-        for c in study.changes
-    )
-    return f"<h3>{_link(study.nct_id)}{title}</h3>\n<ul>{items}</ul>"
-
-
-def _link(nct_id: str) -> str:
-    return f'<a href="{_esc(history_url(nct_id))}">{_esc(nct_id)}</a>'
-
-
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
