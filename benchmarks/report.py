@@ -14,7 +14,7 @@ REGISTRY_SIZE = 580_000  # studies in ClinicalTrials.gov, for the extrapolation
 
 def report(rows: list[Row], args: argparse.Namespace) -> None:
     say("")
-    for line in offline(rows) + live(rows) + registry(rows, args) + shapes.missing():
+    for line in offline(rows) + live(rows) + registry(rows, args) + others(rows) + shapes.missing():
         say(line)
 
 
@@ -53,10 +53,11 @@ def offline(rows: list[Row]) -> list[str]:
         f"peak RSS, {part}: {peak:.0f} MB (target < 300 MB at N=100,000 in page files)"
         for part, peak in peaks(rows, "offline").items()
     ]
-    lines.append(
-        "targets: page files <= 2x the parse limit and >= 10x git-history; one-study files "
-        ">= 20,000 studies/s and >= 20x git-history on every release"
-    )
+    if any(r.shape == "offline" for r in rows):
+        lines.append(
+            "targets: page files <= 2x the parse limit and >= 10x git-history; one-study files "
+            ">= 20,000 studies/s and >= 20x git-history on every release"
+        )
     return lines
 
 
@@ -112,3 +113,13 @@ def registry(rows: list[Row], args: argparse.Namespace) -> list[str]:
             f"~{first.seconds * scale / 60:.0f} min of trialmon's own time"
         )
     return lines
+
+
+def others(rows: list[Row]) -> list[str]:
+    """Request counts of the other registries' shapes (``shapes_<registry>.py``)."""
+    known = {"offline", "api", "registry"}
+    return [
+        f"{row.shape} cycle {row.cycle}, {row.part}: {row.requests} requests ({row.note})"
+        for row in rows
+        if row.shape not in known and row.requests is not None
+    ]

@@ -1,6 +1,6 @@
 """trialmon at registry scale: real records cloned, K releases, every input shape, the peers.
 
-    .venv/bin/python benchmarks/run.py                      # offline + api, N=20,000, 3 releases
+    .venv/bin/python benchmarks/run.py                      # offline, api, ctis, isrctn
     .venv/bin/python benchmarks/run.py --shapes registry    # 100,000 studies through the fake API
     .venv/bin/python benchmarks/run.py --smoke              # a tiny run (CI)
 
@@ -36,7 +36,7 @@ from report import report  # noqa: E402
 from rows import Row, machine, say  # noqa: E402
 from scenario_offline import OFFLINE_PARTS, OfflineScenario  # noqa: E402
 
-DEFAULT_SHAPES = ["offline", "api"]
+DEFAULT_SHAPES = ["offline", "api", "ctis", "isrctn"]
 
 
 @dataclass
@@ -82,6 +82,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--changed", type=float, default=0.02, help="fraction changed per release")
     p.add_argument("--parts", nargs="+", default=list(OFFLINE_PARTS), help="offline programs")
     p.add_argument("--per-page", type=int, default=1000, help="studies per page file (1000)")
+    p.add_argument("--small-per-page", type=int, default=400, help="pages-small: per page (400)")
     p.add_argument("--corpus", choices=("real", "synthetic"), default="real")
     p.add_argument("--sorted-share", type=float, default=1 / 3, help="files saved with keys sorted")
     p.add_argument("--naive-sample", type=int, default=300, help="pairs the naive peer diffs")
@@ -93,7 +94,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--registry-n", type=int, default=100_000, help="registry: studies")
     p.add_argument("--registry-changed", type=float, default=0.005, help="registry: per release")
     p.add_argument("--registry-cycles", type=int, default=2, help="registry: releases")
-    p.add_argument("--registry-parts", nargs="+", default=["search", "pages", "proto"])
+    p.add_argument(
+        "--registry-parts", nargs="+", default=["search", "pages", "parse-limit", "proto"]
+    )
     p.add_argument("--seed", type=int, default=8)
     p.add_argument("--workdir", help="where to build the corpus (default: a new temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the working directory")
@@ -105,9 +108,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     if args.smoke:
         measure.SYNC[0] = False
         args.n, args.cycles, args.changed, args.naive_sample, args.per_page = 40, 3, 0.1, 10, 16
+        args.small_per_page = 7
         args.watch_small, args.watch_large, args.background = 5, 30, 200
         args.registry_updates, args.watched_changed = 20, 2
         args.registry_n, args.registry_changed, args.registry_cycles = 60, 0.05, 2
+        args.registry_watched = 5
     return args
 
 

@@ -23,7 +23,7 @@ from programs import ParseLimit, Trialmon, offline_config
 from realcorpus import RealCorpus
 from rows import Row, load_average, say
 
-OFFLINE_PARTS = ("files", "pages", "parse-limit", "proto", "git-history", "naive")
+OFFLINE_PARTS = ("files", "pages", "pages-small", "parse-limit", "proto", "git-history", "naive")
 
 
 class Program(Protocol):
@@ -106,6 +106,7 @@ class OfflineScenario:
         self.root, self.args, self.parts = root, args, parts
         self.corpus = make_corpus(root / "records", args.n, args, day)
         self.pages = root / "pages"
+        self.small_pages = root / "pages-small"
         self.programs: list[Program] = []
         self.git: GitHistory | None = None
         self.naive: NaiveProgram | None = None
@@ -120,6 +121,10 @@ class OfflineScenario:
         if "pages" in parts:
             config = lambda db: offline_config(db, pages)  # noqa: E731
             self.programs.append(Trialmon("trialmon pages", root, config, ["--source", str(pages)]))
+        if "pages-small" in parts:  # under the 10 MB a file may have (monitor/limits.py)
+            small, name = self.small_pages, f"trialmon pages ({self.args.small_per_page}/page)"
+            config = lambda db: offline_config(db, small)  # noqa: E731
+            self.programs.append(Trialmon(name, root, config, ["--source", str(small)]))
         if "parse-limit" in parts:
             self.programs.append(ParseLimit(pages, root / "parse-limit.log"))
         if "proto" in parts:
@@ -142,7 +147,7 @@ class OfflineScenario:
 
     @property
     def needs_pages(self) -> bool:
-        return bool(self.parts & {"pages", "parse-limit", "proto", "git-history"})
+        return bool(self.parts & {"pages", "pages-small", "parse-limit", "proto", "git-history"})
 
     def setup(self) -> None:
         start = time.perf_counter()
@@ -162,6 +167,8 @@ class OfflineScenario:
         start = time.perf_counter()
         array = self.git.file if self.git else None
         write_pages(self.corpus, self.pages, self.args.per_page, array)
+        if "pages-small" in self.parts:
+            write_pages(self.corpus, self.small_pages, self.args.small_per_page)
         say(f"  page files written ({time.perf_counter() - start:.1f} s)")
 
     def release(self, number: int) -> None:

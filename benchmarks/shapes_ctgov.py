@@ -164,6 +164,10 @@ class CtgovRegistry(LiveScenario):
 
             config = lambda db: offline_config(db, pages)  # noqa: E731
             self.programs.append(Trialmon("trialmon pages", root, config, ["--source", str(pages)]))
+        if "parse-limit" in args.registry_parts:
+            from programs import ParseLimit
+
+            self.programs.append(ParseLimit(pages, root / "parse-limit.log"))
         if "proto" in args.registry_parts:
             from proto import prototypes
 

@@ -14,10 +14,10 @@ from tests.conftest import ROOT
 def test_benchmark_smoke_runs_every_shape_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     argv = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke", "--json", str(out)]
-    argv += ["--shapes", "offline", "api", "registry"]
+    argv += ["--shapes", "offline", "api", "registry", "ctis", "isrctn"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "the parse limit" in done.stdout and "ctis: no benchmarks/shapes_ctis.py" in done.stdout
+    assert "the parse limit" in done.stdout and "no benchmarks/shapes_" not in done.stdout
     rows = orjson.loads(out.read_bytes())["rows"]
     by = {(r["shape"], r["part"], r["cycle"]): r for r in rows}
     files = [by["offline", "trialmon files", c] for c in (1, 2, 3)]
@@ -32,3 +32,7 @@ def test_benchmark_smoke_runs_every_shape_and_reports(tmp_path: Path) -> None:
     assert large["requests"] == 3
     registry = by["registry", "trialmon API, search: every study", 2]
     assert "3 changed" in registry["note"] and "0 errors" in registry["note"]
+    for kind in ("ctis", "isrctn"):  # the other registries' requests per cycle, in the report
+        cycles = [r for r in rows if r["shape"] == kind]
+        assert cycles and all(r["requests"] >= 1 for r in cycles)
+        assert f"{kind} cycle 1, first pass" in done.stdout
