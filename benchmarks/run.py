@@ -82,7 +82,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--changed", type=float, default=0.02, help="fraction changed per release")
     p.add_argument("--parts", nargs="+", default=list(OFFLINE_PARTS), help="offline programs")
     p.add_argument("--per-page", type=int, default=1000, help="studies per page file (1000)")
-    p.add_argument("--small-per-page", type=int, default=400, help="pages-small: per page (400)")
+    p.add_argument("--small-per-page", type=int, default=200, help="pages-small: per page (200)")
     p.add_argument("--corpus", choices=("real", "synthetic"), default="real")
     p.add_argument("--sorted-share", type=float, default=1 / 3, help="files saved with keys sorted")
     p.add_argument("--naive-sample", type=int, default=300, help="pairs the naive peer diffs")
