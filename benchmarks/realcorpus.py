@@ -1,8 +1,9 @@
 """The benchmark corpus: REAL records kept whole, cloned with new ids (seeded, fast).
 
 Every study is one of the records in ``tests/data`` (copies of ``../shared/ctgov-samples``),
-byte for byte in its captured layout, with only its id replaced (and, for about one clone in a
-hundred, an ``nctIdAliases`` list added: SYNTHETIC, the captures have none). Nothing is dropped:
+byte for byte in its captured layout, with only its ids replaced (its NCT id, its org study id
+and secondary ids: no two clones share one, as no two trials do) and, for about one clone in a
+hundred, an ``nctIdAliases`` list added (SYNTHETIC: the captures have none). Nothing is dropped:
 results sections, derived sections, ``<mark>`` highlighting of the int-history capture, sorted
 keys of the NCT06131398 capture, the indentation of the re-indented captures all stay.
 
@@ -44,7 +45,9 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 ID_SLOT = b"NCT99999999"
 ALIAS_SLOT = b"NCT99999998"
 DAY_SLOT = b"9999-12-31"
-SLOTS = re.compile(b"(" + b"|".join((ID_SLOT, ALIAS_SLOT, DAY_SLOT)) + b")")
+OTHER_SLOTS = tuple(b"OTHER-ID-SLOT-%d" % k for k in range(10))  # org study id, secondary ids
+SLOTS = re.compile(b"(" + b"|".join((ID_SLOT, ALIAS_SLOT, DAY_SLOT, *OTHER_SLOTS)) + b")")
+EUDRACT = re.compile(r"^\d{4}-\d{6}-\d{2}$")
 HOLDER_VALUE = re.compile(rb'"versionHolder"\s*:\s*"')
 
 
@@ -79,6 +82,7 @@ class Template:
     indent: bool
     share: float
     pieces: dict[tuple[bool, bool], list[bytes]] = field(default_factory=dict)  # (sorted, alias)
+    others: dict[bytes, str] = field(default_factory=dict)  # slot -> the record's own id there
 
     @property
     def posted(self) -> str | None:
@@ -110,10 +114,24 @@ class Template:
             study["protocolSection"]["identificationModule"] = dict(items)
         if self.stamped:
             study["derivedSection"]["miscInfoModule"]["versionHolder"] = DAY_SLOT.decode()
+        holders = [ident.get("orgStudyIdInfo") or {}, *(ident.get("secondaryIdInfos") or [])]
+        for slot, holder in zip(OTHER_SLOTS, (h for h in holders if "id" in h), strict=False):
+            self.others[slot] = holder["id"]
+            holder["id"] = slot.decode()
         text = orjson.dumps(study)
         if old.encode() in text:
             raise ValueError(f"{self.name}: the id {old} occurs outside nctId")
         return study
+
+
+def other_id(value: str, index: int) -> bytes:
+    """A clone's own org study id or secondary id: no two trials share one, as in a registry.
+
+    A EudraCT number stays one (``crossref`` links it), numbered by the clone.
+    """
+    if EUDRACT.match(value):
+        return f"{value[:4]}-{index % 1_000_000:06d}-{value[-2:]}".encode()
+    return f"{value}-{index:06d}".encode()
 
 
 def load_templates(api_only: bool = False) -> list[Template]:
@@ -194,6 +212,7 @@ class RealCorpus:
             ALIAS_SLOT: self.alias_id(index).encode(),
             DAY_SLOT: self.day.isoformat().encode(),
         }
+        fill |= {slot: other_id(value, index) for slot, value in template.others.items()}
         return b"".join(fill.get(p, p) if k % 2 else p for k, p in enumerate(pieces))
 
     def generate(self) -> int:

@@ -21,6 +21,8 @@ def strip_id(study: dict) -> dict:
     ident = study["protocolSection"]["identificationModule"]
     ident.pop("nctId")
     ident.pop("nctIdAliases", None)
+    ident.pop("orgStudyIdInfo", None)
+    ident.pop("secondaryIdInfos", None)
     study.get("derivedSection", {}).get("miscInfoModule", {}).pop("versionHolder", None)
     return study
 
@@ -40,6 +42,12 @@ def test_every_clone_is_its_real_record_whole_with_a_new_id(corpus: RealCorpus) 
         assert ident.get("nctIdAliases", []) == list(corpus.aliases(index))
         assert strip_id(study) == strip_id(corpus.template(index).study)
     assert len({corpus.nct_id(i) for i in range(corpus.n)}) == corpus.n
+    others = [
+        orjson.loads(corpus.path(i).read_bytes())["protocolSection"]["identificationModule"]
+        for i in range(corpus.n)
+    ]
+    orgs = [o["orgStudyIdInfo"]["id"] for o in others if "orgStudyIdInfo" in o]
+    assert len(set(orgs)) == len(orgs)  # no two trials share an id, as in a registry
     assert any(corpus.with_alias) and any(corpus.sort_keys) and not all(corpus.sort_keys)
     assert any("resultsSection" in t.study for t in load_templates())
 
