@@ -136,7 +136,7 @@ class Trialmon:
 def last_line(log: Path) -> str:
     """The last line a failed program wrote (its error message), shortened."""
     lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    return lines[-1][-160:] if lines else "no output"
+    return lines[-1][:160] if lines else "no output"
 
 
 def slug(name: str) -> str:

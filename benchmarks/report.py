@@ -41,6 +41,9 @@ def offline(rows: list[Row]) -> list[str]:
         for row in (r for r in rows if r.shape == "offline" and r.cycle == cycle):
             if not row.part.startswith(("trialmon", "proto")):
                 continue
+            if row.note.startswith("exit"):
+                lines.append(f"cycle {cycle}: {row.part}: failed ({row.note[:120]})")
+                continue
             line = f"cycle {cycle}: {row.part}: {row.rate:,.0f} studies/s ({row.seconds:.2f} s)"
             if peer:
                 line += f"; git-history {peer.seconds:.2f} s: {times(row, peer)} faster"
@@ -64,6 +67,8 @@ def offline(rows: list[Row]) -> list[str]:
 def peaks(rows: list[Row], shape: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for r in rows:
+        if r.note.startswith("exit"):
+            continue
         if r.shape == shape and r.part.startswith(("trialmon", "proto")) and r.peak_rss_mb:
             out[r.part] = max(out.get(r.part, 0.0), r.peak_rss_mb)
     return out

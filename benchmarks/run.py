@@ -33,7 +33,7 @@ import measure  # noqa: E402
 import programs  # noqa: E402
 import shapes  # noqa: E402
 from report import report  # noqa: E402
-from rows import Row, machine, say  # noqa: E402
+from rows import HEADER, Row, machine, say, show  # noqa: E402
 from scenario_offline import OFFLINE_PARTS, OfflineScenario  # noqa: E402
 
 DEFAULT_SHAPES = ["offline", "api", "ctis", "isrctn"]
@@ -103,6 +103,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
     p.add_argument("--smoke", action="store_true", help="a tiny configuration, for CI")
     p.add_argument("--profile", metavar="DIR", help="run trialmon under cProfile, keep .prof here")
+    p.add_argument("--report", metavar="JSON", help="print the table and report of a --json file")
     shapes.add_options(p)
     args = p.parse_args(argv)
     if args.smoke:
@@ -116,8 +117,26 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def reprint(path: str, args: argparse.Namespace) -> int:
+    """The rows and the report of an earlier run, from its ``--json`` file."""
+    data = orjson.loads(Path(path).read_bytes())
+    say(" ".join(f"{k}={v}" for k, v in data["machine"].items()))
+    rows = [Row(**row) for row in data["rows"]]
+    shape = None
+    for row in rows:
+        if row.shape != shape:
+            shape = row.shape
+            say(f"[{shape}]")
+            say(HEADER)
+        show(row)
+    report(rows, argparse.Namespace(**data["args"]))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.report:
+        return reprint(args.report, args)
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
         programs.PROFILES.append(Path(args.profile).resolve())
