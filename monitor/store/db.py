@@ -8,7 +8,9 @@ query for a long list of ids in batches.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,10 @@ from sqlite_utils import Database
 from monitor import private
 from monitor.models import SEVERITIES
 
+log = logging.getLogger(__name__)
 BATCH = 500  # ids per "in (...)" query: well below SQLite's limit of host parameters
+BUSY_TIMEOUT = 30  # seconds a statement waits for another process's write lock
+SCHEMA_WAIT = 600  # seconds an opener waits for another one creating or upgrading the schema
 
 
 class WriterDatabase(Database):
@@ -54,11 +59,48 @@ def connect(path: Path) -> Database:
     """A writer connection in WAL mode that waits up to 30 s for another writer."""
     path.parent.mkdir(parents=True, exist_ok=True)
     private.create(path)  # 0600: SQLite gives the WAL and -shm files the same mode
-    db = WriterDatabase(sqlite3.connect(str(path), timeout=30))
-    db.execute("PRAGMA busy_timeout = 30000")
+    db = WriterDatabase(sqlite3.connect(str(path), timeout=BUSY_TIMEOUT))
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT * 1000}")
     db.enable_wal()
     db.execute("PRAGMA synchronous = NORMAL")
     return db
+
+
+@contextlib.contextmanager
+def exclusive(db: Database, wait: float = SCHEMA_WAIT) -> Iterator[None]:
+    """One write transaction (``BEGIN IMMEDIATE``) around everything inside, waiting up to
+    ``wait`` seconds for the write lock (an upgrade of a large database takes minutes).
+
+    The schema is created and upgraded in one such transaction: processes opening a new
+    database at the same moment (``run``, ``daemon``, a query command) take turns, and the
+    ones after the first find nothing left to do, where each used to create the tables too.
+    """
+    if db.conn.in_transaction:
+        raise sqlite3.OperationalError("exclusive(): a transaction is already open")
+    deadline = time.monotonic() + wait
+    while not _begin_immediate(db):
+        if time.monotonic() >= deadline:
+            raise sqlite3.OperationalError(
+                f"database is locked: another process held its write lock for over {wait:.0f} s"
+            )
+        log.warning("waiting for another trialmon process creating or upgrading the database")
+    try:
+        yield
+    except BaseException:
+        db.rollback()
+        raise
+    db.conn.execute("COMMIT")
+
+
+def _begin_immediate(db: Database) -> bool:
+    """Take the write lock (waiting ``busy_timeout``); False if another process kept it."""
+    try:
+        db.conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e) or "busy" in str(e):
+            return False
+        raise
+    return True
 
 
 class Part:

@@ -24,7 +24,7 @@ from sqlite_utils.migrations import Migrations
 from monitor.errors import RecordError, StoreError
 from monitor.normalize import V1_PATHS, content_hash, format_of, upgrade_v1
 from monitor.store import sqlviews
-from monitor.store.db import BATCH, marks
+from monitor.store.db import BATCH, exclusive, marks
 from monitor.store.state import StateUpgrade, apply_upgrade
 
 log = logging.getLogger(__name__)
@@ -195,13 +195,22 @@ def _registry_state(db: Database) -> None:
 
 
 def apply(db: Database, upgrades: Upgrades | None = None) -> None:
-    """Every pending migration: trialmon's own, then each registry's state upgrades."""
+    """Every pending migration: trialmon's own, then each registry's state upgrades.
+
+    All in one write transaction (:func:`~monitor.store.db.exclusive`), taken only when
+    something is pending: two processes creating a new database at once take turns, and the
+    second finds the schema made (a reader waits for it the same way). A migration that fails
+    leaves the database as it was.
+    """
     global _upgrades
     _upgrades = upgrades or Upgrades()
     try:
-        migrations.apply(db)
-        for kind, steps in _upgrades.state.items():
-            registry_set(kind, steps).apply(db)
+        sets = [migrations, *(registry_set(k, s) for k, s in _upgrades.state.items())]
+        if not any(found.pending(db) for found in sets):
+            return
+        with exclusive(db):
+            for found in sets:
+                found.apply(db)  # each migration a savepoint of the one transaction
     finally:
         _upgrades = Upgrades()
 
