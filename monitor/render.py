@@ -96,7 +96,14 @@ def history_table(data: Mapping[str, Any]) -> RenderableType:
         status(data.get("overall_status")),
         f", first seen {data.get('first_seen')}",
     )
+    if data.get("also_registered_as"):
+        header.append(f"\n{also_line(data['also_registered_as'])}")
     return Group(header, grid)
+
+
+def also_line(entries: Sequence[Mapping[str, Any]]) -> str:
+    """``Also registered as: <id> (<registry>), ...``."""
+    return "Also registered as: " + ", ".join(f"{e['id']} ({e['title']})" for e in entries)
 
 
 def _no_change(index: int) -> str:
@@ -106,6 +113,8 @@ def _no_change(index: int) -> str:
 def history_lines(data: Mapping[str, Any]) -> Iterator[str]:
     yield history_title(data)
     yield f"status {data['overall_status']}, first seen {data['first_seen']}"
+    if data.get("also_registered_as"):
+        yield also_line(data["also_registered_as"])
     for index, version in enumerate(data["versions"]):
         yield ""
         yield f"#{version['snapshot_id']}  {version['captured_at']}  ({version['source']})"
@@ -180,6 +189,8 @@ def studies_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
                  "title")  # fmt: skip
     for row in rows:
         title = text(row["title"])
+        if row.get("also_registered_as"):
+            title.append(f"\n{also_line(row['also_registered_as'])}", style="dim")
         if failure(row):
             title.append("\n" + printable(f"failing: {failure(row)}"), style="red")
         grid.add_row(
@@ -201,5 +212,7 @@ def studies_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         ]
         if failure(row):
             cells.append(f"FAILING {failure(row)}")
+        if row.get("also_registered_as"):
+            cells.append("also " + ", ".join(e["id"] for e in row["also_registered_as"]))
         cells.append(row["title"] or "")
         yield "  ".join(cells).rstrip()
