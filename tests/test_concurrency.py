@@ -313,7 +313,7 @@ def test_run_daemon_and_queries_on_an_empty_folder(
     )
     readers = [["changes"], ["studies"], ["history", "NCT06009107"], ["status"]]
     commands = [["run"], ["daemon", "--wait"], *readers]
-    together(procs, [["trialmon", "-v", *c] for c in commands], tmp_path)
+    together(procs, [["trialmon", *c] for c in commands], tmp_path)
     run, daemon, *queries = procs
     assert daemon.stderr is not None
     for line in daemon.stderr:  # the daemon is up once it says so; it fails before if at all

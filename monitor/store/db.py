@@ -61,9 +61,25 @@ def connect(path: Path) -> Database:
     private.create(path)  # 0600: SQLite gives the WAL and -shm files the same mode
     db = WriterDatabase(sqlite3.connect(str(path), timeout=BUSY_TIMEOUT))
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT * 1000}")
-    db.enable_wal()
+    enable_wal(db)
     db.execute("PRAGMA synchronous = NORMAL")
     return db
+
+
+def enable_wal(db: Database) -> None:
+    """WAL mode, once per database file. Two processes switching a new file at the same moment
+    can get "database is locked" at once, without the busy handler (SQLite's deadlock
+    avoidance: both hold the shared lock the switch starts from): the one refused tries again.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 @contextlib.contextmanager
