@@ -11,9 +11,10 @@ Every view has the trial's id and its registry (``trial_id``, ``registry``).
 The views read ``changes`` (fields ``status.overall_status`` and ``dates.start``,
 ``dates.primary_completion``, ``dates.completion`` as monitor.classify names them, with values
 ``{"date": ..., "type": ...}``) and the canonical ``snapshots.record``
-(``status.why_stopped``, ``sponsor.lead.name``). They are created by a store migration; a later
-change of a view is a new migration that calls :func:`create_views` again (it drops and
-recreates them).
+(``status.why_stopped``, ``sponsor.lead.name``). A view whose stored definition is not the one
+below (missing, older, or edited by hand) is recreated when the store is opened
+(:func:`stale_views`, in the transaction of the migrations): a change of a view needs no
+migration, and a database made by any earlier trialmon gets today's views.
 """
 
 from __future__ import annotations
@@ -183,11 +184,23 @@ VIEWS: dict[str, str] = {
 }
 
 
-def create_views(db: Database) -> None:
-    """(Re)create every view; called from a store migration."""
-    drop_views(db)
-    for name, sql in VIEWS.items():
-        db.execute(f"CREATE VIEW {name} AS {sql.strip()}")
+def view_sql(name: str) -> str:
+    """The statement that creates a view, as SQLite keeps it in ``sqlite_master``."""
+    return f"CREATE VIEW {name} AS {VIEWS[name].strip()}"
+
+
+def stale_views(db: Database) -> list[str]:
+    """The views missing or stored with another definition than today's."""
+    rows = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'").fetchall()
+    stored = dict(rows)
+    return [name for name in VIEWS if stored.get(name) != view_sql(name)]
+
+
+def create_views(db: Database, names: tuple[str, ...] | list[str] = VIEW_NAMES) -> None:
+    """(Re)create the views named (every view by default)."""
+    for name in names:
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+        db.execute(view_sql(name))
 
 
 def drop_views(db: Database) -> None:
