@@ -162,5 +162,25 @@ def severity_rank_sql(column: str) -> str:
     return f"CASE {column} {cases} ELSE 0 END"
 
 
+def historic_sql(run: str, snapshot: str) -> str:
+    """1 for a change imported from a record history (stored by a backfill, or, without a
+    run, into a history snapshot), else 0; ``run`` and ``snapshot`` are the aliases of its
+    ``runs`` row and its to-snapshot."""
+    return f"coalesce(coalesce({run}.source, {snapshot}.source) = 'history', 0)"
+
+
+def newest_first_sql(change: str, run: str, snapshot: str, last: str = "desc") -> str:
+    """The order of changes across studies, newest first, never by the clock's times: live
+    changes by the cycle that stored them (run id), most severe first within a cycle; then
+    those imported from record histories (the studies' past, before live monitoring), by the
+    registry's version dates. Ties by change id (``last``: its direction)."""
+    historic = historic_sql(run, snapshot)
+    rank = severity_rank_sql(f"{change}.severity")
+    return (
+        f"{historic}, CASE WHEN {historic} THEN {change}.detected_at END DESC, "
+        f"{change}.run_id DESC, {rank} DESC, {change}.id {last}"
+    )
+
+
 def to_json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()

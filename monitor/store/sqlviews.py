@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from monitor.store.db import severity_rank_sql
+from monitor.store.db import newest_first_sql, severity_rank_sql
 
 VIEW_NAMES: tuple[str, ...] = ("status_history", "date_shifts", "latest_changes")
 
@@ -34,6 +34,10 @@ DATE_FIELDS: dict[str, str] = {
 
 
 VERSION_DATE = "coalesce(s.last_update_posted, substr(s.captured_at, 1, 10))"
+
+# A study's changes in the order its versions were stored (never by the clock's times): the
+# record history's versions first, then the others by snapshot id; then by change id.
+TIMELINE = "CASE WHEN {s}.source = 'history' THEN 0 ELSE 1 END, {c}.to_snapshot_id, {id}"
 
 SEVERITY_RANK = severity_rank_sql("c.severity")
 
@@ -56,7 +60,7 @@ FROM changes c
 LEFT JOIN snapshots s ON s.id = c.to_snapshot_id
 LEFT JOIN studies t ON t.trial_id = c.trial_id
 WHERE c.category = 'status' AND c.field = 'status.overall_status'
-ORDER BY c.trial_id, version_date, c.id
+ORDER BY c.trial_id, {TIMELINE.format(s="s", c="c", id="c.id")}
 """
 
 
@@ -150,7 +154,7 @@ SELECT
 FROM cut
 LEFT JOIN snapshots s ON s.id = cut.to_snapshot_id
 LEFT JOIN studies t ON t.trial_id = cut.trial_id
-ORDER BY cut.trial_id, version_date, cut.change_id
+ORDER BY cut.trial_id, {TIMELINE.format(s="s", c="cut", id="cut.change_id")}
 """
 
 LATEST_CHANGES = f"""
@@ -171,10 +175,20 @@ SELECT
   c.from_snapshot_id,
   c.to_snapshot_id
 FROM changes c
-JOIN (SELECT trial_id, max(detected_at) AS latest FROM changes GROUP BY trial_id) m
-  ON m.trial_id = c.trial_id AND m.latest = c.detected_at
+JOIN (
+  SELECT trial_id, run_id, to_snapshot_id FROM (
+    SELECT c2.trial_id, c2.run_id, c2.to_snapshot_id, row_number() OVER (
+      PARTITION BY c2.trial_id
+      ORDER BY CASE WHEN s2.source = 'history' THEN 0 ELSE 1 END DESC,
+        c2.to_snapshot_id DESC, c2.run_id DESC, c2.id DESC
+    ) AS newest
+    FROM changes c2 LEFT JOIN snapshots s2 ON s2.id = c2.to_snapshot_id
+  ) WHERE newest = 1
+) m ON m.trial_id = c.trial_id AND m.run_id IS c.run_id AND m.to_snapshot_id IS c.to_snapshot_id
 LEFT JOIN studies t ON t.trial_id = c.trial_id
-ORDER BY c.detected_at DESC, severity_rank DESC, c.id
+LEFT JOIN runs r ON r.id = c.run_id
+LEFT JOIN snapshots s ON s.id = c.to_snapshot_id
+ORDER BY {newest_first_sql("c", "r", "s", last="")}
 """
 
 VIEWS: dict[str, str] = {
