@@ -40,7 +40,7 @@ from monitor.pipeline import Cycle, missing_watched, run_cycle
 from monitor.progress import progress
 from monitor.signals import stop_on_signals
 from monitor.sources.files import iter_records
-from monitor.store import Store
+from monitor.store import Store, health
 from monitor.summary import notified
 from monitor.textsafe import PrintableRecords, json_safe, printable
 from monitor.times import iso, now_utc
@@ -113,7 +113,9 @@ def handle_errors(func: F) -> F:
         except BrokenPipeError:  # `trialmon changes | head`: the reader has seen enough
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
-        except Exception as e:  # a bug: still one plain line unless -v
+        except Exception as e:  # a damaged database file, or a bug: one plain line unless -v
+            if health.is_damage(e):  # a command that read a damaged page (SQLite's words)
+                fail(1, health.damaged(verbose.config.database if verbose else "?", str(e)), level)
             fail(1, f"internal error: {type(e).__name__}: {e} (run with -v for details)", level)
 
     return wrapper  # type: ignore[return-value]
@@ -274,6 +276,7 @@ def one_cycle(
         notifiers = build_notifiers(config)  # a channel that cannot work: before any work
     store = open_store(config)
     try:
+        store.check()  # a damaged file is refused before anything is written to it
         now = now_utc()
         name, items = source_items(config, source, store=store, now=now, force=force)
         outbox = build_outbox(config, store, notifiers)
@@ -774,6 +777,7 @@ def backfill(ctx: Context, trial_ids: tuple[str, ...], every: bool) -> None:
         RunLock(run_lock_path(config.database), command="backfill")
     )
     store = click.get_current_context().with_resource(closing(ctx.store()))
+    store.check()
     ids = backfill_ids(ctx, store, trial_ids, every)
     stop = click.get_current_context().with_resource(stop_on_signals(threading.Event()))
     with ExitStack() as stack, BackfillBar(stderr_console()) as bar:

@@ -16,6 +16,7 @@ The package, by what each part does (every SQL string of trialmon is in one of t
     reads.py       read queries: what a cycle reads, what the query commands show
     crossref.py    across registries: trials' ids in other registries, their disagreements
     state.py       each registry's own bookkeeping, as keyed JSON values
+    health.py      whether the file is sound (``PRAGMA quick_check``), the way back if not
 
 :class:`Store` is all of them over one connection.
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from monitor.errors import StoreError
+from monitor.store import health
 from monitor.store.backfill import BackfillWrites
 from monitor.store.crossref import CrossRows, Moment, OpenDisagreement
 from monitor.store.db import connect, to_json
@@ -60,6 +62,12 @@ class Store(BackfillWrites, OutboxRows, Reads, CrossRows):
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.path: Path | None = None  # None: in memory
+
+    def check(self) -> None:
+        """Refuse a damaged file (``PRAGMA quick_check``) with the way back; a command that
+        writes asks first (see :mod:`monitor.store.health`)."""
+        health.check(self.db, self.path or ":memory:")
 
     @classmethod
     def open(cls, path: Path | str, upgrades: Upgrades | None = None) -> Store:
@@ -73,8 +81,12 @@ class Store(BackfillWrites, OutboxRows, Reads, CrossRows):
             db = connect(path)
             apply(db, upgrades)
         except (OSError, sqlite3.Error) as e:
+            if health.is_damage(e):
+                raise StoreError(health.damaged(path, str(e))) from e
             raise StoreError(f"database {str(path)!r} is unusable: {e}") from e
-        return cls(db)
+        store = cls(db)
+        store.path = path
+        return store
 
     @classmethod
     def memory(cls, upgrades: Upgrades | None = None) -> Store:
