@@ -262,6 +262,40 @@ def channel_floors(notifiers: Iterable[Channel]) -> dict[str, str]:
     return {n.channel: n.min_severity for n in notifiers}
 
 
+def config_name(config: Config) -> str:
+    """The config as the database knows its keeper: its file's absolute path."""
+    return str(config.path.resolve()) if config.path else "(no config file: the defaults)"
+
+
+def claim_database(config: Config, store: Store, now: datetime, take_over: bool) -> None:
+    """Refuse a database another config keeps (ConfigError), unless taking it over.
+
+    One database serves one config (see :mod:`monitor.store.owner`): the first cycle on a
+    database makes its config the keeper.
+    """
+    other = store.claim(config_name(config), iso(now), take_over=take_over)
+    if other is None:
+        return
+    if take_over:
+        log.warning("took the database %s over from the config %s", config.database, other.config)
+        return
+    raise ConfigError(kept_by_another(config, other.config, other.since))
+
+
+def kept_by_another(config: Config, other: str, since: str) -> str:
+    mine = config_name(config)
+    return (
+        f"database {str(config.database)!r} is kept by the config {other} (since {since}), "
+        f"not by this one ({mine}). One database serves one config: the registries' "
+        "bookkeeping in it (the data release seen, saved searches), its pending digests and "
+        "the runs a crash left belong to that config; a second one would miss changes and "
+        "send the other's digests. Give this config a database of its own (`database`, or "
+        "--db; `trialmon backfill --all` then imports its studies' earlier versions), or, if "
+        "that config moved here, take the database over once: `trialmon run --take-over` "
+        "(or `daemon --take-over`)"
+    )
+
+
 def one_cycle(
     config: Config,
     source: str,
@@ -270,6 +304,7 @@ def one_cycle(
     notifiers: list[Channel] | None = None,
     *,
     force: bool = False,
+    take_over: bool = False,
 ) -> RunReport:
     """One cycle over ``source``, shared by ``run`` and ``daemon`` (the caller holds the lock)."""
     if notifiers is None:
@@ -278,6 +313,7 @@ def one_cycle(
     try:
         store.check()  # a damaged file is refused before anything is written to it
         now = now_utc()
+        claim_database(config, store, now, take_over)
         name, items = source_items(config, source, store=store, now=now, force=force)
         outbox = build_outbox(config, store, notifiers)
         cycle = Cycle(
@@ -302,9 +338,14 @@ def one_cycle(
     help="Where records come from: every registry's API, one registry's, or a directory.",
 )
 @click.option("--force", is_flag=True, help="Check the registry even when it released no new data.")
+@click.option(
+    "--take-over",
+    is_flag=True,
+    help="Make this config the keeper of a database another config kept (a config that moved).",
+)
 @pass_context
 @handle_errors
-def run(ctx: Context, source_opt: str | None, force: bool) -> None:
+def run(ctx: Context, source_opt: str | None, force: bool, take_over: bool) -> None:
     """Run one monitoring cycle and print a summary.
 
     When another cycle holds the run lock (the daemon, or an earlier cron run still going),
@@ -317,7 +358,13 @@ def run(ctx: Context, source_opt: str | None, force: bool) -> None:
         return
     with progress("Checking studies", total=len(config.watch.studies) or None) as advance:
         report = one_cycle(
-            config, source_opt or config.source, stop.is_set, advance, notifiers, force=force
+            config,
+            source_opt or config.source,
+            stop.is_set,
+            advance,
+            notifiers,
+            force=force,
+            take_over=take_over,
         )
     # each failure was already logged on stderr as it happened
     click.echo(summary_line(report, channel_floors(notifiers)))
@@ -577,13 +624,15 @@ def record_next(config: Config, when: datetime | None) -> None:
         store.close()
 
 
-def record_schedule(config: Config) -> None:
-    """Create/migrate the database once, before cycles and listeners open it from threads."""
+def record_schedule(config: Config, take_over: bool = False) -> None:
+    """Create/migrate the database once, before cycles and listeners open it from threads; a
+    database another config keeps is refused here, at start (unless taken over)."""
     from monitor import schedule
     from monitor import status as status_report
 
     store = open_store(config)
     try:
+        claim_database(config, store, now_utc(), take_over)
         store.set_meta(status_report.SCHEDULE_KEY, schedule.describe(config.schedule))
         store.set_meta(status_report.NEXT_CYCLE_KEY, "")
     finally:
@@ -592,9 +641,14 @@ def record_schedule(config: Config) -> None:
 
 @cli.command()
 @click.option("--wait", is_flag=True, help="Wait for the first scheduled time (no cycle at start).")
+@click.option(
+    "--take-over",
+    is_flag=True,
+    help="Make this config the keeper of a database another config kept (a config that moved).",
+)
 @pass_context
 @handle_errors
-def daemon(ctx: Context, wait: bool) -> None:
+def daemon(ctx: Context, wait: bool, take_over: bool) -> None:
     """Run monitoring cycles on [schedule] until SIGTERM or SIGINT.
 
     One cycle at a time, also with a `trialmon run` started by cron (they share the run
@@ -607,7 +661,7 @@ def daemon(ctx: Context, wait: bool) -> None:
     daemon_logging(ctx.verbose)
     lock = RunLock(daemon_lock_path(config.database), command="daemon", what="daemon")
     with lock, stop_on_signals(threading.Event()) as stop:
-        record_schedule(config)
+        record_schedule(config, take_over)
         log.info("daemon started (pid %s): %s", os.getpid(), schedule.describe(config.schedule))
         schedule.run_daemon(
             config.schedule,

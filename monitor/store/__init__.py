@@ -17,6 +17,7 @@ The package, by what each part does (every SQL string of trialmon is in one of t
     crossref.py    across registries: trials' ids in other registries, their disagreements
     state.py       each registry's own bookkeeping, as keyed JSON values
     health.py      whether the file is sound (``PRAGMA quick_check``), the way back if not
+    owner.py       which config keeps the database (one database serves one config)
 
 :class:`Store` is all of them over one connection.
 """
@@ -37,6 +38,7 @@ from monitor.store.crossref import CrossRows, Moment, OpenDisagreement
 from monitor.store.db import connect, to_json
 from monitor.store.migrations import Upgrades, apply
 from monitor.store.outbox import OutboxRows
+from monitor.store.owner import Owner, Ownership
 from monitor.store.reads import Reads
 from monitor.store.rows import BackfillRun, DoneVersion, Latest, NewSnapshot, change_row
 from monitor.store.state import RegistryState, StateUpgrade
@@ -48,6 +50,7 @@ __all__ = [
     "Moment",
     "NewSnapshot",
     "OpenDisagreement",
+    "Owner",
     "RegistryState",
     "StateUpgrade",
     "Store",
@@ -57,7 +60,7 @@ __all__ = [
 ]
 
 
-class Store(BackfillWrites, OutboxRows, Reads, CrossRows):
+class Store(BackfillWrites, OutboxRows, Reads, CrossRows, Ownership):
     """The database of one trialmon installation."""
 
     def __init__(self, db: Database) -> None:
