@@ -25,7 +25,7 @@ from monitor.cli import cli
 
 from .corpus import write_cycles
 from .test_concurrency import finish, start, stopped
-from .test_crash import Workspace, workspace
+from .test_crash import Workspace, copy_state, workspace
 
 STUDIES = 200
 PAGES = (190, 191, 192)  # of the 386 pages of the file: its middle
@@ -34,10 +34,17 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def sound(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """The corpus after its first cycle, everything in the main file (no WAL)."""
+    """The corpus after its first cycle."""
     root = tmp_path_factory.mktemp("corruption")
     ws = workspace(root / "sound", write_cycles(root / "records", 2, STUDIES))
     ws.complete(0)
+    return ws
+
+
+def copy(sound: Workspace, root: Path) -> Workspace:
+    """A copy of ``sound``'s database kept by a workspace of its own, all in its main file."""
+    ws = workspace(root, sound.cycles)
+    copy_state(sound, ws)
     conn = sqlite3.connect(ws.db)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -47,8 +54,7 @@ def sound(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 
 def damage(sound: Workspace, root: Path) -> Workspace:
-    ws = workspace(root, sound.cycles)
-    shutil.copy(sound.db, ws.db)
+    ws = copy(sound, root)
     page_size = 4096
     rng = random.Random(18)
     with ws.db.open("r+b") as file:
@@ -89,8 +95,10 @@ def hit_studies(path: Path) -> list[str]:
     return hit
 
 
-def files_of(ws: Workspace) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in ws.root.glob("history.db*") if p.suffix != ".lock"}
+def files_of(ws: Workspace) -> tuple[bytes, bytes]:
+    """The database file and what its WAL holds (nothing when it is missing or empty)."""
+    wal = ws.db.with_name(ws.db.name + "-wal")
+    return ws.db.read_bytes(), wal.read_bytes() if wal.exists() else b""
 
 
 def said_plainly(text: str, ws: Workspace) -> bool:
@@ -165,8 +173,7 @@ def test_a_backup_taken_while_a_cycle_writes_is_whole(
     """What the README's Backups section says, while a cycle stands inside a study's
     transaction: ``sqlite3 .backup`` and ``VACUUM INTO`` give a sound copy of what was
     committed, which trialmon opens as it is."""
-    ws = workspace(tmp_path / "live", sound.cycles)
-    shutil.copy(sound.db, ws.db)
+    ws = copy(sound, tmp_path / "live")
     writer = start(procs, ws.command(1, "tests.crashrun", "pause:mid-transaction", "25"))
     assert stopped(writer), "the cycle ended before its pause"
     conn = sqlite3.connect(ws.db)
@@ -184,12 +191,12 @@ def test_a_backup_taken_while_a_cycle_writes_is_whole(
     while stopped(writer):  # its later pauses
         writer.send_signal(signal.SIGCONT)
     assert finish(writer)[0] == 0
-    for copy in backups:
-        assert integrity(copy) == "ok"
-        conn = sqlite3.connect(copy)
+    for taken in backups:
+        assert integrity(taken) == "ok"
+        conn = sqlite3.connect(taken)
         try:
             assert conn.execute("select count(*) from snapshots").fetchone()[0] == committed
         finally:
             conn.close()
-        result = CliRunner().invoke(cli, ["--db", str(copy), "studies", "--format", "json"])
+        result = CliRunner().invoke(cli, ["--db", str(taken), "studies", "--format", "json"])
         assert result.exit_code == 0, result.output

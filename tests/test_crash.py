@@ -85,8 +85,11 @@ def workspace(root: Path, cycles: list[Path]) -> Workspace:
 
 
 def copy_state(src: Workspace, dst: Workspace) -> None:
+    """The database and log of ``src`` as ``dst``'s own: the copy forgets which config kept
+    it (one database serves one config), so ``dst``'s config keeps it at its first cycle."""
     with sqlite3.connect(src.db) as a, sqlite3.connect(dst.db) as b:
         a.backup(b)
+        b.execute("delete from meta where key = 'owner.config'")
     if src.log.exists():
         shutil.copy(src.log, dst.log)
 

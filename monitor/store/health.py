@@ -55,7 +55,7 @@ def damaged(path: Path | str, what: str) -> str:
     return (
         f"database {db!r} is damaged ({what}); trialmon will not write to it. To recover, stop "
         f'trialmon (the daemon, cron) and copy what can be read: `sqlite3 {db} ".recover" | '
-        f'sqlite3 {new}` (or ".dump" where that sqlite3 has no .recover); if `sqlite3 {new} '
+        f'sqlite3 {new}` (or ".dump" if that sqlite3 has no .recover); if `sqlite3 {new} '
         f'"PRAGMA integrity_check"` says ok, move {db}-wal and {db}-shm aside and {new} to '
         f"{db}. Or restore a backup (README: Backups)"
     )
