@@ -277,3 +277,23 @@ def test_a_view_changed_without_a_migration_is_recreated(
     monkeypatch.setitem(sqlviews.VIEWS, "date_shifts", changed)
     upgraded(path)
     assert {r[0] for r in rows(path, "select made_by from date_shifts")} == {"today"}
+
+
+def test_a_read_only_database_keeps_its_older_views_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Query commands read tables, not views: a copy this process cannot write is read as it
+    is (recreating its views would need the write lock)."""
+    from sqlite_utils import Database
+
+    from monitor.store import migrations, sqlviews
+
+    path = upgraded(load_dump(SCHEMAS[-1], tmp_path / "history.db"))
+    monkeypatch.setitem(sqlviews.VIEWS, "date_shifts", "SELECT 1 AS one")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        migrations.refresh_views(Database(conn))
+    finally:
+        conn.close()
+    assert "out of date" in caplog.text
+    assert "lead_sponsor" in view_sql(path)["date_shifts"]
