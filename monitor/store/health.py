@@ -1,10 +1,11 @@
 """Whether the database file is sound, and what to do when it is not.
 
 A cycle asks SQLite's ``PRAGMA quick_check`` before it writes (every page of the file read
-once: about a second per GB, see the README's guarantees) and refuses a damaged database: a
-write into a damaged b-tree can spread the damage, and a cycle that goes on quietly lets the
-user find it months later in a query. A query command that meets a damaged page says the
-same in plain words. Both name the way back: SQLite's ``.recover``, or a backup.
+once: half a second per GB in the page cache, 12 s from disk; see the README's guarantees)
+and refuses a damaged database: a write into a damaged b-tree can spread the damage, and a
+cycle that goes on quietly lets the user find it months later in a query. A query command
+that meets a damaged page says the same in plain words. Both name the way back: SQLite's
+``.recover`` (or ``.dump``), or a backup.
 """
 
 from __future__ import annotations
