@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 BATCH = 500  # ids per "in (...)" query: well below SQLite's limit of host parameters
 BUSY_TIMEOUT = 30  # seconds a statement waits for another process's write lock
 SCHEMA_WAIT = 600  # seconds an opener waits for another one creating or upgrading the schema
+PAUSE = 0.05  # seconds between two tries of a lock SQLite refused at once
 
 
 class WriterDatabase(Database):
@@ -79,7 +80,7 @@ def enable_wal(db: Database) -> None:
         except sqlite3.OperationalError as e:
             if "locked" not in str(e) or time.monotonic() > deadline:
                 raise
-            time.sleep(0.01)
+            time.sleep(PAUSE)
 
 
 @contextlib.contextmanager
@@ -94,12 +95,16 @@ def exclusive(db: Database, wait: float = SCHEMA_WAIT) -> Iterator[None]:
     if db.conn.in_transaction:
         raise sqlite3.OperationalError("exclusive(): a transaction is already open")
     deadline = time.monotonic() + wait
+    warned = False
     while not _begin_immediate(db):
         if time.monotonic() >= deadline:
             raise sqlite3.OperationalError(
                 f"database is locked: another process held its write lock for over {wait:.0f} s"
             )
-        log.warning("waiting for another trialmon process creating or upgrading the database")
+        if not warned:
+            log.warning("waiting for another trialmon process creating or upgrading the database")
+            warned = True
+        time.sleep(PAUSE)  # SQLite may refuse at once, without its busy handler: no hot loop
     try:
         yield
     except BaseException:
