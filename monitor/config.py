@@ -12,20 +12,19 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor import paths
 from monitor.errors import ConfigError
 from monitor.models import CATEGORIES, SEVERITIES
 
 NCT_RE = re.compile(r"^NCT\d{8}$")
 DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 QUERY_PARAM_RE = re.compile(r"^(query|filter)\.[A-Za-z]+$")
-CONFIG_ENV = "TRIALMON_CONFIG"
-DEFAULT_CONFIG = "config.toml"
 
 
 @dataclass(frozen=True)
@@ -458,28 +457,37 @@ SECTIONS: dict[str, Callable[[_Table], Any]] = {
 
 def resolve_path(explicit: str | None) -> tuple[Path, bool]:
     """The config path to read and whether the user named it (missing is then an error)."""
-    if explicit:
-        return Path(explicit), True
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env), True
-    return Path(DEFAULT_CONFIG), False
+    found = paths.find_config(explicit)
+    return found.path, found.named
 
 
 def load_config(explicit: str | None = None) -> Config:
-    """Read the config file (see :func:`resolve_path`); defaults when none exists."""
-    path, named = resolve_path(explicit)
+    """Read the config file (lookup order in :mod:`monitor.paths`); defaults when none exists."""
+    found = paths.find_config(explicit)
+    path = found.path
     if not path.exists():
-        if named:
+        if found.named:
             raise ConfigError(f"config file {str(path)!r} does not exist")
-        return Config()
+        return Config(database=paths.user_database())
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file {str(path)!r} cannot be read: {e}") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {e}") from e
-    return parse_config(data, base=path.parent, path=path)
+    return installed(parse_config(data, base=path.parent, path=path), data, found)
+
+
+def installed(config: Config, data: Mapping[str, Any], found: paths.ConfigLocation) -> Config:
+    """What depends on where the file is: a user-folder config keeps its default database in
+    the user's data folder; a relative log file is taken from the config's folder too."""
+    if found.in_user_folder and "database" not in data:
+        config = replace(config, database=paths.user_database())
+    log_file = config.notify.log.file
+    if log_file and not Path(log_file).is_absolute():
+        log = replace(config.notify.log, file=str(found.path.parent / log_file))
+        config = replace(config, notify=replace(config.notify, log=log))
+    return config
 
 
 def parse_config(

@@ -1,0 +1,89 @@
+"""Where an installation keeps its files: which config it reads, where its database lives.
+
+The config is the first of (see :func:`find_config`):
+
+1. ``--config PATH``
+2. ``$TRIALMON_CONFIG``
+3. ``./config.toml`` (a checkout, or a folder set up for one project)
+4. ``$XDG_CONFIG_HOME/trialmon/config.toml`` (``~/.config/trialmon/config.toml``)
+
+The first two must exist; the last may be missing (the defaults apply). A config from the
+user's folder, or none at all, keeps its default database in the user's data folder,
+``$XDG_DATA_HOME/trialmon/history.db`` (``~/.local/share/...``): an installed ``trialmon``
+run from any folder writes nothing there. The XDG base-directory rules apply on every
+platform (an unset, empty or relative variable means its default under ``$HOME``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+APP = "trialmon"
+CONFIG_ENV = "TRIALMON_CONFIG"
+LOCAL_CONFIG = "config.toml"
+DATABASE_NAME = "history.db"
+
+# Where a config came from, in lookup order.
+OPTION, ENVIRONMENT, WORKING_FOLDER, USER = "--config", f"${CONFIG_ENV}", "./config.toml", "user"
+
+
+@dataclass(frozen=True)
+class ConfigLocation:
+    """The config file to read (it may not exist) and which rule chose it."""
+
+    path: Path
+    origin: str
+
+    @property
+    def named(self) -> bool:
+        """The user named this file: a missing one is an error, not the defaults."""
+        return self.origin in (OPTION, ENVIRONMENT)
+
+    @property
+    def in_user_folder(self) -> bool:
+        return self.origin == USER
+
+
+def xdg_dir(variable: str, default: str) -> Path:
+    """An XDG base directory: the variable when it is an absolute path, else ``~/default``."""
+    value = os.environ.get(variable, "")
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path.home() / default
+
+
+def user_config_path() -> Path:
+    return xdg_dir("XDG_CONFIG_HOME", ".config") / APP / LOCAL_CONFIG
+
+
+def user_data_dir() -> Path:
+    return xdg_dir("XDG_DATA_HOME", ".local/share") / APP
+
+
+def user_database() -> Path:
+    """The database of a config from the user's folder (or of no config) without ``database``."""
+    return user_data_dir() / DATABASE_NAME
+
+
+def find_config(explicit: str | None = None) -> ConfigLocation:
+    """The config to read, by the lookup order of this module's docstring."""
+    if explicit:
+        return ConfigLocation(Path(explicit), OPTION)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return ConfigLocation(Path(env), ENVIRONMENT)
+    if Path(LOCAL_CONFIG).is_file():
+        return ConfigLocation(Path(LOCAL_CONFIG), WORKING_FOLDER)
+    return ConfigLocation(user_config_path(), USER)
+
+
+def init_target(explicit: str | None = None) -> ConfigLocation:
+    """Where ``trialmon init`` writes: the named file, else the user's config folder.
+
+    Never ``./config.toml``: an installation set up from any folder lives in the user's
+    folders, so the working folder gets nothing.
+    """
+    found = find_config(explicit)
+    return found if found.named else ConfigLocation(user_config_path(), USER)
