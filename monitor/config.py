@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -20,9 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor import paths
 from monitor.errors import ConfigError
+from monitor.ids import normalize_trial_id
 from monitor.models import CATEGORIES, SEVERITIES
 
-NCT_RE = re.compile(r"^NCT\d{8}$")
 DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 QUERY_PARAM_RE = re.compile(r"^(query|filter)\.[A-Za-z]+$")
 
@@ -190,11 +189,8 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 
 def normalize_nct_id(value: str, where: str) -> str:
-    """Upper-case and validate an NCT id; ``where`` names the key for the message."""
-    nct = value.strip().upper()
-    if not NCT_RE.match(nct):
-        raise ConfigError(f"{where}: {value!r} is not an NCT id (NCT followed by 8 digits)")
-    return nct
+    """Upper-case and validate a trial id (the id forms live in :mod:`monitor.ids`)."""
+    return normalize_trial_id(value, where)
 
 
 def parse_duration(text: str, where: str = "duration") -> int:
