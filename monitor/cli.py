@@ -67,8 +67,12 @@ class Context:
             config = replace(config, database=Path(self.db_path))
         return config
 
-    def store(self) -> Store:
-        return Store.open(self.config.database)
+    def store(self, *, create: bool = False) -> Store:
+        """The database, closed when the command ends; only ``create=True`` (commands that
+        write: run, backfill) creates a missing one, query commands never do."""
+        path = self.config.database
+        store = Store.open(path) if create else Store.open_existing(path)
+        return click.get_current_context().with_resource(closing(store))
 
 
 def now_utc() -> datetime:
@@ -189,6 +193,11 @@ def source_items(
     return "files", offline_items(config, directory, store)
 
 
+def newsworthy(report: RunReport) -> bool:
+    """What ``run --quiet`` speaks up for: a recorded change, a failure, an undelivered digest."""
+    return bool(report.changes or report.failed or report.errors or report.deliveries_failed)
+
+
 def summary_line(report: RunReport) -> str:
     return (
         f"Checked {report.checked} studies: {report.new} new, {report.changed} changed, "
@@ -231,24 +240,28 @@ def one_cycle(
 @cli.command()
 @click.option("--source", "source_opt", metavar="ctgov|DIR", help="Where records come from.")
 @click.option("--force", is_flag=True, help="Check the registry even when it released no new data.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing unless something changed or failed (cron)."
+)
 @pass_context
 @handle_errors
-def run(ctx: Context, source_opt: str | None, force: bool) -> None:
+def run(ctx: Context, source_opt: str | None, force: bool, quiet: bool) -> None:
     """Run one monitoring cycle and print a summary.
 
     When another cycle holds the run lock (the daemon, or an earlier cron run still going),
-    it says so on stderr and exits 0 without touching the database.
+    it says so on stderr (not with --quiet) and exits 0 without touching the database.
     """
     config = ctx.config
     notifiers = build_notifiers(config)  # a channel that cannot work is refused before any work
-    stop = take_run_lock(config)
+    stop = take_run_lock(config, quiet=quiet)
     if stop is None:
         return
     with progress("Checking studies", total=len(config.watch.studies) or None) as advance:
         report = one_cycle(
             config, source_opt or config.source, stop.is_set, advance, notifiers, force=force
         )
-    click.echo(summary_line(report))  # each failure was already logged on stderr as it happened
+    if not quiet or newsworthy(report):  # each failure was already logged on stderr
+        click.echo(summary_line(report))
     if report.errors and report.checked == 0:
         first = report.errors[0].message
         raise SourceError(f"nothing could be checked: every request or record failed ({first})")
@@ -266,8 +279,17 @@ def nct_argument(value: str) -> str:
         raise UsageError(str(e)) from e
 
 
-def echo_json(value: Any) -> None:
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+FORMATS = ("text", "json", "ndjson")
+
+
+def echo_json(value: Any, fmt: str = "json") -> None:
+    """``json``: one indented document. ``ndjson``: an array as one compact object per line
+    (for jq and ``sqlite-utils insert --nl``), an object as one line."""
+    if fmt != "ndjson":
+        click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+        return
+    for item in value if isinstance(value, list) else [value]:
+        click.echo(orjson.dumps(item).decode())
 
 
 def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
@@ -284,16 +306,17 @@ def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
 
 @cli.command()
 @click.argument("nct_id")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
 @pass_context
 @handle_errors
 def history(ctx: Context, nct_id: str, fmt: str) -> None:
     """The stored versions of one study and the changes between them, oldest first."""
     from monitor import render, views
 
-    data = views.history(ctx.store(), nct_argument(nct_id))
-    if fmt == "json":
-        echo_json(data)
+    nct = nct_argument(nct_id)
+    data = views.history(ctx.store(), nct)
+    if fmt != "text":
+        echo_json(data, fmt)
         return
     show(lambda: render.history_table(data), render.history_lines(data))
 
@@ -302,7 +325,7 @@ def history(ctx: Context, nct_id: str, fmt: str) -> None:
 @click.argument("nct_id")
 @click.option("--from", "from_id", type=int, metavar="ID", help="Older snapshot id.")
 @click.option("--to", "to_id", type=int, metavar="ID", help="Newer snapshot id.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
 @pass_context
 @handle_errors
 def diff(ctx: Context, nct_id: str, from_id: int | None, to_id: int | None, fmt: str) -> None:
@@ -311,12 +334,13 @@ def diff(ctx: Context, nct_id: str, from_id: int | None, to_id: int | None, fmt:
 
     nct = nct_argument(nct_id)
     old, new, found = views.diff(ctx.store(), nct, from_id, to_id, ctx.config.changes)
-    if fmt == "json":
+    if fmt != "text":
         echo_json(
             [
                 {**c.__dict__, "from_snapshot_id": old["id"], "to_snapshot_id": new["id"]}
                 for c in found
-            ]
+            ],
+            fmt,
         )
         return
     header = render.diff_header(nct, old, new)
@@ -361,7 +385,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 @click.option("--study", metavar="NCT_ID", help="Only this study.")
 @click.option("--category", type=click.Choice(CATEGORIES), help="Only this category.")
 @click.option("--min-severity", type=click.Choice(SEVERITIES), help="Only this severity or higher.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
+@click.option("--format", "fmt", type=click.Choice((*FORMATS, "csv")), default="text")
 @pass_context
 @handle_errors
 def changes(
@@ -376,15 +400,16 @@ def changes(
     from monitor import render, views
 
     bound = views.parse_since(since, now_utc()) if since else None
+    wanted = nct_argument(study) if study else None
     rows = views.changes(
         ctx.store(),
         since=bound,
-        study=nct_argument(study) if study else None,
+        study=wanted,
         category=category,
         min_severity=min_severity,
     )
-    if fmt == "json":
-        echo_json(rows)
+    if fmt in ("json", "ndjson"):
+        echo_json(rows, fmt)
     elif fmt == "csv":
         click.echo(to_csv(rows), nl=False)
     else:
@@ -396,7 +421,7 @@ def changes(
 
 @cli.command()
 @click.option("--failing", is_flag=True, help="Only studies whose last checks failed.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
 @pass_context
 @handle_errors
 def studies(ctx: Context, failing: bool, fmt: str) -> None:
@@ -404,8 +429,8 @@ def studies(ctx: Context, failing: bool, fmt: str) -> None:
     from monitor import render, views
 
     rows = views.studies(ctx.store(), ctx.config.watch.studies, failing=failing)
-    if fmt == "json":
-        echo_json(rows)
+    if fmt != "text":
+        echo_json(rows, fmt)
         return
     show(lambda: render.studies_table(rows), render.studies_lines(rows))
 
@@ -434,17 +459,19 @@ def report_command(ctx: Context, nct_ids: tuple[str, ...], html_path: Path) -> N
 # ---------------------------------------------------------------- daemon and status
 
 
-def take_run_lock(config: Config) -> threading.Event | None:
+def take_run_lock(config: Config, *, quiet: bool = False) -> threading.Event | None:
     """Hold the run lock (and catch SIGTERM/SIGINT) until the command ends.
 
-    Returns the stop event a signal sets, or None after saying that another cycle runs:
-    the caller then exits 0 without touching the database, so cron mails no error.
+    Returns the stop event a signal sets, or None after saying (unless ``quiet``) that
+    another cycle runs: the caller then exits 0 without touching the database, so cron mails
+    no error.
     """
     ctx = click.get_current_context()
     try:
         ctx.with_resource(RunLock(run_lock_path(config.database), command="run"))
     except LockHeldError as e:
-        click.echo(f"trialmon: skipped, nothing done: {e}", err=True)
+        if not quiet:
+            click.echo(f"trialmon: skipped, nothing done: {e}", err=True)
         return None
     return ctx.with_resource(stop_on_signals(threading.Event()))
 
@@ -525,22 +552,16 @@ def daemon(ctx: Context, wait: bool) -> None:
 
 
 @cli.command("status")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
 @pass_context
 @handle_errors
 def status_command(ctx: Context, fmt: str) -> None:
     """Whether the daemon runs and when its next cycle is, the last cycle, what needs care."""
     from monitor import status as status_report
 
-    config = ctx.config
-    store = Store.open(config.database) if config.database.exists() else None
-    try:
-        data = status_report.status(config, store)
-    finally:
-        if store:
-            store.close()
-    if fmt == "json":
-        echo_json(data)
+    data = status_report.status(ctx.config, ctx.store())
+    if fmt != "text":
+        echo_json(data, fmt)
     else:
         click.echo(status_report.render_text(data))
 
@@ -668,7 +689,7 @@ def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
     click.get_current_context().with_resource(
         RunLock(run_lock_path(config.database), command="backfill")
     )
-    store = click.get_current_context().with_resource(closing(ctx.store()))
+    store = ctx.store(create=True)
     ids = backfill_ids(ctx, store, nct_ids, every)
     stop = click.get_current_context().with_resource(stop_on_signals(threading.Event()))
     client = build_client(config.ctgov.base_url, config.ctgov.timeout)
@@ -692,6 +713,130 @@ def report_backfill(report: BackfillReport) -> None:
     )
     if report.studies and all(r.error for r in report.studies):
         raise SourceError("no study could be backfilled: every study failed")
+
+
+# ---------------------------------------------------------------- feed
+
+
+@cli.command("feed")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The Atom file to write (replaced in one step).",
+)
+@click.option(
+    "--since", default="30d", show_default=True, metavar="WHEN", help="7d, 12h or an ISO date."
+)
+@click.option("--min-severity", type=click.Choice(SEVERITIES), default="minor", show_default=True)
+@click.option("--study", metavar="NCT_ID", help="Only this study.")
+@pass_context
+@handle_errors
+def feed_command(
+    ctx: Context, output: Path, since: str, min_severity: str, study: str | None
+) -> None:
+    """Write an Atom feed of recorded changes: one entry per study and cycle."""
+    from monitor import feed, paths, views
+
+    now = now_utc()
+    bound = views.parse_since(since, now)
+    wanted = nct_argument(study) if study else None
+    store = ctx.store()
+    rows = views.changes(store, since=bound, study=wanted, min_severity=min_severity)
+    found = feed.entries(rows, views.titles(store, {r["nct_id"] for r in rows}))
+    installation = views.first_run_at(store) or str(ctx.config.database.resolve())
+    subtitle = f"Changes since {bound}, {min_severity} and above" + (
+        f", {wanted}" if wanted else ""
+    )
+    data = feed.atom(found, installation=installation, generated_at=iso(now), subtitle=subtitle)
+    paths.write_atomic(output, data)
+    click.echo(f"Wrote {output} ({len(found)} {'entry' if len(found) == 1 else 'entries'}).")
+
+
+# ---------------------------------------------------------------- init, watch
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Replace an existing config file.")
+@pass_context
+@handle_errors
+def init(ctx: Context, force: bool) -> None:
+    """Write a commented starter config (in the user's config folder, or at --config PATH)."""
+    from monitor import paths, watchlist
+
+    target = paths.init_target(ctx.config_path)
+    watchlist.write_starter(target.path, force=force)
+    click.echo(f"Wrote {target.path}")
+    if target.in_user_folder and paths.find_config().origin == paths.WORKING_FOLDER:
+        click.echo("Note: ./config.toml in this folder is read instead while you work here.")
+    click.echo("Next: trialmon watch add NCT_ID..., then trialmon run")
+
+
+@cli.group()
+def watch() -> None:
+    """Show or edit the watched studies ([watch] studies), keeping the file's comments."""
+
+
+def watch_file(ctx: Context) -> Path:
+    """The config the lookup finds; a missing one is created from the starter first."""
+    from monitor import paths, watchlist
+
+    path = paths.find_config(ctx.config_path).path
+    if not path.exists():
+        watchlist.write_starter(path)
+        click.echo(f"Created {path} (a starter config, see `trialmon init`)", err=True)
+    return path
+
+
+@watch.command("add")
+@click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@pass_context
+@handle_errors
+def watch_add(ctx: Context, ids: tuple[str, ...]) -> None:
+    """Watch these studies (NCT ids)."""
+    from monitor import watchlist
+
+    wanted = watchlist.trial_ids(ids)  # a bad id is refused before any file is touched
+    path = watch_file(ctx)
+    edit = watchlist.add(path, wanted)
+    if edit.unchanged:
+        click.echo(f"Already watched: {', '.join(edit.unchanged)}", err=True)
+    click.echo(f"Watching {len(edit.watched)} {plural(len(edit.watched), 'study')} ({path}).")
+
+
+@watch.command("remove")
+@click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@pass_context
+@handle_errors
+def watch_remove(ctx: Context, ids: tuple[str, ...]) -> None:
+    """Stop watching these studies (their stored history stays in the database)."""
+    from monitor import paths, watchlist
+
+    wanted = watchlist.trial_ids(ids)
+    path = paths.find_config(ctx.config_path).path
+    edit = watchlist.remove(path, wanted) if path.exists() else watchlist.Edit((), (*wanted,), ())
+    if edit.unchanged:
+        click.echo(f"Not watched: {', '.join(edit.unchanged)}", err=True)
+    click.echo(f"Watching {len(edit.watched)} {plural(len(edit.watched), 'study')} ({path}).")
+
+
+@watch.command("list")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
+@pass_context
+@handle_errors
+def watch_list(ctx: Context, fmt: str) -> None:
+    """The watched studies, one id per line."""
+    studies = list(ctx.config.watch.studies)
+    if fmt == "text":
+        for nct_id in studies:
+            click.echo(nct_id)
+        return
+    echo_json(studies, fmt)
+
+
+def plural(count: int, word: str) -> str:
+    return word if count == 1 else ("studies" if word == "study" else f"{word}s")
 
 
 def main() -> None:

@@ -17,8 +17,11 @@ platform (an unset, empty or relative variable means its default under ``$HOME``
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from monitor.errors import WriteError
 
 APP = "trialmon"
 CONFIG_ENV = "TRIALMON_CONFIG"
@@ -87,3 +90,27 @@ def init_target(explicit: str | None = None) -> ConfigLocation:
     """
     found = find_config(explicit)
     return found if found.named else ConfigLocation(user_config_path(), USER)
+
+
+def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` in one step (a reader sees the old file or the new one, never half),
+    keeping the mode of an existing file; a new one gets ``mode``."""
+    try:
+        _replace(path, data.encode("utf-8") if isinstance(data, str) else data, mode)
+    except OSError as e:
+        raise WriteError(f"cannot write {str(path)!r}: {e}") from e
+
+
+def _replace(path: Path, data: bytes, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -333,6 +333,18 @@ class Store:
         return cls(db)
 
     @classmethod
+    def open_existing(cls, path: Path | str) -> Store:
+        """Open a database that must exist: query commands never create one (a mistyped
+        ``--db`` is an error, not a new empty database)."""
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(
+                f"no database at {str(path)!r} (check --db or `database`; "
+                "`trialmon run` creates it)"
+            )
+        return cls.open(path)
+
+    @classmethod
     def memory(cls) -> Store:
         db = Database(memory=True)
         migrations.apply(db)

@@ -177,3 +177,18 @@ def studies(
         for nct_id, row in sorted(rows.items())
     ]
     return [r for r in out if r["consecutive_failures"]] if failing else out
+
+
+# ---------------------------------------------------------------- feed (SQL of installed use)
+
+FIRST_RUN_SQL = "select min(started_at) from runs"
+
+
+def first_run_at(store: Store) -> str | None:
+    """When this database's first cycle started: what makes its feed's ids its own."""
+    row = store.db.execute(FIRST_RUN_SQL).fetchone()
+    return row[0] if row else None
+
+
+def titles(store: Store, nct_ids: Iterable[str]) -> dict[str, str | None]:
+    return {n: (store.study(n) or {}).get("title") for n in nct_ids}

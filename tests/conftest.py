@@ -16,9 +16,7 @@ ROOT = Path(__file__).parent.parent
 
 
 @pytest.fixture(autouse=True)
-def user_folders(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Path:
+def user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test (and every process it starts) gets its own empty user config and data
     folders: nothing reads or writes the real ``~/.config/trialmon`` or ``~/.local/share``."""
     home = tmp_path_factory.mktemp("home")

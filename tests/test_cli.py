@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,7 @@ def test_bad_nct_argument_exits_2(tmp_path: Path) -> None:
 
 
 def test_unknown_study_in_history_exits_2(tmp_path: Path) -> None:
+    assert trialmon("run", "--source", str(SEEDS), cwd=tmp_path).returncode == 0
     result = trialmon("history", "NCT00000001", cwd=tmp_path)
     assert result.returncode == 2
     assert "NCT00000001 is not in the database" in result.stderr
@@ -72,6 +74,29 @@ def test_bad_since_exits_2(tmp_path: Path) -> None:
     result = trialmon("changes", "--since", "last tuesday", cwd=tmp_path)
     assert result.returncode == 2
     assert "'last tuesday'" in result.stderr
+
+
+QUERIES = [
+    ["history", "NCT06009107"],
+    ["diff", "NCT06009107"],
+    ["changes"],
+    ["studies"],
+    ["report", "NCT06009107", "--html", "r.html"],
+    ["feed", "--output", "feed.xml"],
+    ["status"],
+]
+
+
+@pytest.mark.parametrize("args", QUERIES, ids=[q[0] for q in QUERIES])
+def test_a_query_command_never_creates_a_database(tmp_path: Path, args: list[str]) -> None:
+    result = trialmon("--db", "snapshts/histroy.db", *args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "trialmon: no database at 'snapshts/histroy.db' "
+        "(check --db or `database`; `trialmon run` creates it)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_source_dir_exits_2(tmp_path: Path) -> None:
@@ -94,3 +119,25 @@ def test_every_command_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in cli.commands:
         assert f"trialmon {name}" in readme, f"README does not show `trialmon {name}`"
+
+
+def test_run_quiet_speaks_only_of_changes_and_failures(tmp_path: Path) -> None:
+    def quiet(source: Path) -> subprocess.CompletedProcess[str]:
+        result = trialmon("run", "--quiet", "--source", str(source), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    baseline = quiet(SEEDS / "earlier")
+    assert (baseline.stdout, baseline.stderr) == ("", "")  # new studies, nothing changed
+    changed = quiet(SEEDS)
+    assert changed.stdout.startswith("Checked 1 studies: 0 new, 1 changed")
+    assert "[critical] status: Overall status: NOT_YET_RECRUITING → WITHDRAWN" in changed.stderr
+    again = quiet(SEEDS)
+    assert (again.stdout, again.stderr) == ("", "")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    shutil.copy(SEEDS / "NCT06009107.txt", broken)
+    (broken / "other.json").write_text("{not json")
+    failed = quiet(broken)
+    assert "1 unchanged, 1 failed" in failed.stdout
+    assert "other.json: not valid JSON" in failed.stderr

@@ -222,3 +222,19 @@ def test_changes_of_one_moment_list_the_most_severe_first(tmp_path: Path) -> Non
     )
     store.save_snapshot(snap, None, None)
     assert [c["severity"] for c in changes(store)] == ["critical", "minor"]
+
+
+# ---------------------------------------------------------------- ndjson
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["history", SEED], ["diff", SEED], ["changes"], ["studies"], ["status"]],
+    ids=["history", "diff", "changes", "studies", "status"],
+)
+def test_ndjson_is_the_json_one_object_per_line(invoke: Any, args: list[str]) -> None:
+    whole = parsed(invoke(*args, "--format", "json"))
+    lines = invoke(*args, "--format", "ndjson").stdout.splitlines()
+    objects = [json.loads(line) for line in lines]
+    assert objects == (whole if isinstance(whole, list) else [whole])
+    assert objects and all(isinstance(o, dict) for o in objects)

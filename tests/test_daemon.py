@@ -175,12 +175,14 @@ def test_run_is_refused_with_exit_0_while_a_cycle_holds_the_lock(workdir: Path) 
 
     with RunLock(run_lock_path(db), command="test"):
         refused = trialmon("run", cwd=workdir)
+        quiet = trialmon("run", "--quiet", cwd=workdir)
         status = status_json(workdir)
 
     assert refused.returncode == 0
     assert refused.stdout == ""
     assert "skipped, nothing done: another trialmon cycle is running" in refused.stderr
     assert f"(pid {os.getpid()} (test)" in refused.stderr
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")  # cron mails nothing
     assert status["cycle_running"]["pid"] == os.getpid()
     assert db_files(db) == before  # the refused run did not touch the database
     assert query(workdir, "select count(*) from runs") == [(1,)]
@@ -254,8 +256,22 @@ def test_status_without_a_database(tmp_path: Path) -> None:
     shutil.copy(REAL, tmp_path / "unused.json")
     (tmp_path / "config.toml").write_text(f'[watch]\nstudies = ["{NCT}"]\n')
     result = trialmon("status", cwd=tmp_path)
+    assert result.returncode == 1  # a query command never creates a database (CONTRACT)
+    assert "no database at 'snapshots/history.db'" in result.stderr
+    assert not (tmp_path / "snapshots").exists()
+
+
+def test_status_before_the_first_cycle(tmp_path: Path, procs: list[subprocess.Popen[str]]) -> None:
+    (tmp_path / "records").mkdir()
+    (tmp_path / "config.toml").write_text(
+        f'source = "records"\n[watch]\nstudies = ["{NCT}"]\n[schedule]\nrun_at_start = false\n'
+    )
+    daemon = start_daemon(tmp_path, procs)
+    wait_for(lambda: "daemon started" in (tmp_path / "daemon.err").read_text(), "the start")
+    result = trialmon("status", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Daemon: not running" in result.stdout
+    assert "Daemon: running" in result.stdout
     assert "Last cycle: none yet" in result.stdout
     assert f"Watched: 1 studies ({NCT})" in result.stdout
-    assert not (tmp_path / "snapshots").exists()
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=30) == 0

@@ -50,7 +50,7 @@ def test_a_wider_watchable_set_changes_the_message_and_accepts_the_form(
 ) -> None:
     monkeypatch.setattr(ids, "WATCHABLE", frozenset({"ctgov", "ctis", "isrctn"}))
     assert ids.normalize_trial_id("2024-513060-26-00", "x") == "2024-513060-26-00"
-    with pytest.raises(ConfigError, match="is not a trial id .*EU CTIS: YYYY-5NNNNN-CC-RR"):
+    with pytest.raises(ConfigError, match=r"is not a trial id .*EU CTIS: YYYY-5NNNNN-CC-RR"):
         ids.normalize_trial_id("NCT1", "x")
 
 

@@ -87,7 +87,7 @@ def test_a_named_config_must_exist_the_user_one_need_not(
     folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TRIALMON_CONFIG", str(folders["home"] / "missing.toml"))
-    with pytest.raises(ConfigError, match="missing.toml' does not exist"):
+    with pytest.raises(ConfigError, match=r"missing\.toml' does not exist"):
         load_config()
 
 
