@@ -451,9 +451,16 @@ def report_command(ctx: Context, nct_ids: tuple[str, ...], html_path: Path) -> N
     from monitor.report import build_report, write_report
 
     wanted = list(dict.fromkeys(nct_argument(n) for n in nct_ids))
-    page = build_report(ctx.store(), wanted, generated_at=now_utc())
-    write_report(html_path, page)
-    click.echo(f"Wrote {html_path} ({len(wanted)} {'study' if len(wanted) == 1 else 'studies'}).")
+    store = ctx.store()
+    known = [n for n in wanted if store.study(n) is not None]
+    missing = [n for n in wanted if n not in known]
+    if not known:
+        raise UsageError(f"{', '.join(missing)}: not in the database (run `trialmon run` first)")
+    for nct_id in missing:  # one unknown id does not cost the others their page
+        click.echo(f"trialmon: {nct_id} is not in the database: left out of the page", err=True)
+    write_report(html_path, build_report(store, known, generated_at=now_utc()))
+    left_out = f"; {len(missing)} not in the database" if missing else ""
+    click.echo(f"Wrote {html_path} ({len(known)} {plural(len(known), 'study')}{left_out}).")
 
 
 # ---------------------------------------------------------------- daemon and status

@@ -196,6 +196,16 @@ def test_report_of_an_unknown_study_is_a_usage_error(invoke: Any, tmp_path: Path
     assert not page.exists()
 
 
+def test_report_leaves_out_an_unknown_study_and_says_so(invoke: Any, tmp_path: Path) -> None:
+    page = tmp_path / "all.html"
+    result = invoke("report", SEED, "NCT00000000", TERMINATED, "--html", str(page))
+    assert result.stdout == f"Wrote {page} (2 studies; 1 not in the database).\n"
+    assert result.stderr == (
+        "trialmon: NCT00000000 is not in the database: left out of the page\n"
+    )
+    assert page.read_text().count("<section class='study'") == 2
+
+
 def test_report_needs_html(invoke: Any) -> None:
     invoke("report", SEED, code=2)
 

@@ -9,11 +9,11 @@ from rich.console import Console, RenderableType
 from monitor import render, views
 from monitor.models import Change
 from monitor.store import Store
-from tests.history_data import FAILING, SEED, known_history
+from tests.history_data import FAILING, SEED, TERMINATED, known_history
 
 
-def shown(renderable: RenderableType) -> str:
-    console = Console(file=io.StringIO(), width=160, force_terminal=True, color_system=None)
+def shown(renderable: RenderableType, width: int = 160) -> str:
+    console = Console(file=io.StringIO(), width=width, force_terminal=True, color_system=None)
     console.print(renderable)
     output = console.file.getvalue()  # type: ignore[attr-defined]
     assert isinstance(output, str)
@@ -58,6 +58,38 @@ def test_studies_table_shows_failure_and_never_checked() -> None:
     out = shown(render.studies_table(rows))
     assert "failing: 2× HTTP 503 from registry" in out
     assert "never" in out and FAILING in out
+
+
+TITLE = 'A Study of HY004 Treatment in Adult r/r B-ALL <CAR-T> & "friends"'
+
+
+def studies_of_a_portfolio() -> list[dict]:
+    """The known history, one study imported by backfill only (never checked, not watched)."""
+    store = known_history(Store.memory())
+    store.db.execute("update studies set last_checked = null where nct_id = ?", [TERMINATED])
+    rows = views.studies(store, [SEED, "NCT99999999"])
+    store.close()
+    return rows
+
+
+def test_studies_on_an_80_column_terminal_give_titles_the_whole_width() -> None:
+    out = shown(render.studies_table(studies_of_a_portfolio()), width=80)
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert f"  {TITLE}" in lines  # one line, not a column of 11 characters
+    assert max(len(line) for line in lines) <= 80
+    assert f"{SEED}  WITHDRAWN  checked 2025-08-08 00:00  changed 2025-08-08  7 changes" in lines
+    assert "  failing: 2× HTTP 503 from registry" in lines
+
+
+def test_a_study_imported_by_backfill_but_not_watched_says_how_to_watch_it() -> None:
+    rows = studies_of_a_portfolio()
+    hint = f"not watched: trialmon watch add {TERMINATED}"
+    for width in (80, 160):
+        assert hint in shown(render.studies_table(rows), width=width)
+    line = next(line for line in render.studies_lines(rows) if line.startswith(TERMINATED))
+    assert f"checked never ({hint})" in line
+    never = next(line for line in render.studies_lines(rows) if line.startswith("NCT99999999"))
+    assert "not watched" not in never  # watched, just not fetched yet
 
 
 def test_when_shortens_iso_times() -> None:
