@@ -320,6 +320,7 @@ class Store:
     def open(cls, path: Path | str) -> Store:
         """Open (creating folder and file if missing), enable WAL, apply migrations."""
         path = Path(path)
+        conn: sqlite3.Connection | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=30)
@@ -329,6 +330,8 @@ class Store:
             db.execute("PRAGMA synchronous = NORMAL")
             migrations.apply(db)
         except (OSError, sqlite3.Error) as e:
+            if conn is not None:  # a file that is not a database: no connection left open
+                conn.close()
             raise StoreError(f"database {str(path)!r} is unusable: {e}") from e
         return cls(db)
 

@@ -27,8 +27,10 @@ def user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 @pytest.fixture
-def store() -> Store:
-    return Store.memory()
+def store() -> Iterator[Store]:
+    store = Store.memory()
+    yield store
+    store.close()
 
 
 @pytest.fixture

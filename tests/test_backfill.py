@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -168,10 +169,10 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(
     fetched = [p.rsplit("/", 1)[-1] for p in registry.requests[1:]]
     assert fetched == ["6", "7", "8", "9"]
 
-    fresh = Store.memory()
-    backfill(fresh, client)
-    assert timeline(store) == timeline(fresh)
-    assert summaries(store) == summaries(fresh)
+    with closing(Store.memory()) as fresh:
+        backfill(fresh, client)
+        assert timeline(store) == timeline(fresh)
+        assert summaries(store) == summaries(fresh)
 
 
 def test_a_stop_request_ends_the_backfill_between_versions(store: Store, client: Http) -> None:

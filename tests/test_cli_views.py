@@ -200,9 +200,7 @@ def test_report_leaves_out_an_unknown_study_and_says_so(invoke: Any, tmp_path: P
     page = tmp_path / "all.html"
     result = invoke("report", SEED, "NCT00000000", TERMINATED, "--html", str(page))
     assert result.stdout == f"Wrote {page} (2 studies; 1 not in the database).\n"
-    assert result.stderr == (
-        "trialmon: NCT00000000 is not in the database: left out of the page\n"
-    )
+    assert result.stderr == ("trialmon: NCT00000000 is not in the database: left out of the page\n")
     assert page.read_text().count("<section class='study'") == 2
 
 
@@ -232,6 +230,7 @@ def test_changes_of_one_moment_list_the_most_severe_first(tmp_path: Path) -> Non
     )
     store.save_snapshot(snap, None, None)
     assert [c["severity"] for c in changes(store)] == ["critical", "minor"]
+    store.close()
 
 
 # ---------------------------------------------------------------- ndjson

@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,7 @@ def test_a_reader_never_sees_a_partial_study(
     code, err = finish(writer)
     assert code == 0, err
     final = dict((i, n) for i, n, _ in reader.execute(READ, [baseline]).fetchall())
+    reader.close()
     partial = {i: (n, final[i]) for i, n in seen.items() if n != final[i]}
     assert not partial, f"snapshots seen without all their changes: {partial}"
     assert len(seen) > 0 and reads >= 10, (len(seen), reads)
@@ -137,7 +139,7 @@ def test_two_runs_at_once_record_every_change_once(
 
 def finished_runs(db: Path) -> int:
     try:
-        with sqlite3.connect(db, timeout=1) as conn:
+        with closing(sqlite3.connect(db, timeout=1)) as conn:
             sql = "select count(*) from runs where status in ('ok', 'partial')"
             return int(conn.execute(sql).fetchone()[0])
     except sqlite3.Error:

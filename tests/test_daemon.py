@@ -250,6 +250,7 @@ def test_a_stop_ends_the_cycle_at_a_study_boundary() -> None:
     assert store.known_studies() == pulled
     row = store.db.execute("select status, studies_checked from runs").fetchone()
     assert row == ("stopped", 2)
+    store.close()
 
 
 def test_status_without_a_database(tmp_path: Path) -> None:

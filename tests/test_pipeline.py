@@ -84,3 +84,4 @@ def test_a_record_of_an_older_format_is_rebaselined(tmp_path: Path) -> None:
     report = run_cycle(cycle(store), seed_items(records))
     assert report.changes == []
     assert store.db.execute("select count(*) from snapshots").fetchone()[0] == 2
+    store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from contextlib import closing
 
 from rich.console import Console, RenderableType
 
@@ -27,7 +28,8 @@ def test_terminal_is_none_when_not_a_tty() -> None:
 
 
 def test_history_table_has_every_change() -> None:
-    data = views.history(known_history(Store.memory()), SEED)
+    with closing(known_history(Store.memory())) as store:
+        data = views.history(store, SEED)
     out = shown(render.history_table(data))
     assert "NOT_YET_RECRUITING → WITHDRAWN" in out and "baseline" in out
     assert "┃" in out and "2025-08-08" in out
@@ -45,7 +47,8 @@ def test_diff_without_change() -> None:
 
 
 def test_changes_table_and_lines_agree() -> None:
-    rows = views.changes(known_history(Store.memory()), min_severity="critical")
+    with closing(known_history(Store.memory())) as store:
+        rows = views.changes(store, min_severity="critical")
     out = shown(render.changes_table(rows))
     assert "3 changes, newest first" in out
     for row in rows:
@@ -54,7 +57,8 @@ def test_changes_table_and_lines_agree() -> None:
 
 
 def test_studies_table_shows_failure_and_never_checked() -> None:
-    rows = views.studies(known_history(Store.memory()), ["NCT99999999"])
+    with closing(known_history(Store.memory())) as store:
+        rows = views.studies(store, ["NCT99999999"])
     out = shown(render.studies_table(rows))
     assert "failing: 2× HTTP 503 from registry" in out
     assert "never" in out and FAILING in out

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -66,9 +67,10 @@ def browser() -> str:
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Path]:
-    store = known_history(Store.memory())
+    with closing(known_history(Store.memory())) as store:
+        when = datetime(2026, 1, 1, tzinfo=UTC)
+        html = build_report(store, [SEED, TERMINATED], generated_at=when)
     path = tmp_path / "report.html"
-    html = build_report(store, [SEED, TERMINATED], generated_at=datetime(2026, 1, 1, tzinfo=UTC))
     path.write_text(html, encoding="utf-8")
     yield path
 
