@@ -842,6 +842,39 @@ def watch_list(ctx: Context, fmt: str) -> None:
     echo_json(studies, fmt)
 
 
+@cli.command()
+@click.argument("name", required=False)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write it to this file instead of stdout.",
+)
+@pass_context
+@handle_errors
+def example(ctx: Context, name: str | None, output: Path | None) -> None:
+    """Print a file an installation needs (config, Datasette metadata, systemd units), adapted
+    to this installation; without NAME, list them."""
+    from monitor import examples, paths
+
+    if name is None:
+        click.echo(examples.listing())
+        return
+    database = ctx.config.database if name == "datasette-metadata.json" else Path("history.db")
+    text = examples.render(name, database=database, executable=installed_executable())
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    paths.write_atomic(output, text)
+    click.echo(f"Wrote {output}")
+
+
+def installed_executable() -> Path | None:
+    """This installation's ``trialmon`` script (beside the interpreter), if it has one."""
+    script = Path(sys.executable).parent / "trialmon"
+    return script.absolute() if script.is_file() else None
+
+
 def plural(count: int, word: str) -> str:
     return word if count == 1 else ("studies" if word == "study" else f"{word}s")
 

@@ -1,35 +1,150 @@
-"""datasette-metadata.json names only tables, views and columns the schema has."""
+"""The Datasette metadata shipped in the wheel: it names only tables, views and columns the
+schema has, it is keyed for any database file name, and a real Datasette serves it and runs
+every canned query (the README's questions) on the demo database."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from monitor import examples
 from monitor.store import Store
 
-METADATA = Path(__file__).parent.parent / "datasette-metadata.json"
-
-
-def tables() -> dict[str, Any]:
-    data = json.loads(METADATA.read_text(encoding="utf-8"))
-    result: dict[str, Any] = data["databases"]["history"]["tables"]
-    return result
-
+from .conftest import ROOT
 
 CONTRACT_TABLES = {"studies", "snapshots", "changes", "runs", "deliveries"}
 
 
+def shipped() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(examples.read("datasette-metadata.json"))
+    return data
+
+
+def tables() -> dict[str, Any]:
+    (entry,) = shipped()["databases"].values()
+    result: dict[str, Any] = entry["tables"]
+    return result
+
+
 def test_contract_tables_and_every_view_are_described() -> None:
-    db = Store.memory().db
-    assert set(tables()) >= CONTRACT_TABLES | set(db.view_names())
+    with closing(Store.memory()) as store:
+        assert set(tables()) >= CONTRACT_TABLES | set(store.db.view_names())
 
 
 def test_facets_sorts_and_columns_exist() -> None:
-    db = Store.memory().db
-    for name, meta in tables().items():
-        columns = set(db[name].columns_dict)
-        named = {*meta.get("facets", []), *meta.get("columns", {})}
-        named |= {meta[k] for k in ("sort_desc", "label_column") if k in meta}
-        assert named <= columns, (name, named - columns)
-        assert meta["title"] and meta["description"]
+    with closing(Store.memory()) as store:
+        for name, meta in tables().items():
+            columns = set(store.db[name].columns_dict)
+            named = {*meta.get("facets", []), *meta.get("columns", {})}
+            named |= {meta[k] for k in ("sort_desc", "label_column") if k in meta}
+            assert named <= columns, (name, named - columns)
+            assert meta["title"] and meta["description"]
+
+
+@pytest.mark.parametrize(
+    ("database", "key"),
+    [("snapshots/history.db", "history"), ("/srv/my trials.sqlite", "my trials")],
+)
+def test_the_metadata_is_keyed_by_the_database_name(database: str, key: str) -> None:
+    data = json.loads(
+        examples.datasette_metadata(examples.read("datasette-metadata.json"), Path(database))
+    )
+    assert list(data["databases"]) == [key]
+    assert data["databases"][key]["tables"] == tables()
+
+
+def test_every_readme_question_is_a_canned_query() -> None:
+    (entry,) = shipped()["databases"].values()
+    readme = (ROOT / "README.md").read_text()
+    for name, query in entry["queries"].items():
+        assert query["title"], name
+        first_line = query["sql"].splitlines()[0]
+        assert first_line in readme or name in readme, f"{name} is neither shown nor named"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's demo, under a database name of its own."""
+    folder = tmp_path_factory.mktemp("datasette")
+    for source in (ROOT / "seeds" / "earlier", ROOT / "seeds"):
+        cmd = [
+            sys.executable,
+            "-m",
+            "monitor",
+            "--db",
+            "trials-2026.db",
+            "run",
+            "--source",
+            str(source),
+        ]
+        done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    cmd = [
+        sys.executable,
+        "-m",
+        "monitor",
+        "--db",
+        "trials-2026.db",
+        "example",
+        "datasette-metadata.json",
+        "-o",
+        "metadata.json",
+    ]
+    done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def served(folder: Path, *paths: str) -> list[tuple[int, Any]]:
+    """GET each path from a real Datasette over the database with the written metadata."""
+    datasette = pytest.importorskip("datasette.app")
+    metadata = json.loads((folder / "metadata.json").read_text())
+    app = datasette.Datasette([str(folder / "trials-2026.db")], metadata=metadata)
+
+    async def get_all() -> list[tuple[int, Any]]:
+        answers = []
+        for path in paths:
+            response = await app.client.get(path)
+            answers.append((response.status_code, response.json()))
+        return answers
+
+    try:
+        return asyncio.run(get_all())
+    finally:
+        for database in app.databases.values():
+            database.close()
+
+
+def test_datasette_serves_the_metadata_and_runs_every_canned_query(demo: Path) -> None:
+    (entry,) = json.loads((demo / "metadata.json").read_text())["databases"].values()
+    names = list(entry["queries"])
+    answers = served(
+        demo,
+        "/-/metadata.json",
+        "/trials-2026/changes.json?_shape=array",
+        *(f"/trials-2026/{name}.json?_shape=array" for name in names),
+    )
+    assert all(code == 200 for code, _ in answers), answers
+    meta, changes, *results = (body for _, body in answers)
+    assert meta["databases"]["trials-2026"]["tables"]["changes"]["title"] == "Changes"
+    assert len(changes) == 4
+    by_name = dict(zip(names, results, strict=True))
+    assert by_name["completion_slip_by_sponsor"] == [
+        {
+            "lead_sponsor": "Juventas Cell Therapy Ltd.",
+            "trials": 1,
+            "revisions": 1,
+            "total_days": 364,
+            "worst_days": 364,
+        }
+    ]
+    assert [r["to_status"] for r in by_name["withdrawn_or_terminated_this_month"]] == ["WITHDRAWN"]
+    assert {r["severity"] for r in by_name["latest_important_changes"]} == {"critical", "major"}
+    assert by_name["failing_studies"] == [] and by_name["undelivered_notifications"] == []
