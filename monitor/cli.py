@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 import orjson
 
-from monitor import __version__
 from monitor.config import Config, load_config, normalize_nct_id
 from monitor.errors import (
     ConfigError,
@@ -114,7 +113,7 @@ def handle_errors(func: F) -> F:
 @click.option("--config", "config_path", metavar="PATH", help="config.toml to use.")
 @click.option("--db", "db_path", metavar="PATH", help="SQLite database (overrides `database`).")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
-@click.version_option(__version__, prog_name="trialmon")
+@click.version_option(package_name="trialmon", prog_name="trialmon")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int) -> None:
     """Watch clinical-trial registry records and report what changed."""

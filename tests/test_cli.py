@@ -141,3 +141,15 @@ def test_run_quiet_speaks_only_of_changes_and_failures(tmp_path: Path) -> None:
     failed = quiet(broken)
     assert "1 unchanged, 1 failed" in failed.stdout
     assert "other.json: not valid JSON" in failed.stderr
+
+
+def test_version_is_the_one_in_pyproject(tmp_path: Path) -> None:
+    import tomllib
+
+    from monitor import __version__
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    result = trialmon("--version", cwd=tmp_path)
+    assert result.stdout == f"trialmon, version {declared}\n"
+    assert __version__ == declared
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
