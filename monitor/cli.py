@@ -559,9 +559,14 @@ def daemon(ctx: Context, wait: bool) -> None:
 
 @cli.command("status")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 when the daemon is not running or its last cycle checked nothing (healthcheck).",
+)
 @pass_context
 @handle_errors
-def status_command(ctx: Context, fmt: str) -> None:
+def status_command(ctx: Context, fmt: str, check: bool) -> None:
     """Whether the daemon runs and when its next cycle is, the last cycle, what needs care."""
     from monitor import status as status_report
 
@@ -570,6 +575,9 @@ def status_command(ctx: Context, fmt: str) -> None:
         echo_json(data, fmt)
     else:
         click.echo(status_report.render_text(data))
+    problem = status_report.unhealthy(data) if check else None
+    if problem:
+        raise TrialmonError(f"unhealthy: {problem}")
 
 
 # ---------------------------------------------------------------- notify

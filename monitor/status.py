@@ -99,6 +99,17 @@ def deliveries(store: Store) -> dict[str, list[dict[str, Any]]]:
     return {s: list(iter_rows(store, sql, [s])) for s in ("pending", "failed")}
 
 
+def unhealthy(data: dict[str, Any]) -> str | None:
+    """Why the monitor needs care (``status --check``, a container's healthcheck): no daemon
+    runs, or its last cycle could check nothing at all. None when it is healthy."""
+    if not data["daemon"]["running"]:
+        return "the daemon is not running"
+    run = data["last_cycle"]
+    if run and run["errors"] and not run["studies_checked"]:
+        return f"the last cycle (run {run['id']}) could check nothing: {run['errors']} failed"
+    return None
+
+
 # ---------------------------------------------------------------- text
 
 
