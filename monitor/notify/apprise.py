@@ -51,7 +51,7 @@ def load_apprise() -> Any:
     except ImportError as e:
         raise ConfigError(
             "[notify.apprise] enabled: the apprise channel needs the apprise package, which is "
-            f"not installed where trialmon runs; install it with: {install_hint()}"
+            f"not installed in trialmon's environment; install it with: {install_hint()}"
         ) from e
     return apprise
 
