@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,14 +104,22 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
 
 def _replace(path: Path, data: bytes, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        mode = path.stat().st_mode & 0o777
+    old = path.stat() if path.exists() else None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, mode)
+        os.chmod(tmp, old.st_mode & 0o777 if old else mode)
+        if old and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+            _keep_owner(tmp, old)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _keep_owner(tmp: str, old: os.stat_result) -> None:
+    """The replaced file's owner and group (e.g. root:trialmon of a system config), where
+    this process may set them; otherwise the new file is the writer's, as any editor's is."""
+    with suppress(PermissionError):
+        os.chown(tmp, old.st_uid, old.st_gid)

@@ -4,6 +4,7 @@ ids are validated as the config validates them, a bad edit never reaches the fil
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 import subprocess
@@ -120,6 +121,17 @@ def test_an_edit_keeps_the_file_mode(tmp_path: Path) -> None:
     watchlist.add(path, ["NCT03690141"])
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]  # no temporary file left
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root gives a file to another group")
+def test_an_edit_keeps_owner_and_group_of_a_system_config(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(COMMENTED)
+    os.chown(path, 0, 1)  # root and a group the service reads it through
+    path.chmod(0o640)
+    watchlist.add(path, ["NCT03690141"])
+    info = path.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, 1, 0o640)
 
 
 # ---------------------------------------------------------------- through the CLI
