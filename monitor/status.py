@@ -27,6 +27,7 @@ def status(config: Config, store: Store | None) -> dict[str, Any]:
     """Everything ``trialmon status`` shows; ``store`` is None when no database exists yet."""
     cycle = current_holder(run_lock_path(config.database))
     return {
+        "config": str(config.path) if config.path else None,
         "database": str(config.database),
         "daemon": daemon_info(config, store),
         "cycle_running": holder_dict(cycle),
@@ -115,7 +116,7 @@ def unhealthy(data: dict[str, Any]) -> str | None:
 
 def render_text(data: dict[str, Any]) -> str:
     """The status as a few plain lines for a terminal."""
-    lines = [f"Database: {data['database']}"]
+    lines = [f"Config: {data['config'] or 'none (the defaults)'}", f"Database: {data['database']}"]
     lines += _daemon_lines(data["daemon"], data["cycle_running"])
     lines += _cycle_lines(data["last_cycle"])
     lines += _watch_lines(data["watched"])

@@ -271,6 +271,7 @@ def test_status_before_the_first_cycle(tmp_path: Path, procs: list[subprocess.Po
     wait_for(lambda: "daemon started" in (tmp_path / "daemon.err").read_text(), "the start")
     result = trialmon("status", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Config: config.toml\nDatabase: snapshots/history.db\n")
     assert "Daemon: running" in result.stdout
     assert "Last cycle: none yet" in result.stdout
     assert f"Watched: 1 studies ({NCT})" in result.stdout
