@@ -194,7 +194,7 @@ def source_items(
 
 def newsworthy(report: RunReport) -> bool:
     """What ``run --quiet`` speaks up for: a recorded change, a failure, an undelivered digest."""
-    return bool(report.changes or report.failed or report.errors or report.deliveries_failed)
+    return bool(report.changes or report.errors or report.deliveries_failed)
 
 
 def summary_line(report: RunReport) -> str:

@@ -6,6 +6,7 @@ The interpreters here are small shell scripts that answer like a Python of a giv
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,8 +39,14 @@ def checkout(tmp_path: Path) -> Path:
 
 
 def make(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """make as a person runs it: without the variables of a make that runs this suite (a
+    `make test PYTHON=...` passes PYTHON down to every make below it through MAKEFLAGS)."""
+    inherited = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PYTHON", "VENV")
+    env = {k: v for k, v in os.environ.items() if k not in inherited}
     cmd = ["make", "--no-print-directory", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def plan(cwd: Path, *args: str) -> str:
