@@ -153,3 +153,27 @@ def test_version_is_the_one_in_pyproject(tmp_path: Path) -> None:
     assert result.stdout == f"trialmon, version {declared}\n"
     assert __version__ == declared
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+COMMANDS_ON_THE_DEMO = [
+    ["history", "NCT06009107"],
+    ["diff", "NCT06009107"],
+    ["changes"],
+    ["studies"],
+    ["report", "NCT06009107", "--html", "r.html"],
+    ["feed", "-o", "f.xml"],
+    ["status"],
+    ["run", "--source", str(SEEDS)],
+]
+
+
+def test_no_command_leaves_a_connection_open(tmp_path: Path) -> None:
+    """Python 3.13 reports an unclosed sqlite3 connection as a ResourceWarning (3.11 says
+    nothing: this test has teeth on the newer Python CI also runs)."""
+    for source in (SEEDS / "earlier", SEEDS):
+        assert trialmon("run", "--source", str(source), cwd=tmp_path).returncode == 0
+    for args in COMMANDS_ON_THE_DEMO:
+        cmd = [sys.executable, "-W", "always::ResourceWarning", "-m", "monitor", *args]
+        done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, (args, done.stderr)
+        assert "ResourceWarning" not in done.stderr, (args, done.stderr)
