@@ -10,7 +10,7 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -712,6 +712,15 @@ def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
         bf.should_stop = stop.is_set
         report = run_backfill(bf, ids)
     report_backfill(report)
+    watch_hint(report, config.watch.studies)
+
+
+def watch_hint(report: BackfillReport, watched: Sequence[str]) -> None:
+    """Imported studies that are not watched: their past is stored, nothing checks them next."""
+    unwatched = [r.nct_id for r in report.studies if r.stored and r.nct_id not in watched]
+    if unwatched:
+        ids = " ".join(unwatched)
+        click.echo(f"Not watched (their history stays as imported): trialmon watch add {ids}")
 
 
 def report_backfill(report: BackfillReport) -> None:

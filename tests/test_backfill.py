@@ -294,6 +294,20 @@ def test_backfill_all_then_history_shows_the_timeline_in_date_order(
     assert "0 stored, 10 already imported; 0 changes" in again.stdout
 
 
+def test_backfill_of_a_study_that_is_not_watched_says_how_to_watch_it(
+    tmp_path: Path, registry: Registry
+) -> None:
+    write_config(tmp_path, registry)
+    text = (tmp_path / "config.toml").read_text().replace(f'"{NCT_ID}", ', "")
+    (tmp_path / "config.toml").write_text(text)
+    result = trialmon("backfill", NCT_ID, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    hint = f"Not watched (their history stays as imported): trialmon watch add {NCT_ID}\n"
+    assert result.stdout.endswith(hint)
+    studies = trialmon("studies", cwd=tmp_path)
+    assert f"checked never (not watched: trialmon watch add {NCT_ID})" in studies.stdout
+
+
 def test_backfill_without_ids_is_a_usage_error(tmp_path: Path, registry: Registry) -> None:
     write_config(tmp_path, registry)
     result = trialmon("backfill", cwd=tmp_path)
