@@ -1,17 +1,19 @@
 """The Datasette metadata shipped in the wheel: it names only tables, views and columns the
-schema has, it is keyed for any database file name, and a real Datasette serves it and runs
-every canned query (the README's questions) on the demo database."""
+schema has, it is keyed for any database file name, and a real `datasette serve` on 127.0.0.1
+serves it and runs every canned query (the README's questions) on the demo database."""
 
 from __future__ import annotations
 
-import asyncio
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from monitor import examples
@@ -102,31 +104,39 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def served(folder: Path, *paths: str) -> list[tuple[int, Any]]:
-    """GET each path from a real Datasette over the database with the written metadata."""
-    datasette = pytest.importorskip("datasette.app")
-    metadata = json.loads((folder / "metadata.json").read_text())
-    app = datasette.Datasette([str(folder / "trials-2026.db")], metadata=metadata)
-
-    async def get_all() -> list[tuple[int, Any]]:
-        answers = []
-        for path in paths:
-            response = await app.client.get(path)
-            answers.append((response.status_code, response.json()))
-        return answers
-
+@pytest.fixture
+def datasette(demo: Path) -> Iterator[str]:
+    """``datasette serve`` as a user starts it, on a port the OS chooses; yields its URL."""
+    pytest.importorskip("datasette")
+    cmd = [sys.executable, "-m", "datasette", "serve", "trials-2026.db"]
+    cmd += ["--metadata", "metadata.json", "--host", "127.0.0.1", "--port", "0"]
+    server = subprocess.Popen(cmd, cwd=demo, stderr=subprocess.PIPE, text=True)
     try:
-        return asyncio.run(get_all())
+        assert server.stderr is not None
+        for line in server.stderr:  # uvicorn says where it listens once it does
+            found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
+            if found:
+                yield found.group(1)
+                break
+        else:
+            pytest.fail(f"datasette did not start (exit {server.wait(timeout=10)})")
     finally:
-        for database in app.databases.values():
-            database.close()
+        server.terminate()
+        server.communicate(timeout=30)
 
 
-def test_datasette_serves_the_metadata_and_runs_every_canned_query(demo: Path) -> None:
+def served(url: str, *paths: str) -> list[tuple[int, Any]]:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        return [(r.status_code, r.json()) for r in (client.get(path) for path in paths)]
+
+
+def test_datasette_serves_the_metadata_and_runs_every_canned_query(
+    demo: Path, datasette: str
+) -> None:
     (entry,) = json.loads((demo / "metadata.json").read_text())["databases"].values()
     names = list(entry["queries"])
     answers = served(
-        demo,
+        datasette,
         "/-/metadata.json",
         "/trials-2026/changes.json?_shape=array",
         *(f"/trials-2026/{name}.json?_shape=array" for name in names),
