@@ -36,7 +36,7 @@ demo: $(BIN)/trialmon
 	$(BIN)/trialmon run --source seeds/earlier
 	$(BIN)/trialmon run --source seeds
 	@echo
-	$(BIN)/sqlite-utils query snapshots/history.db "select nct_id, category, severity, summary from changes" --table
+	$(BIN)/sqlite-utils query snapshots/history.db "select trial_id, category, severity, summary from changes" --table
 
 ## Lint, type-check and run the whole suite.
 test: $(BIN)/trialmon

@@ -1,16 +1,19 @@
 """Record-history backfill: a study's earlier versions fed through the pipeline's one path.
 
-For each study: fetch the version list, then walk the versions oldest first (by date, then
-number). Each version goes through :func:`monitor.pipeline.next_snapshot` (normalize ->
-compare -> classify) against the version before it, exactly like a live record against the
-study's latest snapshot; it becomes a ``history`` snapshot dated by the version's date when
-its content differs, and is marked done either way, in one transaction. So:
+A backfill is a run of the pipeline (:func:`monitor.pipeline.recorded`: the same start and
+finish as a cycle, without notifications). For each study, its registry's record history
+(``Registry.history``; a registry without one has no versions) gives the version list, then
+the versions are walked oldest first (by date, then number). Each version goes through
+:func:`monitor.pipeline.next_snapshot` (normalize -> compare -> classify) against the version
+before it, exactly like a live record against the study's latest snapshot; it becomes a
+``history`` snapshot dated by the version's date when its content differs (written by the
+store's one write path), and is marked done either way, in one transaction. So:
 
 * running it again fetches only the version list and stores nothing new;
 * an interrupted backfill resumes after the last version done, without refetching;
 * a study without history (404 or an empty list) is a normal case, counted, not an error.
 
-How it merges with what the live monitor stored (its ``ctgov``/``files`` snapshots):
+How it merges with what the live monitor stored (its live or ``files`` snapshots):
 
 * no live snapshot: every version is imported and the newest becomes the study's latest, so
   the next ``trialmon run`` finds the record unchanged; once a live run has checked the study,
@@ -28,49 +31,61 @@ notified: they are the study's past, not news.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from monitor.config import ChangesConfig
+from monitor import registries
+from monitor.configkit import ChangesConfig
 from monitor.errors import FetchError, RecordError, TransientFetchError
-from monitor.models import RunReport, StudyError
-from monitor.pipeline import detect, iso, next_snapshot, same_format
-from monitor.sources.history import (
-    SOURCE,
-    JsonGetter,
-    VersionInfo,
-    fetch_version,
-    fetch_versions,
-)
+from monitor.models import HISTORY_SOURCE, RawRecord, RunReport, StudyError
+from monitor.pipeline import Cycle, detect, next_snapshot, recorded, same_format
+from monitor.registries.base import JsonGetter, RecordHistory, VersionInfo
 from monitor.store import BackfillRun, DoneVersion, Latest, NewSnapshot, Store
+from monitor.times import iso
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]  # (nct_id, versions done, versions in the list)
+Progress = Callable[[str, int, int], None]  # (trial_id, versions done, versions in the list)
 
 
-def _no_progress(nct_id: str, done: int, total: int) -> None:
+def _no_progress(trial_id: str, done: int, total: int) -> None:
     return None
 
 
 @dataclass
 class Backfill:
-    """Everything a backfill needs, built by the composition root."""
+    """Everything a backfill needs, built by the composition root.
+
+    ``client`` asks the record history of a trial's registry; ``clients`` (by registry kind)
+    when the trials are of several registries, each with its own polite HTTP layer.
+    """
 
     store: Store
-    client: JsonGetter
+    client: JsonGetter | None
     rules: ChangesConfig
     now: datetime
     on_progress: Progress = _no_progress
     should_stop: Callable[[], bool] = field(default=lambda: False)
+    clients: Mapping[str, JsonGetter] = field(default_factory=dict)
+
+    def http_for(self, kind: str) -> JsonGetter:
+        http = self.clients.get(kind, self.client)
+        if http is None:
+            raise FetchError(f"no connection to the {registries.get(kind).title} record history")
+        return http
+
+    def cycle(self) -> Cycle:
+        """The run of the backfill, as the pipeline opens and closes it (never notified)."""
+        source = HISTORY_SOURCE
+        return Cycle(self.store, self.rules, self.now, source, should_stop=self.should_stop)
 
 
 @dataclass
 class StudyResult:
     """What the backfill of one study did."""
 
-    nct_id: str
+    trial_id: str
     versions: int = 0  # in the registry's version list
     stored: int = 0  # new history snapshots
     same: int = 0  # versions identical to the one before (no snapshot of their own)
@@ -101,13 +116,13 @@ class Frontier:
         return self.limit is None or info.captured_at < self.limit
 
 
-def frontier(store: Store, nct_id: str) -> Frontier:
-    live = store.first_live(nct_id)
+def frontier(store: Store, trial_id: str) -> Frontier:
+    live = store.first_live(trial_id)
     if live is None:
-        study = store.study(nct_id)
+        study = store.study(trial_id)
         checked = study is not None and study.get("last_checked") is not None
         return Frontier(limit=None, closed=checked)
-    first_history = store.first_history_id(nct_id)
+    first_history = store.first_history_id(trial_id)
     if first_history is not None and first_history < live.snapshot_id:
         return Frontier(limit=live.captured_at, advance=False, closed=True)
     return Frontier(limit=live.captured_at, join=live, advance=False)
@@ -116,44 +131,29 @@ def frontier(store: Store, nct_id: str) -> Frontier:
 # ---------------------------------------------------------------- driver
 
 
-def run_backfill(bf: Backfill, nct_ids: Iterable[str]) -> BackfillReport:
+def run_backfill(bf: Backfill, trial_ids: Iterable[str]) -> BackfillReport:
     """Backfill each study in turn; one study's failure does not stop the others."""
-    now = iso(bf.now)
-    report = BackfillReport(RunReport(run_id=bf.store.start_run(now, SOURCE), started_at=now))
-    try:
-        for nct_id in nct_ids:
-            result = backfill_study(bf, nct_id, report.run)
-            report.studies.append(result)
+    with recorded(bf.cycle()) as run:
+        report = BackfillReport(run)
+        for trial_id in trial_ids:
+            report.studies.append(backfill_study(bf, trial_id, run))
             if bf.should_stop():
-                report.run.status = "stopped"
+                run.status = "stopped"
                 break
-    except BaseException:
-        report.run.status = "interrupted"
-        raise
-    finally:
-        finish(bf, report)
     return report
 
 
-def finish(bf: Backfill, report: BackfillReport) -> None:
-    run = report.run
-    run.finished_at = iso(bf.now)
-    if run.status == "running":
-        run.status = "ok" if not run.errors else "partial"
-    bf.store.finish_run(run)
-
-
-def backfill_study(bf: Backfill, nct_id: str, run: RunReport) -> StudyResult:
+def backfill_study(bf: Backfill, trial_id: str, run: RunReport) -> StudyResult:
     """Import one study's versions; a fetch or record error ends this study only."""
-    result = StudyResult(nct_id)
+    result = StudyResult(trial_id)
     run.checked += 1
     try:
-        walk(bf, nct_id, result, run)
+        walk(bf, trial_id, result, run)
     except (FetchError, RecordError) as e:
         transient = isinstance(e, TransientFetchError)
-        result.error = StudyError(nct_id, f"{nct_id}: {e}", transient=transient)
+        result.error = StudyError(trial_id, f"{trial_id}: {e}", transient=transient)
         run.errors.append(result.error)
-        log.warning("%s: backfill stopped: %s", nct_id, e)
+        log.warning("%s: backfill stopped: %s", trial_id, e)
     count(run, result)
     return result
 
@@ -184,13 +184,36 @@ class _Chain:
         return self._latest
 
 
-def walk(bf: Backfill, nct_id: str, result: StudyResult, run: RunReport) -> None:
-    versions = fetch_versions(bf.client, nct_id)
+@dataclass(frozen=True)
+class _History:
+    """A trial's record history: its registry's, through that registry's HTTP layer."""
+
+    trial_id: str
+    history: RecordHistory
+    http: JsonGetter
+
+    def versions(self) -> list[VersionInfo]:
+        return self.history.versions(self.http, self.trial_id)
+
+    def version(self, info: VersionInfo) -> RawRecord:
+        return self.history.version(self.http, self.trial_id, info)
+
+
+def history_of(bf: Backfill, trial_id: str) -> _History | None:
+    """None for a registry that keeps no record history."""
+    kind = registries.kind_of(trial_id)
+    history = registries.get(kind).history()
+    return None if history is None else _History(trial_id, history, bf.http_for(kind))
+
+
+def walk(bf: Backfill, trial_id: str, result: StudyResult, run: RunReport) -> None:
+    history = history_of(bf, trial_id)
+    versions = history.versions() if history is not None else []
     result.versions = len(versions)
-    bf.on_progress(nct_id, 0, len(versions))
-    if not versions:
+    bf.on_progress(trial_id, 0, len(versions))
+    if history is None or not versions:
         return
-    edge, done = frontier(bf.store, nct_id), bf.store.done_versions(nct_id)
+    edge, done = frontier(bf.store, trial_id), bf.store.done_versions(trial_id)
     chain = _Chain(bf.store)
     for number, info in enumerate(versions, start=1):
         if bf.should_stop():
@@ -201,27 +224,29 @@ def walk(bf: Backfill, nct_id: str, result: StudyResult, run: RunReport) -> None
         elif not edge.admits(info):
             result.left += 1
         else:
-            import_version(bf, info, chain, edge, result, run)
-        bf.on_progress(nct_id, number, len(versions))
+            import_version(bf, history.version(info), chain, edge, result, run)
+        bf.on_progress(trial_id, number, len(versions))
     if edge.join is not None:
         join_live(bf, edge.join, chain, result, run)
 
 
 def import_version(
     bf: Backfill,
-    info: VersionInfo,
+    raw: RawRecord,
     chain: _Chain,
     edge: Frontier,
     result: StudyResult,
     run: RunReport,
 ) -> None:
-    raw = fetch_version(bf.client, result.nct_id, info)
     previous = chain.latest()
     try:
         snap = next_snapshot(raw, previous, bf.rules, bf.now)
     except RecordError as e:
         raise RecordError(f"GET {raw.origin}: {e}") from e
-    done = DoneVersion(result.nct_id, info.version, info.captured_at, None)
+    assert raw.version is not None and raw.captured_at is not None  # a history version
+    if snap is not None:  # a version of the history: not a check of the live record
+        snap = replace(snap, checked=False, first_seen=iso(bf.now))
+    done = DoneVersion(result.trial_id, raw.version, raw.captured_at, None)
     target = BackfillRun(run.run_id, iso(bf.now), edge.advance)
     snapshot_id = bf.store.save_version(done, snap, previous, target)
     if snap is None:
@@ -230,11 +255,11 @@ def import_version(
     chain.point_at(snapshot_id, as_latest(snap, snapshot_id))
     result.stored += 1
     result.changes += len(snap.changes)
-    run.changes.extend((result.nct_id, c) for c in snap.changes)
+    run.changes.extend((result.trial_id, c) for c in snap.changes)
 
 
 def as_latest(snap: NewSnapshot, snapshot_id: int) -> Latest:
-    return Latest(snap.nct_id, snapshot_id, snap.content_hash, snap.record, snap.captured_at)
+    return Latest(snap.trial_id, snapshot_id, snap.content_hash, snap.record, snap.captured_at)
 
 
 def join_live(
@@ -250,8 +275,9 @@ def join_live(
         return  # records of two formats are not diffed (as in live cycles)
     if bf.store.has_changes_between(last.snapshot_id, live.snapshot_id):
         return  # joined by an earlier backfill
-    changes = detect(last, live.parsed(), bf.rules)
+    vocabulary = registries.get(registries.kind_of(live.trial_id)).vocabulary
+    changes = detect(last, live.parsed(), bf.rules, vocabulary)
     between = (last.snapshot_id, live.snapshot_id)
-    bf.store.add_changes(live.nct_id, changes, between, live.captured_at, run.run_id)
+    bf.store.add_changes(live.trial_id, changes, between, live.captured_at, run.run_id)
     result.changes += len(changes)
-    run.changes.extend((live.nct_id, c) for c in changes)
+    run.changes.extend((live.trial_id, c) for c in changes)

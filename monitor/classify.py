@@ -7,6 +7,10 @@ so that a date and its type, or an enrollment count and its type, make one row.
 Outcomes are classified together (:func:`_outcome_changes`) to tell a reworded primary
 outcome from a removal plus an addition, and a move between primary and secondary.
 Severity overrides of ``[changes.severity]`` apply per category at the end.
+
+Only canonical records are read (``docs/canonical-record.md``), never a registry's raw
+record. What depends on the registry comes as data: its :class:`Vocabulary` says which status
+words are critical to move to, and how it names a few of its fields.
 """
 
 from __future__ import annotations
@@ -20,13 +24,10 @@ from datetime import date
 from typing import Any
 
 from monitor.compare import Difference, Kind
-from monitor.config import ChangesConfig
+from monitor.configkit import ChangesConfig
 from monitor.models import CATEGORIES, Change, severity_rank
-from monitor.normalize import keyed
+from monitor.normalize import Vocabulary, keyed
 
-STOPPING_STATUSES = frozenset(
-    {"WITHDRAWN", "TERMINATED", "SUSPENDED", "WITHHELD", "NO_LONGER_AVAILABLE"}
-)
 REWORD_SIMILARITY = 0.6  # difflib ratio above which a removed and an added outcome pair up
 MOVE_SIMILARITY = 0.9  # ... above which a primary and a secondary outcome are the same one
 SHORT_TEXT = 80  # texts up to this length are quoted whole in a summary
@@ -56,8 +57,8 @@ LABELS: dict[str, str] = {
     "sponsor.responsible_party": "Responsible party",
     "description.brief_summary": "Brief summary",
     "description.detailed": "Detailed description",
-    "identification.nct_id": "NCT id",
-    "identification.aliases": "NCT id aliases",
+    "identification.trial_id": "Trial id",
+    "identification.aliases": "Id aliases",
     "identification.org_study_id": "Organization's study id",
     "identification.organization": "Organization",
 }
@@ -90,10 +91,15 @@ class _Group:
     old: Any
     new: Any
     diffs: tuple[Difference, ...]
+    vocabulary: Vocabulary
 
     @property
     def field(self) -> str:
         return ".".join(self.path)
+
+    def label(self) -> str:
+        """The field's name in a summary: the registry's own word for it, else the usual."""
+        return self.vocabulary.labels.get(self.field) or _label(self.field)
 
 
 Handler = Callable[[_Group], list[Change]]
@@ -219,16 +225,22 @@ def _field(category: str, severity: str) -> Handler:
     """One change for one field, any value type."""
 
     def handle(g: _Group) -> list[Change]:
-        summary = _value_change(_label(g.field), g.old, g.new)
+        summary = _value_change(g.label(), g.old, g.new)
         return [_change(category, g.field, severity, g.old, g.new, summary)]
 
     return handle
 
 
 def _overall_status(g: _Group) -> list[Change]:
-    severity = "critical" if g.new in STOPPING_STATUSES else "major"
-    summary = _arrow("Overall status", g.old, g.new)
+    """Critical when the registry's vocabulary says so of the new status; in its own words."""
+    severity = "critical" if g.vocabulary.critical(g.new) else "major"
+    summary = f"{g.label()}: {_status_word(g.old)} → {_status_word(g.new)}"
     return [_change("status", g.field, severity, g.old, g.new, summary)]
+
+
+def _status_word(value: Any) -> str:
+    """A status as the registry writes it, unquoted (``Authorised, recruitment pending``)."""
+    return value if isinstance(value, str) and value else _show(value)
 
 
 # ---------------------------------------------------------------- dates
@@ -269,7 +281,7 @@ def _days(n: int) -> str:
 def _date_change(g: _Group) -> list[Change]:
     old, new = g.old or {}, g.new or {}
     od, nd = old.get("date"), new.get("date")
-    label = _label(g.field)
+    label = g.label()
     type_changed = old.get("type") != new.get("type")
     show_old = _show_date(old) if type_changed else (od or NONE)
     show_new = _show_date(new) if type_changed else (nd or NONE)
@@ -382,7 +394,7 @@ def _dict_field(category: str, severity: str) -> Handler:
     """A field holding a small object (lead sponsor): one row naming the parts that changed."""
 
     def handle(g: _Group) -> list[Change]:
-        label = _label(g.field)
+        label = g.label()
         if not isinstance(g.old, dict) or not isinstance(g.new, dict) or "date" in g.old:
             summary = _value_change(label, g.old, g.new)
         else:
@@ -526,6 +538,7 @@ _DESIGN_MAJOR = ("study_type", "phases", "allocation", "masking", "intervention_
 _RULES: tuple[_Rule, ...] = (
     _Rule(("status", "overall_status"), 2, _overall_status),
     _Rule(("status", "why_stopped"), 2, _field("status", "major")),
+    _Rule(("status", "early_termination"), 2, _field("status", "critical")),
     _Rule(("status",), 2, _field("status", "minor")),
     _Rule(("dates",), 2, _date_change),
     _Rule(("enrollment",), 1, _enrollment),
@@ -596,7 +609,10 @@ def _get(view: Any, path: tuple[str, ...]) -> Any:
 
 
 def _groups(
-    diffs: Sequence[Difference], old: Mapping[str, Any], new: Mapping[str, Any]
+    diffs: Sequence[Difference],
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    vocabulary: Vocabulary,
 ) -> list[tuple[_Rule, _Group]]:
     found: dict[tuple[int, tuple[str, ...]], list[Difference]] = {}
     for diff in diffs:
@@ -604,7 +620,7 @@ def _groups(
             key = (_RULES.index(rule), d.path[: rule.depth])
             found.setdefault(key, []).append(d)
     return [
-        (_RULES[i], _Group(path, _get(old, path), _get(new, path), tuple(ds)))
+        (_RULES[i], _Group(path, _get(old, path), _get(new, path), tuple(ds), vocabulary))
         for (i, path), ds in found.items()
     ]
 
@@ -618,17 +634,19 @@ def classify(
     diffs: Sequence[Difference],
     rules: ChangesConfig,
     views: tuple[dict[str, Any], dict[str, Any]] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> list[Change]:
     """The classified changes from ``old`` to ``new`` (canonical records), given their diffs.
 
-    ``views``: their ``keyed`` views, if the caller has them (those ``compare`` used).
+    ``views``: their ``keyed`` views, if the caller has them (those ``compare`` used);
+    ``vocabulary``: the registry's words (none known: no status move is critical).
     """
     if not diffs:
         return []
     changes: list[Change] = []
     outcome_groups: list[_Group] = []
     old_view, new_view = views or (keyed(old), keyed(new))
-    for rule, group in _groups(diffs, old_view, new_view):
+    for rule, group in _groups(diffs, old_view, new_view, vocabulary or Vocabulary()):
         if rule.handler is _collect:
             outcome_groups.append(group)
         else:

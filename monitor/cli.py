@@ -11,16 +11,17 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import orjson
 
-from monitor.config import Config, load_config, normalize_nct_id
+from monitor import registries
+from monitor.config import LIVE, Config, load_config
 from monitor.errors import (
     ConfigError,
     DeliveryError,
@@ -30,24 +31,25 @@ from monitor.errors import (
     UsageError,
 )
 from monitor.lock import RunLock, daemon_lock_path, run_lock_path
-from monitor.models import CATEGORIES, SEVERITIES, RunReport
-from monitor.notify.log import LogNotifier
-from monitor.notify.outbox import Notifier, Outbox
-from monitor.pipeline import Cycle, Item, iso, missing_watched, run_cycle
+from monitor.models import CATEGORIES, FILES_SOURCE, SEVERITIES, Item, RunReport
+from monitor.notify.channel import Channel
+from monitor.notify.channels import CHANNELS
+from monitor.notify.outbox import Outbox
+from monitor.pipeline import Cycle, missing_watched, run_cycle
 from monitor.progress import progress
 from monitor.signals import stop_on_signals
 from monitor.sources.files import iter_records
 from monitor.store import Store
+from monitor.times import iso, now_utc
 
 # What `run --source DIR` does not need is imported by the commands that do (the daemon, the
 # HTTP client, the views, the report, rich): a cron run over a directory starts ~0.2 s sooner.
 if TYPE_CHECKING:
-    import httpx
     from rich.console import Console, RenderableType
     from rich.progress import Progress, TaskID
 
     from monitor.backfill import BackfillReport, StudyResult
-    from monitor.http import Http
+    from monitor.registries.base import JsonGetter
 
 log = logging.getLogger("monitor")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,14 +70,16 @@ class Context:
 
     def store(self, *, create: bool = False) -> Store:
         """The database, closed when the command ends; only ``create=True`` (commands that
-        write: run, backfill) creates a missing one, query commands never do."""
-        path = self.config.database
-        store = Store.open(path) if create else Store.open_existing(path)
+        write: backfill) creates a missing one, query commands never do."""
+        store = open_store(self.config, create=create)
         return click.get_current_context().with_resource(closing(store))
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+def open_store(config: Config, *, create: bool = True) -> Store:
+    """The database, upgraded with what the registries know if an older trialmon made it;
+    ``create=False``: a missing one is an error (query commands)."""
+    opener = Store.open if create else Store.open_existing
+    return opener(config.database, registries.upgrades())
 
 
 def fail(code: int, message: str, verbose: int) -> NoReturn:
@@ -131,24 +135,18 @@ pass_context = click.make_pass_decorator(Context)
 # ---------------------------------------------------------------- run
 
 
-def build_notifiers(config: Config) -> list[Notifier]:
-    """The enabled channels; one that cannot work (no password, no apprise) is a ConfigError."""
-    notify = config.notify
-    notifiers: list[Notifier] = []
-    if notify.log.enabled:
-        notifiers.append(LogNotifier(notify.log))
-    if notify.email.enabled:
-        from monitor.notify.email import EmailNotifier  # smtplib and ssl: only when it sends
-
-        notifiers.append(EmailNotifier(notify.email, config.watch.queries))
-    if notify.apprise.enabled:
-        from monitor.notify.apprise import AppriseNotifier
-
-        notifiers.append(AppriseNotifier(notify.apprise))
-    return notifiers
+def build_notifiers(config: Config) -> list[Channel]:
+    """The enabled channels, in the table's order; one that cannot work (no password, no
+    apprise) is a ConfigError."""
+    sections = config.notify.channels
+    return [
+        spec.build(sections[kind], config.watch)
+        for kind, spec in CHANNELS.items()
+        if sections[kind].enabled
+    ]
 
 
-def build_outbox(config: Config, store: Store, notifiers: list[Notifier] | None = None) -> Outbox:
+def build_outbox(config: Config, store: Store, notifiers: list[Channel] | None = None) -> Outbox:
     """The outbox every cycle driver (run, daemon) should use: it carries the [notify] limits."""
     notify = config.notify
     if notifiers is None:
@@ -159,19 +157,28 @@ def build_outbox(config: Config, store: Store, notifiers: list[Notifier] | None 
 def offline_items(config: Config, directory: Path, store: Store | None = None) -> Iterator[Item]:
     watched = config.watch.studies
     known = store.source_hashes if store is not None else None
-    items: Iterable[Item] = iter_records(directory, watched, known)
+    items: Iterable[Item] = iter_records(directory, watched, known, registries.offline_shapes())
     if watched:
         items = missing_watched(items, watched, str(directory))
     return iter(items)
 
 
-def ctgov_items(config: Config, store: Store, now: datetime, force: bool) -> Iterator[Item]:
-    """The live source's items; the one httpx client lives as long as the iteration."""
-    from monitor.http import build_client
-    from monitor.sources import ctgov
+def live_kinds(source: str, config: Config) -> tuple[str, ...] | None:
+    """The registries a live cycle over ``source`` asks; None when it names no live source."""
+    if source != LIVE and source not in registries.REGISTRIES:
+        return None
+    from monitor.sources import live  # httpx: only for a live cycle
 
-    with build_client(config.ctgov.base_url, config.ctgov.timeout) as client:
-        yield from ctgov.build(config, client, store, now=now, force=force).items()
+    return live.kinds(config, source)
+
+
+def live_items(
+    config: Config, kinds: tuple[str, ...], store: Store, now: datetime, force: bool
+) -> Iterator[Item]:
+    """Every chosen registry's items; each registry's httpx client lives as long as its part."""
+    from monitor.sources import live
+
+    yield from live.items(config, kinds, store, now=now, force=force)
 
 
 def source_items(
@@ -182,14 +189,18 @@ def source_items(
     now: datetime | None = None,
     force: bool = False,
 ) -> tuple[str, Iterator[Item]]:
-    if source == "ctgov":
+    """The run's source name (``runs.source``) and its items."""
+    kinds = live_kinds(source, config)
+    if kinds is not None:
         if store is None:
             raise UsageError("the live source needs the database (internal: pass store=)")
-        return "ctgov", ctgov_items(config, store, now or now_utc(), force)
+        name = "+".join(kinds) or LIVE
+        return name, live_items(config, kinds, store, now or now_utc(), force)
     directory = Path(source)
     if not directory.is_dir():
-        raise UsageError(f'--source: {source!r} is neither "ctgov" nor a directory')
-    return "files", offline_items(config, directory, store)
+        names = ", ".join(f'"{name}"' for name in (LIVE, *registries.kinds()))
+        raise UsageError(f"--source: {source!r} is neither {names} nor a directory")
+    return FILES_SOURCE, offline_items(config, directory, store)
 
 
 def newsworthy(report: RunReport) -> bool:
@@ -210,14 +221,14 @@ def one_cycle(
     source: str,
     should_stop: Callable[[], bool],
     on_progress: Callable[[int], None] = lambda steps: None,
-    notifiers: list[Notifier] | None = None,
+    notifiers: list[Channel] | None = None,
     *,
     force: bool = False,
 ) -> RunReport:
     """One cycle over ``source``, shared by ``run`` and ``daemon`` (the caller holds the lock)."""
     if notifiers is None:
         notifiers = build_notifiers(config)  # a channel that cannot work: before any work
-    store = Store.open(config.database)
+    store = open_store(config)
     try:
         now = now_utc()
         name, items = source_items(config, source, store=store, now=now, force=force)
@@ -237,7 +248,12 @@ def one_cycle(
 
 
 @cli.command()
-@click.option("--source", "source_opt", metavar="ctgov|DIR", help="Where records come from.")
+@click.option(
+    "--source",
+    "source_opt",
+    metavar="|".join((LIVE, *registries.kinds(), "DIR")),
+    help="Where records come from: every registry's API, one registry's, or a directory.",
+)
 @click.option("--force", is_flag=True, help="Check the registry even when it released no new data.")
 @click.option(
     "-q", "--quiet", is_flag=True, help="Print nothing unless something changed or failed (cron)."
@@ -271,9 +287,10 @@ def run(ctx: Context, source_opt: str | None, force: bool, quiet: bool) -> None:
 # ---------------------------------------------------------------- history, diff, changes
 
 
-def nct_argument(value: str) -> str:
+def trial_argument(value: str) -> str:
+    """A trial id given on the command line, in its stored form (any registry's)."""
     try:
-        return normalize_nct_id(value, "NCT_ID")
+        return registries.trial_id(value, "TRIAL_ID")
     except ConfigError as e:
         raise UsageError(str(e)) from e
 
@@ -304,16 +321,16 @@ def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
 
 
 @cli.command()
-@click.argument("nct_id")
+@click.argument("trial_id")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
 @pass_context
 @handle_errors
-def history(ctx: Context, nct_id: str, fmt: str) -> None:
+def history(ctx: Context, trial_id: str, fmt: str) -> None:
     """The stored versions of one study and the changes between them, oldest first."""
     from monitor import render, views
 
-    nct = nct_argument(nct_id)
-    data = views.history(ctx.store(), nct)
+    wanted = trial_argument(trial_id)
+    data = views.history(ctx.store(), wanted)
     if fmt != "text":
         echo_json(data, fmt)
         return
@@ -321,17 +338,17 @@ def history(ctx: Context, nct_id: str, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("nct_id")
+@click.argument("trial_id")
 @click.option("--from", "from_id", type=int, metavar="ID", help="Older snapshot id.")
 @click.option("--to", "to_id", type=int, metavar="ID", help="Newer snapshot id.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
 @pass_context
 @handle_errors
-def diff(ctx: Context, nct_id: str, from_id: int | None, to_id: int | None, fmt: str) -> None:
+def diff(ctx: Context, trial_id: str, from_id: int | None, to_id: int | None, fmt: str) -> None:
     """The classified change report between two stored snapshots (default: the last two)."""
     from monitor import render, views
 
-    nct = nct_argument(nct_id)
+    nct = trial_argument(trial_id)
     old, new, found = views.diff(ctx.store(), nct, from_id, to_id, ctx.config.changes)
     if fmt != "text":
         echo_json(
@@ -348,7 +365,8 @@ def diff(ctx: Context, nct_id: str, from_id: int | None, to_id: int | None, fmt:
 
 CSV_COLUMNS = [
     "id",
-    "nct_id",
+    "trial_id",
+    "registry",
     "detected_at",
     "category",
     "field",
@@ -381,7 +399,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 @cli.command()
 @click.option("--since", metavar="WHEN", help="7d, 12h or an ISO date.")
-@click.option("--study", metavar="NCT_ID", help="Only this study.")
+@click.option("--study", metavar="TRIAL_ID", help="Only this study.")
 @click.option("--category", type=click.Choice(CATEGORIES), help="Only this category.")
 @click.option("--min-severity", type=click.Choice(SEVERITIES), help="Only this severity or higher.")
 @click.option("--format", "fmt", type=click.Choice((*FORMATS, "csv")), default="text")
@@ -399,7 +417,7 @@ def changes(
     from monitor import render, views
 
     bound = views.parse_since(since, now_utc()) if since else None
-    wanted = nct_argument(study) if study else None
+    wanted = trial_argument(study) if study else None
     rows = views.changes(
         ctx.store(),
         since=bound,
@@ -435,7 +453,7 @@ def studies(ctx: Context, failing: bool, fmt: str) -> None:
 
 
 @cli.command("report")
-@click.argument("nct_ids", nargs=-1, required=True, metavar="NCT_ID...")
+@click.argument("trial_ids", nargs=-1, required=True, metavar="TRIAL_ID...")
 @click.option(
     "--html",
     "html_path",
@@ -445,18 +463,18 @@ def studies(ctx: Context, failing: bool, fmt: str) -> None:
 )
 @pass_context
 @handle_errors
-def report_command(ctx: Context, nct_ids: tuple[str, ...], html_path: Path) -> None:
+def report_command(ctx: Context, trial_ids: tuple[str, ...], html_path: Path) -> None:
     """An HTML page with status timeline, date-slippage chart and change list."""
     from monitor.report import build_report, write_report
 
-    wanted = list(dict.fromkeys(nct_argument(n) for n in nct_ids))
+    wanted = list(dict.fromkeys(trial_argument(n) for n in trial_ids))
     store = ctx.store()
     known = [n for n in wanted if store.study(n) is not None]
     missing = [n for n in wanted if n not in known]
     if not known:
         raise UsageError(f"{', '.join(missing)}: not in the database (run `trialmon run` first)")
-    for nct_id in missing:  # one unknown id does not cost the others their page
-        click.echo(f"trialmon: {nct_id} is not in the database: left out of the page", err=True)
+    for trial_id in missing:  # one unknown id does not cost the others their page
+        click.echo(f"trialmon: {trial_id} is not in the database: left out of the page", err=True)
     write_report(html_path, build_report(store, known, generated_at=now_utc()))
     left_out = f"; {len(missing)} not in the database" if missing else ""
     click.echo(f"Wrote {html_path} ({len(known)} {plural(len(known), 'study')}{left_out}).")
@@ -492,7 +510,7 @@ def daemon_logging(verbose: int) -> None:
             handler.setFormatter(logging.Formatter(stamp + "%(message)s", "%Y-%m-%dT%H:%M:%S%z"))
 
 
-def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Notifier]) -> None:
+def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Channel]) -> None:
     """One scheduled cycle under the run lock; a cycle held by someone else is skipped."""
     try:
         with RunLock(run_lock_path(config.database), command="daemon"):
@@ -508,7 +526,7 @@ def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Notifier
 def record_next(config: Config, when: datetime | None) -> None:
     from monitor import status as status_report
 
-    store = Store.open(config.database)
+    store = open_store(config)
     try:
         store.set_meta(status_report.NEXT_CYCLE_KEY, iso(when) if when else "")
     finally:
@@ -520,7 +538,7 @@ def record_schedule(config: Config) -> None:
     from monitor import schedule
     from monitor import status as status_report
 
-    store = Store.open(config.database)
+    store = open_store(config)
     try:
         store.set_meta(status_report.SCHEDULE_KEY, schedule.describe(config.schedule))
         store.set_meta(status_report.NEXT_CYCLE_KEY, "")
@@ -585,23 +603,30 @@ def status_command(ctx: Context, fmt: str, check: bool) -> None:
 
 @cli.command()
 @click.option("--test", "test", is_flag=True, help="Send a test message.")
-@click.argument("channel", required=False, type=click.Choice(["log", "email", "apprise"]))
+@click.argument("channel", required=False, type=click.Choice(list(CHANNELS)))
 @pass_context
 @handle_errors
 def notify(ctx: Context, test: bool, channel: str | None) -> None:
-    """Send a test message through each enabled channel (or only CHANNEL) and say what happened."""
+    """Send a test message through each enabled channel (or only CHANNEL) and say what happened.
+
+    Every registered channel is listed: the enabled ones with the outcome of their test.
+    """
     if not test:
         raise UsageError("say what to do: trialmon notify --test [CHANNEL]")
     chosen = [n for n in build_notifiers(ctx.config) if channel in (None, n.channel)]
     if not chosen:
         which = f"[notify.{channel}]" if channel else "no [notify.*] section"
         raise UsageError(f"{which} is not enabled in the configuration")
+    enabled = {n.channel for n in chosen}
+    for kind in CHANNELS:
+        if channel is None and kind not in enabled:
+            click.echo(f"{kind}: not enabled ([notify.{kind}] enabled = false)")
     failures = sum(send_test(notifier) for notifier in chosen)
     if failures:
         raise DeliveryError(f"{failures} test message(s) could not be delivered")
 
 
-def send_test(notifier: Notifier) -> int:
+def send_test(notifier: Channel) -> int:
     """Send the test message on one channel, print the outcome; returns the failures."""
     from monitor.notify.digest import make_test_digest
 
@@ -641,19 +666,19 @@ class BackfillBar:
         if self.bar:
             self.bar.stop()
 
-    def __call__(self, nct_id: str, done: int, total: int) -> None:
+    def __call__(self, trial_id: str, done: int, total: int) -> None:
         if self.bar is None:
             return
-        if nct_id not in self.tasks:
-            self.tasks[nct_id] = self.bar.add_task(f"{nct_id} versions", total=total)
-        self.bar.update(self.tasks[nct_id], completed=done, total=total)
+        if trial_id not in self.tasks:
+            self.tasks[trial_id] = self.bar.add_task(f"{trial_id} versions", total=total)
+        self.bar.update(self.tasks[trial_id], completed=done, total=total)
 
 
 def backfill_ids(ctx: Context, store: Store, ids: tuple[str, ...], every: bool) -> list[str]:
     """The studies to backfill: the ones named, and with --all every watched or stored one."""
     if not ids and not every:
-        raise UsageError("backfill: name one or more NCT_IDs, or use --all")
-    chosen = [nct_argument(i) for i in ids]
+        raise UsageError("backfill: name one or more TRIAL_IDs, or use --all")
+    chosen = [trial_argument(i) for i in ids]
     if every:
         chosen += [*ctx.config.watch.studies, *store.known_studies()]
     return list(dict.fromkeys(chosen))
@@ -661,9 +686,9 @@ def backfill_ids(ctx: Context, store: Store, ids: tuple[str, ...], every: bool) 
 
 def study_line(result: StudyResult) -> str:
     if result.error is not None:
-        return f"{result.nct_id}: failed: {result.error.message}"
+        return f"{result.trial_id}: failed: {result.error.message}"
     if not result.versions:
-        return f"{result.nct_id}: no record history in the registry"
+        return f"{result.trial_id}: no record history in the registry"
     parts = [f"{result.versions} versions", f"{result.stored} stored"]
     for count, label in (
         (result.same, "identical to the version before"),
@@ -672,23 +697,30 @@ def study_line(result: StudyResult) -> str:
     ):
         if count:
             parts.append(f"{count} {label}")
-    return f"{result.nct_id}: {', '.join(parts)}; {result.changes} changes"
+    return f"{result.trial_id}: {', '.join(parts)}; {result.changes} changes"
 
 
-def registry_http(config: Config, client: httpx.Client) -> Http:
-    """The same HTTP layer as the live source: its rate limiter, retries and errors."""
-    from monitor.http import Http, RateLimiter, RetryPolicy
+def history_clients(config: Config, ids: list[str], stack: ExitStack) -> dict[str, JsonGetter]:
+    """Per registry of ``ids`` that keeps a record history, the same HTTP layer as its live
+    source (its base URL, rate limiter, retries and errors); the clients close with ``stack``."""
+    from monitor.http import build_client, polite
 
-    limiter = RateLimiter(config.ctgov.requests_per_minute)
-    return Http(client, limiter, RetryPolicy(max_attempts=config.ctgov.max_attempts))
+    clients: dict[str, JsonGetter] = {}
+    for kind in registries.by_registry(ids):
+        if registries.get(kind).history() is None:
+            continue
+        section = config.registries[kind]
+        client = stack.enter_context(build_client(section.base_url, section.timeout))
+        clients[kind] = polite(client, section)
+    return clients
 
 
 @cli.command()
-@click.argument("nct_ids", nargs=-1, metavar="NCT_ID...")
+@click.argument("trial_ids", nargs=-1, metavar="TRIAL_ID...")
 @click.option("--all", "every", is_flag=True, help="Every watched study and every stored one.")
 @pass_context
 @handle_errors
-def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
+def backfill(ctx: Context, trial_ids: tuple[str, ...], every: bool) -> None:
     """Import studies' earlier versions from the registry's record history.
 
     Each version becomes a snapshot dated by the version's date, and the changes between
@@ -696,7 +728,6 @@ def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
     new; an interrupted backfill continues where it stopped.
     """
     from monitor.backfill import Backfill, run_backfill
-    from monitor.http import build_client
     from monitor.progress import stderr_console
 
     config = ctx.config
@@ -704,11 +735,11 @@ def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
         RunLock(run_lock_path(config.database), command="backfill")
     )
     store = ctx.store(create=True)
-    ids = backfill_ids(ctx, store, nct_ids, every)
+    ids = backfill_ids(ctx, store, trial_ids, every)
     stop = click.get_current_context().with_resource(stop_on_signals(threading.Event()))
-    client = build_client(config.ctgov.base_url, config.ctgov.timeout)
-    with client, BackfillBar(stderr_console()) as bar:
-        bf = Backfill(store, registry_http(config, client), config.changes, now_utc(), bar)
+    with ExitStack() as stack, BackfillBar(stderr_console()) as bar:
+        clients = history_clients(config, ids, stack)
+        bf = Backfill(store, None, config.changes, now_utc(), bar, clients=clients)
         bf.should_stop = stop.is_set
         report = run_backfill(bf, ids)
     report_backfill(report)
@@ -717,7 +748,7 @@ def backfill(ctx: Context, nct_ids: tuple[str, ...], every: bool) -> None:
 
 def watch_hint(report: BackfillReport, watched: Sequence[str]) -> None:
     """Imported studies that are not watched: their past is stored, nothing checks them next."""
-    unwatched = [r.nct_id for r in report.studies if r.stored and r.nct_id not in watched]
+    unwatched = [r.trial_id for r in report.studies if r.stored and r.trial_id not in watched]
     if unwatched:
         ids = " ".join(unwatched)
         click.echo(f"Not watched (their history stays as imported): trialmon watch add {ids}")
@@ -753,7 +784,7 @@ def report_backfill(report: BackfillReport) -> None:
     "--since", default="30d", show_default=True, metavar="WHEN", help="7d, 12h or an ISO date."
 )
 @click.option("--min-severity", type=click.Choice(SEVERITIES), default="minor", show_default=True)
-@click.option("--study", metavar="NCT_ID", help="Only this study.")
+@click.option("--study", metavar="TRIAL_ID", help="Only this study.")
 @pass_context
 @handle_errors
 def feed_command(
@@ -764,11 +795,11 @@ def feed_command(
 
     now = now_utc()
     bound = views.parse_since(since, now)
-    wanted = nct_argument(study) if study else None
+    wanted = trial_argument(study) if study else None
     store = ctx.store()
     rows = views.changes(store, since=bound, study=wanted, min_severity=min_severity)
-    found = feed.entries(rows, views.titles(store, {r["nct_id"] for r in rows}))
-    installation = views.first_run_at(store) or str(ctx.config.database.resolve())
+    found = feed.entries(rows, views.titles(store, {r["trial_id"] for r in rows}))
+    installation = store.first_run_started() or str(ctx.config.database.resolve())
     subtitle = f"Changes since {bound}, {min_severity} and above" + (
         f", {wanted}" if wanted else ""
     )
@@ -793,7 +824,7 @@ def init(ctx: Context, force: bool) -> None:
     click.echo(f"Wrote {target.path}")
     if target.in_user_folder and paths.find_config().origin == paths.WORKING_FOLDER:
         click.echo("Note: ./config.toml in this folder is read instead while you work here.")
-    click.echo("Next: trialmon watch add NCT_ID..., then trialmon run")
+    click.echo("Next: trialmon watch add TRIAL_ID..., then trialmon run")
 
 
 @cli.group()
@@ -817,7 +848,7 @@ def watch_file(ctx: Context) -> Path:
 @pass_context
 @handle_errors
 def watch_add(ctx: Context, ids: tuple[str, ...]) -> None:
-    """Watch these studies (NCT ids)."""
+    """Watch these studies (trial ids of any registry: NCT06009107 ...)."""
     from monitor import watchlist
 
     wanted = watchlist.trial_ids(ids)  # a bad id is refused before any file is touched
@@ -852,8 +883,8 @@ def watch_list(ctx: Context, fmt: str) -> None:
     """The watched studies, one id per line."""
     studies = list(ctx.config.watch.studies)
     if fmt == "text":
-        for nct_id in studies:
-            click.echo(nct_id)
+        for trial_id in studies:
+            click.echo(trial_id)
         return
     echo_json(studies, fmt)
 

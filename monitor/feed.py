@@ -28,10 +28,18 @@ SUMMARY_LENGTH = 200
 class Entry:
     """The changes one cycle recorded for one study."""
 
-    nct_id: str
+    trial_id: str
     cycle: str  # "run-12", or "snapshot-34" for changes recorded outside any run
     title: str | None
     changes: tuple[Mapping[str, Any], ...]
+
+    @property
+    def registry(self) -> str:
+        return str(self.changes[0].get("registry") or "")
+
+    @property
+    def link(self) -> str:
+        return history_url(self.trial_id, self.registry)
 
     @property
     def updated(self) -> str:
@@ -48,15 +56,15 @@ def entries(rows: Iterable[Mapping[str, Any]], titles: Mapping[str, str | None])
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for row in rows:
         cycle = f"run-{row['run_id']}" if row.get("run_id") else f"snapshot-{row['to_snapshot_id']}"
-        groups.setdefault((row["nct_id"], cycle), []).append(row)
+        groups.setdefault((row["trial_id"], cycle), []).append(row)
     found = [Entry(n, c, titles.get(n), tuple(group)) for (n, c), group in groups.items()]
-    return sorted(found, key=lambda e: (e.updated, e.nct_id), reverse=True)
+    return sorted(found, key=lambda e: (e.updated, e.trial_id), reverse=True)
 
 
 def entry_title(entry: Entry) -> str:
     first, *rest = entry.ordered
     more = f" (+{len(rest)} more)" if rest else ""
-    return f"{entry.nct_id} [{first['severity']}] {first['summary']}{more}"
+    return f"{entry.trial_id} [{first['severity']}] {first['summary']}{more}"
 
 
 def entry_html(entry: Entry) -> str:
@@ -67,7 +75,7 @@ def entry_html(entry: Entry) -> str:
         for c in entry.ordered
     )
     title = f"<p>{html.escape(entry.title)}</p>" if entry.title else ""
-    link = html.escape(history_url(entry.nct_id))
+    link = html.escape(entry.link)
     return f'{title}<ul>{items}</ul><p><a href="{link}">Record history</a></p>'
 
 
@@ -94,10 +102,10 @@ def atom(found: Sequence[Entry], *, installation: str, generated_at: str, subtit
 
 def _entry(entry: Entry, base: uuid.UUID) -> ET.Element:
     node = ET.Element("entry")
-    _text(node, "id", uuid.uuid5(base, f"{entry.nct_id}/{entry.cycle}").urn)
+    _text(node, "id", uuid.uuid5(base, f"{entry.trial_id}/{entry.cycle}").urn)
     _text(node, "title", entry_title(entry))
     _text(node, "updated", entry.updated)
-    ET.SubElement(node, "link", rel="alternate", type="text/html", href=history_url(entry.nct_id))
+    ET.SubElement(node, "link", rel="alternate", type="text/html", href=entry.link)
     for severity in sorted({c["severity"] for c in entry.changes}, key=severity_rank):
         ET.SubElement(node, "category", term=severity, label=f"severity {severity}")
     _text(node, "summary", summary_text(entry))

@@ -1,7 +1,8 @@
 """The polite HTTP layer: one rate limiter, retries with backoff, error translation.
 
-Every request trialmon sends to the registry goes through one :class:`Http`, which owns one
-:class:`RateLimiter` (never above ``[ctgov] requests_per_minute``, all endpoints together),
+Every request trialmon sends to a registry goes through that registry's one :class:`Http`,
+which owns one :class:`RateLimiter` (never above its ``requests_per_minute``, all endpoints
+together),
 retries throttling, server errors, timeouts and broken connections with exponential backoff
 and jitter (honouring ``Retry-After``), and turns what is left into the exception tree of
 :mod:`monitor.errors`. The ``httpx.Client`` is built by the CLI and passed in, so tests can
@@ -25,7 +26,7 @@ import httpx
 import orjson
 
 from monitor import __version__
-from monitor.config import CtgovConfig
+from monitor.configkit import LiveConfig
 from monitor.errors import NotFoundError, PermanentFetchError, TransientFetchError
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,18 @@ class Http:
 
     def get(self, path: str, params: Params | None = None) -> httpx.Response:
         """A response with status 2xx or 3xx; retries what is worth retrying, raises the rest."""
+        return self.request("GET", path, params=params)
+
+    def post_json(self, path: str, body: Any, params: Params | None = None) -> Any:
+        """The parsed JSON answer to a POST of ``body`` as JSON (a search API's request)."""
+        return json_body(self.request("POST", path, params=params, json=body))
+
+    def request(
+        self, method: str, path: str, *, params: Params | None = None, json: Any = None
+    ) -> httpx.Response:
+        """Any request, with the same rate limit, retries and errors as :meth:`get`."""
         request = self.client.build_request(
-            "GET", path, params=params, headers={"User-Agent": USER_AGENT}
+            method, path, params=params, json=json, headers={"User-Agent": USER_AGENT}
         )
         url = str(request.url)
         attempt = 0
@@ -146,7 +157,7 @@ class Http:
     def _send(self, request: httpx.Request) -> httpx.Response:
         self.limiter.acquire()
         self.requests += 1
-        log.debug("GET %s", request.url)
+        log.debug("%s %s", request.method, request.url)
         return self.client.send(request)
 
     def _retry_or_raise(
@@ -217,8 +228,8 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
-def polite(client: httpx.Client, config: CtgovConfig, clock: Clock | None = None) -> Http:
-    """The :class:`Http` for ``[ctgov]`` settings: its rate limit and its number of attempts."""
+def polite(client: httpx.Client, config: LiveConfig, clock: Clock | None = None) -> Http:
+    """The :class:`Http` for a registry's section: its rate limit and its number of attempts."""
     limiter = RateLimiter(config.requests_per_minute, clock)
     return Http(client, limiter, RetryPolicy(max_attempts=config.max_attempts))
 

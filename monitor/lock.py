@@ -24,6 +24,7 @@ from types import TracebackType
 import orjson
 
 from monitor.errors import LockHeldError, StoreError
+from monitor.times import iso
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class RunLock:
 
     def _write_holder(self) -> None:
         assert self._fd is not None
-        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        started = iso(datetime.now(UTC))
         data = {
             "pid": os.getpid(),
             "started_at": started,

@@ -28,7 +28,10 @@ CATEGORIES: tuple[str, ...] = (
 )
 
 SEVERITIES: tuple[str, ...] = ("info", "minor", "major", "critical")
-SOURCES: tuple[str, ...] = ("ctgov", "files", "history")
+# Where a snapshot came from: a registry's live API (its kind), an offline directory, or the
+# registry's record history.
+FILES_SOURCE = "files"
+HISTORY_SOURCE = "history"
 
 
 def severity_rank(severity: str) -> int:
@@ -38,23 +41,26 @@ def severity_rank(severity: str) -> int:
 
 @dataclass(frozen=True)
 class RawRecord:
-    """One record of one study as a source produced it, in the API v2 study shape.
+    """One record of one trial as a source produced it, in its registry's own shape.
 
-    ``data`` holds at least ``protocolSection``; ``origin`` says where it came from
-    (a file path or a URL) for messages; ``captured_at`` is set for record-history
-    versions (the version's date) and left ``None`` for live captures. ``source_key``, when a
-    source sets it, is a version-prefixed hash of the record's input that changes whenever
-    what ``normalize`` reads changes (the offline source hashes the file's bytes); the pipeline
-    stores it with the snapshot, and a source that finds it unchanged may skip the record.
+    ``registry`` is the kind of the registry whose normalizer reads ``data`` (empty: the one
+    whose ids have the form of ``trial_id``); ``source`` is where it came from (a registry's
+    kind for its live API, ``files``, ``history``); ``origin`` says where exactly (a file path
+    or a URL) for messages; ``captured_at`` is set for record-history versions (the version's
+    date) and left ``None`` for live captures. ``source_key``, when a source sets it, is a
+    version-prefixed hash of the record's input that changes whenever what the normalizer
+    reads changes (the offline source hashes the file's bytes); the pipeline stores it with
+    the snapshot, and a source that finds it unchanged may skip the record.
     """
 
-    nct_id: str
+    trial_id: str
     data: dict[str, Any]
     source: str
     origin: str
     captured_at: str | None = None
     version: int | None = None
     source_key: str | None = None
+    registry: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ class Change:
 class StudyError:
     """A study (or a request) that failed in a cycle; the others go on."""
 
-    nct_id: str | None
+    trial_id: str | None
     message: str
     transient: bool = True
 
@@ -89,19 +95,31 @@ RECORD_EVENTS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class StateWrite:
+    """A write to a registry's keyed state (see ``monitor.store.state``) that a source asks
+    for with an event, so that it commits together with the event's change."""
+
+    registry: str
+    scope: str
+    key: str
+    value: Any  # None deletes the key
+
+
+@dataclass(frozen=True)
 class RecordEvent:
     """What a source learned about a study without a new record to compare.
 
     ``unchanged``: checked cheaply (its last-update date did not move); ``alias``: the registry
     answers the watched id under ``detail``; ``gone`` / ``returned``: the registry stopped / started
     again returning it; ``new_in_query`` / ``left_query``: it entered / left the saved search
-    named ``query``.
+    named ``query``. ``writes`` is what the source's own state learns with it.
     """
 
-    nct_id: str
+    trial_id: str
     kind: str
     query: str | None = None
     detail: str | None = None
+    writes: tuple[StateWrite, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,7 +131,11 @@ class Checkpoint:
     """
 
     action: Callable[[], None]
-    nct_id: None = None
+    trial_id: None = None
+
+
+Item = RawRecord | StudyError | RecordEvent | Checkpoint
+"""Whatever a source yields, one cycle's stream: records, errors, events and checkpoints."""
 
 
 @dataclass

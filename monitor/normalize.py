@@ -1,12 +1,13 @@
-"""Pure: an API v2 study dict -> the canonical record, its canonical JSON and content hash.
+"""Pure: the canonical record (format ``v2``, ``docs/canonical-record.md``) and its helpers.
 
-The canonical record is what trialmon stores and compares. Its top-level sections::
+Every registry's normalizer maps its raw record into one canonical shape, with the helpers
+here; compare and classify read only that shape. Its top-level sections::
 
     identification  status  dates  admin  results  sponsor  oversight  description
     conditions  design  enrollment  arms  interventions  outcomes  eligibility
     contacts  locations  references  ipd_sharing  other
 
-Rules that make cosmetic differences vanish:
+Rules that make cosmetic differences vanish (each normalizer applies them with these helpers):
 
 * text is cleaned (:func:`clean_text`): HTML tags stripped, entities unescaped, Markdown
   escapes (``18\\~65``) removed, white space collapsed, Unicode NFC;
@@ -14,10 +15,12 @@ Rules that make cosmetic differences vanish:
 * unordered lists are sorted: sets of strings by value, lists of items keyed by identity
   (:data:`KEYED_LISTS`) by that identity, other lists by their canonical JSON;
 * dates keep their precision (``2025-06`` stays ``2025-06``);
-* ``derivedSection`` (with its daily ``versionHolder``), ``resultsSection`` data and the
-  registry's geocodes are left out; fields this module does not know go to ``other``.
+* fields a normalizer does not know go to ``other``.
 
-No I/O, no clock. Any change to the record's shape must bump :data:`HASH_VERSION`.
+The record is stored as canonical JSON and hashed with the format as prefix (``v2:<sha256>``).
+A registry's status words come with a :class:`Vocabulary` that classify receives as data.
+No I/O, no clock. Any change to the record's shape must bump :data:`HASH_VERSION` and come
+with an upgrade of stored records (:func:`upgrade_v1`).
 """
 
 from __future__ import annotations
@@ -27,15 +30,39 @@ import hashlib
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from monitor.errors import RecordError
 
-HASH_VERSION = "v1"
+HASH_VERSION = "v2"
+
+#: The top-level sections of a canonical record (the first segment of a field path).
+RECORD_SECTIONS: tuple[str, ...] = (
+    "identification",
+    "status",
+    "dates",
+    "admin",
+    "sponsor",
+    "oversight",
+    "description",
+    "conditions",
+    "design",
+    "enrollment",
+    "outcomes",
+    "eligibility",
+    "contacts",
+    "references",
+    "ipd_sharing",
+    "arms",
+    "interventions",
+    "locations",
+    "results",
+    "other",
+)
 
 # Lists of items whose identity is made of these fields: a reorder is no change, and an
 # item is compared with the item of the same identity in the other version.
@@ -102,11 +129,11 @@ def _clean_once(text: str) -> str:
 # ---------------------------------------------------------------- generic helpers
 
 
-def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
+def drop_empty(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None and v != "" and v != [] and v != {}}
 
 
-def _json_key(value: Any) -> bytes:
+def json_key(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
@@ -118,8 +145,8 @@ def identity(item: Mapping[str, Any], fields: tuple[str, ...]) -> str:
     return " | ".join("" if p is None else str(p) for p in parts)
 
 
-def _sort_keyed(items: list[dict[str, Any]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
-    return sorted(items, key=lambda it: (identity(it, fields).casefold(), _json_key(it)))
+def sort_keyed(items: list[dict[str, Any]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    return sorted(items, key=lambda it: (identity(it, fields).casefold(), json_key(it)))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -133,11 +160,11 @@ def generic(value: Any, where: str) -> Any:
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, dict):
-        return _drop_empty({snake(str(k)): generic(v, f"{where}.{k}") for k, v in value.items()})
+        return drop_empty({snake(str(k)): generic(v, f"{where}.{k}") for k, v in value.items()})
     if isinstance(value, list):
         items = [generic(v, f"{where}[]") for v in value]
         items = [v for v in items if v is not None and v != "" and v != [] and v != {}]
-        return sorted(items, key=_json_key)
+        return sorted(items, key=json_key)
     if isinstance(value, int) and not -(2**63) <= value < 2**64:
         raise RecordError(f"{where}: integer out of range: {value}")
     if value is None or isinstance(value, bool | int | float):
@@ -145,75 +172,24 @@ def generic(value: Any, where: str) -> Any:
     raise RecordError(f"{where}: unexpected value {value!r}")
 
 
-class _Module:
-    """One API module being read; remembers which keys were used, the rest goes to other."""
-
-    def __init__(self, section: Mapping[str, Any], name: str) -> None:
-        data = section.get(name, {})
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise RecordError(f"protocolSection.{name}: expected an object, got {_kind(data)}")
-        self.name = name
-        self.data: dict[str, Any] = data
-        self.used: set[str] = set()
-
-    def raw(self, key: str, kind: type | tuple[type, ...]) -> Any:
-        self.used.add(key)
-        value = self.data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            where = f"protocolSection.{self.name}.{key}"
-            raise RecordError(f"{where}: expected {_kind_name(kind)}, got {value!r}")
-        return value
-
-    def text(self, key: str) -> str | None:
-        value = self.raw(key, str)
-        return None if value is None else clean_text(value)
-
-    def flag(self, key: str) -> bool | None:
-        value: bool | None = self.raw(key, bool)
-        return value
-
-    def obj(self, key: str) -> dict[str, Any]:
-        value: dict[str, Any] | None = self.raw(key, dict)
-        return value or {}
-
-    def texts(self, key: str) -> list[str]:
-        """A list of strings treated as a set: cleaned, de-duplicated, sorted."""
-        values = self.raw(key, list) or []
-        return sorted({clean_text(v) for v in values if isinstance(v, str)} - {""})
-
-    def items(self, key: str, build: Callable[[dict[str, Any]], dict[str, Any]]) -> list[Any]:
-        values = self.raw(key, list) or []
-        where = f"protocolSection.{self.name}.{key}"
-        out = [_drop_empty(build(_as_dict(v, where))) for v in values]
-        return [v for v in out if v]
-
-    def leftovers(self) -> dict[str, Any]:
-        rest = {k: v for k, v in self.data.items() if k not in self.used}
-        return generic(rest, f"protocolSection.{self.name}") if rest else {}
-
-
-def _as_dict(value: Any, where: str) -> dict[str, Any]:
+def as_dict(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RecordError(f"{where}: expected a list of objects, got an item {value!r}")
     return value
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
     return type(value).__name__
 
 
-def _kind_name(kind: type | tuple[type, ...]) -> str:
+def kind_name(kind: type | tuple[type, ...]) -> str:
     names = {str: "text", bool: "true/false", int: "a number", dict: "an object", list: "a list"}
     if isinstance(kind, tuple):
         return " or ".join(names.get(k, k.__name__) for k in kind)
     return names.get(kind, kind.__name__)
 
 
-def _t(d: Mapping[str, Any], key: str) -> str | None:
+def text_of(d: Mapping[str, Any], key: str) -> str | None:
     """Cleaned text of ``d[key]`` inside a list item (non-text values are kept as text)."""
     value = d.get(key)
     if value is None:
@@ -221,14 +197,14 @@ def _t(d: Mapping[str, Any], key: str) -> str | None:
     return clean_text(value if isinstance(value, str) else str(value))
 
 
-def _set(d: Mapping[str, Any], key: str) -> list[str]:
+def text_set(d: Mapping[str, Any], key: str) -> list[str]:
     values = d.get(key) or []
     if not isinstance(values, list):
         values = [values]
     return sorted({clean_text(str(v)) for v in values} - {""})
 
 
-def _date(value: Any) -> dict[str, Any] | None:
+def date_struct(value: Any) -> dict[str, Any] | None:
     """A date struct ``{date, type}`` (type kept only when the registry gives it)."""
     if value is None:
         return None
@@ -236,315 +212,33 @@ def _date(value: Any) -> dict[str, Any] | None:
         value = {"date": value}
     if not isinstance(value, dict):
         raise RecordError(f"date: expected an object with 'date', got {value!r}")
-    out = _drop_empty({"date": _t(value, "date"), "type": _t(value, "type")})
+    out = drop_empty({"date": text_of(value, "date"), "type": text_of(value, "type")})
     return out or None
 
 
-# ---------------------------------------------------------------- modules
+# ---------------------------------------------------------------- the whole record
 
 
-def _identification(m: _Module) -> dict[str, Any]:
-    org_id = m.obj("orgStudyIdInfo")
-    org = m.obj("organization")
-    return {
-        "nct_id": m.text("nctId"),
-        "aliases": m.texts("nctIdAliases"),
-        "org_study_id": _drop_empty(
-            {"id": _t(org_id, "id"), "type": _t(org_id, "type"), "link": _t(org_id, "link")}
-        ),
-        "secondary_ids": m.items("secondaryIdInfos", _secondary_id),
-        "brief_title": m.text("briefTitle"),
-        "official_title": m.text("officialTitle"),
-        "acronym": m.text("acronym"),
-        "organization": _drop_empty({"name": _t(org, "fullName"), "class": _t(org, "class")}),
-    }
+def finish(record: dict[str, Any]) -> dict[str, Any]:
+    """A normalizer's sections as the canonical record: keyed lists sorted, empties dropped.
+
+    Raises ``RecordError`` when the record has no ``identification.trial_id`` or ``registry``.
+    """
+    sort_lists(record)
+    ident = record.get("identification") or {}
+    if not ident.get("trial_id") or not ident.get("registry"):
+        raise RecordError("the record has no trial id (identification.trial_id)")
+    return drop_empty(record)
 
 
-def _secondary_id(d: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "type", "domain", "link")
-    return {k: _t(d, k) for k in keys}
-
-
-def _status(m: _Module) -> dict[str, Any]:
-    eai = m.obj("expandedAccessInfo")
-    return {
-        "overall_status": m.text("overallStatus"),
-        "why_stopped": m.text("whyStopped"),
-        "last_known_status": m.text("lastKnownStatus"),
-        "delayed_posting": m.flag("delayedPosting"),
-        "expanded_access": generic(eai, "expandedAccessInfo"),
-    }
-
-
-def _dates(m: _Module) -> dict[str, Any]:
-    return {
-        "start": _date(m.raw("startDateStruct", dict)),
-        "primary_completion": _date(m.raw("primaryCompletionDateStruct", dict)),
-        "completion": _date(m.raw("completionDateStruct", dict)),
-    }
-
-
-def _admin(m: _Module) -> dict[str, Any]:
-    return {
-        "status_verified": m.text("statusVerifiedDate"),
-        "first_submitted": m.text("studyFirstSubmitDate"),
-        "first_submitted_qc": m.text("studyFirstSubmitQcDate"),
-        "first_posted": _date(m.raw("studyFirstPostDateStruct", dict)),
-        "last_update_submitted": m.text("lastUpdateSubmitDate"),
-        "last_update_posted": _date(m.raw("lastUpdatePostDateStruct", dict)),
-    }
-
-
-def _results(m: _Module, study: Mapping[str, Any]) -> dict[str, Any]:
-    has_results = study.get("hasResults")
-    if has_results is not None and not isinstance(has_results, bool):
-        raise RecordError(f"hasResults: expected true/false, got {has_results!r}")
-    return {
-        "has_results": has_results,
-        "first_submitted": m.text("resultsFirstSubmitDate"),
-        "first_submitted_qc": m.text("resultsFirstSubmitQcDate"),
-        "first_posted": _date(m.raw("resultsFirstPostDateStruct", dict)),
-        "waived": m.flag("resultsWaived"),
-        "disp_first_submitted": m.text("dispFirstSubmitDate"),
-        "disp_first_submitted_qc": m.text("dispFirstSubmitQcDate"),
-        "disp_first_posted": _date(m.raw("dispFirstPostDateStruct", dict)),
-    }
-
-
-def _sponsor(m: _Module) -> dict[str, Any]:
-    lead = m.obj("leadSponsor")
-    return {
-        "lead": _drop_empty({"name": _t(lead, "name"), "class": _t(lead, "class")}),
-        "collaborators": m.items("collaborators", _collaborator),
-        "responsible_party": generic(m.obj("responsibleParty"), "responsibleParty"),
-    }
-
-
-def _collaborator(d: dict[str, Any]) -> dict[str, Any]:
-    return {"name": _t(d, "name"), "class": _t(d, "class")}
-
-
-def _description(m: _Module) -> dict[str, Any]:
-    return {"brief_summary": m.text("briefSummary"), "detailed": m.text("detailedDescription")}
-
-
-def _conditions(m: _Module) -> dict[str, Any]:
-    return {"conditions": m.texts("conditions"), "keywords": m.texts("keywords")}
-
-
-def _design(m: _Module) -> dict[str, Any]:
-    info = m.obj("designInfo")
-    masking = info.get("maskingInfo") or {}
-    if not isinstance(masking, dict):
-        where = "protocolSection.designModule.designInfo.maskingInfo"
-        raise RecordError(f"{where}: expected an object, got {masking!r}")
-    return {
-        "study_type": m.text("studyType"),
-        "phases": m.texts("phases"),
-        "allocation": _t(info, "allocation"),
-        "intervention_model": _t(info, "interventionModel"),
-        "intervention_model_description": _t(info, "interventionModelDescription"),
-        "primary_purpose": _t(info, "primaryPurpose"),
-        "observational_model": _t(info, "observationalModel"),
-        "time_perspective": _t(info, "timePerspective"),
-        "masking": _t(masking, "masking"),
-        "masking_description": _t(masking, "maskingDescription"),
-        "who_masked": _set(masking, "whoMasked"),
-        "bio_spec": generic(m.obj("bioSpec"), "bioSpec"),
-        "target_duration": m.text("targetDuration"),
-        "patient_registry": m.flag("patientRegistry"),
-        "expanded_access_types": generic(m.obj("expandedAccessTypes"), "expandedAccessTypes"),
-        "exp_acc_nct_ids": m.texts("nPtrsToThisExpAccNctId"),
-    }
-
-
-def _enrollment(m: _Module) -> dict[str, Any]:
-    info = m.obj("enrollmentInfo")
-    count = info.get("count")
-    if isinstance(count, str) and count.strip().isdigit():
-        count = int(count)
-    if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
-        raise RecordError(f"protocolSection.designModule.enrollmentInfo.count: {count!r}")
-    return {"count": count, "type": _t(info, "type")}
-
-
-def _arm(d: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "label": _t(d, "label"),
-        "type": _t(d, "type"),
-        "description": _t(d, "description"),
-        "interventions": _set(d, "interventionNames"),
-    }
-
-
-def _intervention(d: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": _t(d, "type"),
-        "name": _t(d, "name"),
-        "description": _t(d, "description"),
-        "arms": _set(d, "armGroupLabels"),
-        "other_names": _set(d, "otherNames"),
-    }
-
-
-def _outcome(d: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "measure": _t(d, "measure"),
-        "description": _t(d, "description"),
-        "time_frame": _t(d, "timeFrame"),
-    }
-
-
-def _outcomes(m: _Module) -> dict[str, Any]:
-    return {
-        "primary": m.items("primaryOutcomes", _outcome),
-        "secondary": m.items("secondaryOutcomes", _outcome),
-        "other": m.items("otherOutcomes", _outcome),
-    }
-
-
-def _eligibility(m: _Module) -> dict[str, Any]:
-    return {
-        "criteria": m.text("eligibilityCriteria"),
-        "healthy_volunteers": m.flag("healthyVolunteers"),
-        "sex": m.text("sex"),
-        "gender_based": m.flag("genderBased"),
-        "gender_description": m.text("genderDescription"),
-        "minimum_age": m.text("minimumAge"),
-        "maximum_age": m.text("maximumAge"),
-        "std_ages": m.texts("stdAges"),
-        "study_population": m.text("studyPopulation"),
-        "sampling_method": m.text("samplingMethod"),
-    }
-
-
-def _person(d: dict[str, Any]) -> dict[str, Any]:
-    keys = ("name", "role", "affiliation", "phone", "phoneExt", "email")
-    return {k: _t(d, k) for k in keys}
-
-
-def _location(d: dict[str, Any]) -> dict[str, Any]:
-    # geoPoint is the registry's geocode of the city, not data the sponsor entered: left out.
-    keys = ("facility", "status", "city", "state", "zip", "country")
-    loc: dict[str, Any] = {k: _t(d, k) for k in keys}
-    people = [_as_dict(c, "locations[].contacts") for c in d.get("contacts") or []]
-    contacts = [_drop_empty(_person(c)) for c in people]
-    loc["contacts"] = sorted((c for c in contacts if c), key=_json_key)
-    return loc
-
-
-def _contacts(m: _Module) -> dict[str, Any]:
-    return {
-        "central": m.items("centralContacts", _person),
-        "officials": m.items("overallOfficials", _person),
-    }
-
-
-def _references(m: _Module) -> dict[str, Any]:
-    return {
-        "publications": m.items("references", lambda d: generic(d, "references[]")),
-        "links": m.items("seeAlsoLinks", lambda d: generic(d, "seeAlsoLinks[]")),
-        "ipd_documents": m.items("availIpds", lambda d: generic(d, "availIpds[]")),
-    }
-
-
-def _whole(m: _Module) -> dict[str, Any]:
-    """A module kept whole, generically cleaned (oversight, IPD sharing)."""
-    m.used.update(m.data)
-    cleaned: dict[str, Any] = generic(m.data, f"protocolSection.{m.name}")
-    return cleaned
-
-
-# (canonical section, API module, builder); several sections may read one module.
-_SECTIONS: tuple[tuple[str, str, Callable[[_Module], dict[str, Any]]], ...] = (
-    ("identification", "identificationModule", _identification),
-    ("status", "statusModule", _status),
-    ("dates", "statusModule", _dates),
-    ("admin", "statusModule", _admin),
-    ("sponsor", "sponsorCollaboratorsModule", _sponsor),
-    ("oversight", "oversightModule", _whole),
-    ("description", "descriptionModule", _description),
-    ("conditions", "conditionsModule", _conditions),
-    ("design", "designModule", _design),
-    ("enrollment", "designModule", _enrollment),
-    ("outcomes", "outcomesModule", _outcomes),
-    ("eligibility", "eligibilityModule", _eligibility),
-    ("contacts", "contactsLocationsModule", _contacts),
-    ("references", "referencesModule", _references),
-    ("ipd_sharing", "ipdSharingStatementModule", _whole),
-)
-
-_TOP_LISTS: tuple[tuple[str, str, str, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (
-    ("arms", "armsInterventionsModule", "armGroups", _arm),
-    ("interventions", "armsInterventionsModule", "interventions", _intervention),
-    ("locations", "contactsLocationsModule", "locations", _location),
-)
-
-#: The top-level sections of a canonical record (the first segment of a field path).
-RECORD_SECTIONS: tuple[str, ...] = (
-    *(section for section, _, _ in _SECTIONS),
-    *(section for section, _, _, _ in _TOP_LISTS),
-    "results",
-    "other",
-)
-
-
-# ---------------------------------------------------------------- entry points
-
-
-def normalize(study: dict[str, Any]) -> dict[str, Any]:
-    """The canonical record of an API v2 study (see the module docstring)."""
-    protocol = _protocol(study)
-    modules: dict[str, _Module] = {}
-
-    def module(name: str) -> _Module:
-        if name not in modules:
-            modules[name] = _Module(protocol, name)
-        return modules[name]
-
-    record: dict[str, Any] = {}
-    for section, name, build in _SECTIONS:
-        record[section] = _drop_empty(build(module(name)))
-    for section, name, key, build_item in _TOP_LISTS:
-        record[section] = module(name).items(key, build_item)
-    record["results"] = _drop_empty(_results(module("statusModule"), study))
-    record["other"] = _other(protocol, modules)
-    _sort_lists(record)
-    if not record["identification"].get("nct_id"):
-        raise RecordError("study has no protocolSection.identificationModule.nctId")
-    return _drop_empty(record)
-
-
-def _protocol(study: Any) -> dict[str, Any]:
-    if not isinstance(study, dict):
-        raise RecordError(f"a study must be a JSON object, got {_kind(study)}")
-    protocol = study.get("protocolSection")
-    if not isinstance(protocol, dict):
-        got = "nothing" if protocol is None else _kind(protocol)
-        raise RecordError(f"protocolSection: expected an object, got {got}")
-    return protocol
-
-
-def _other(protocol: Mapping[str, Any], modules: Mapping[str, _Module]) -> dict[str, Any]:
-    other: dict[str, Any] = {}
-    for name, module in modules.items():
-        rest = module.leftovers()
-        if rest:
-            other[snake(name)] = rest
-    for name, value in protocol.items():
-        if name not in modules:
-            other[snake(name)] = generic(value, f"protocolSection.{name}")
-    return _drop_empty(other)
-
-
-def _sort_lists(record: dict[str, Any]) -> None:
+def sort_lists(record: dict[str, Any]) -> None:
     for path, fields in KEYED_LISTS.items():
         parent: Any = record
         for key in path[:-1]:
             parent = parent.get(key, {})
         items = parent.get(path[-1]) if isinstance(parent, dict) else None
         if items:
-            parent[path[-1]] = _sort_keyed(items, fields)
+            parent[path[-1]] = sort_keyed(items, fields)
 
 
 def _canonical_bytes(record: dict[str, Any]) -> bytes:
@@ -559,48 +253,100 @@ def canonical_json(record: dict[str, Any]) -> str:
     return _canonical_bytes(record).decode()
 
 
-def source_hash(study: dict[str, Any]) -> str | None:
-    """A version-prefixed hash of exactly what :func:`normalize` reads of a raw study.
-
-    ``normalize`` is pure and reads only ``protocolSection`` and ``hasResults``, so two raw
-    studies with the same source hash have the same canonical record: a cycle that finds the
-    source hash it stored last time can skip normalizing (and never reads ``derivedSection``,
-    whose ``versionHolder`` moves daily). Key order counts here (a reordered record is only
-    normalized again). ``None`` when the study cannot be serialized (then nothing is skipped).
-    """
-    try:
-        data = orjson.dumps([study.get("protocolSection"), study.get("hasResults")])
-    except (orjson.JSONEncodeError, AttributeError):
-        return None
+def version_hash(data: bytes) -> str:
+    """A SHA-256 of ``data`` with the format version as prefix (``v2:...``): content hashes
+    and the source keys of raw records, so a new format never matches an old hash."""
     return f"{HASH_VERSION}:{hashlib.sha256(data).hexdigest()}"
 
 
 def content_hash(record: dict[str, Any]) -> str:
-    """A version-prefixed SHA-256 of the canonical JSON, e.g. ``v1:3f2a...``."""
-    digest = hashlib.sha256(_canonical_bytes(record)).hexdigest()
-    return f"{HASH_VERSION}:{digest}"
+    """A version-prefixed SHA-256 of the canonical JSON, e.g. ``v2:3f2a...``."""
+    return version_hash(_canonical_bytes(record))
+
+
+def format_of(digest: str) -> str:
+    """The record format a content hash (or source key) was made for: ``v2`` of ``v2:...``."""
+    return digest.split(":", 1)[0]
 
 
 @dataclass(frozen=True)
 class StudyFacts:
     """The few facts of a canonical record the ``studies`` table keeps."""
 
-    nct_id: str
+    trial_id: str
+    registry: str
     title: str | None
     overall_status: str | None
     last_update_posted: str | None
 
 
 def facts(record: dict[str, Any]) -> StudyFacts:
-    """The study's id, brief title, overall status and last-update-posted date."""
+    """The trial's id and registry, brief title, overall status and last-update date."""
     ident = record.get("identification", {})
     posted = record.get("admin", {}).get("last_update_posted") or {}
     return StudyFacts(
-        nct_id=ident.get("nct_id", ""),
+        trial_id=ident.get("trial_id", ""),
+        registry=ident.get("registry", ""),
         title=ident.get("brief_title"),
         overall_status=record.get("status", {}).get("overall_status"),
         last_update_posted=posted.get("date"),
     )
+
+
+# ---------------------------------------------------------------- status vocabularies
+
+
+STATES = ("pending", "recruiting", "active", "completed", "stopped", "withdrawn", "unknown")
+
+
+@dataclass(frozen=True)
+class StatusWord:
+    """What a registry's status word means: a neutral state, and whether moving to it is
+    critical (the trial ended early or was halted, suspended, revoked, cancelled, withdrawn
+    or stopped)."""
+
+    state: str
+    critical: bool = False
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A registry's words, as classify receives them: its status words and, for the few
+    fields a registry names its own way, the labels of summaries (``NCT id aliases``)."""
+
+    statuses: Mapping[str, StatusWord] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def critical(self, status: Any) -> bool:
+        word = self.statuses.get(status) if isinstance(status, str) else None
+        return word is not None and word.critical
+
+    def state(self, status: Any) -> str:
+        word = self.statuses.get(status) if isinstance(status, str) else None
+        return word.state if word is not None else "unknown"
+
+
+# ---------------------------------------------------------------- older formats
+
+
+#: Field paths of format v1 that have another name in v2 (stored ``changes.field`` values).
+V1_PATHS: dict[str, str] = {"identification.nct_id": "identification.trial_id"}
+
+
+def upgrade_v1(record: dict[str, Any], registry: str) -> dict[str, Any]:
+    """A stored ``v1`` record (one registry only, ``identification.nct_id``) in format ``v2``.
+
+    ``v2`` names the trial id registry-neutrally and says its registry; every other section
+    kept its shape, so the upgraded record is exactly what the normalizer makes today of the
+    same raw record (the upgrade test checks it) and a cycle after an upgrade reports nothing.
+    """
+    ident = dict(record.get("identification") or {})
+    trial_id = ident.pop("nct_id", None)
+    if not isinstance(trial_id, str) or not trial_id:
+        raise RecordError("a v1 record without identification.nct_id")
+    upgraded = dict(record)
+    upgraded["identification"] = {**ident, "trial_id": trial_id, "registry": registry}
+    return upgraded
 
 
 def keyed(record: Mapping[str, Any]) -> dict[str, Any]:

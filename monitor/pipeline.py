@@ -1,7 +1,10 @@
 """One monitoring cycle: source -> normalize -> compare -> classify -> store -> notify.
 
-``run_cycle`` is the only driver of the pipeline; ``trialmon run``, ``trialmon daemon`` and
-``trialmon backfill`` all feed records through it.
+``run_cycle`` drives a cycle over whatever a source yields; ``trialmon run`` and ``trialmon
+daemon`` use it, and ``trialmon backfill`` opens and closes its run with the same
+:func:`start` and :func:`finish` and turns each historic version into a snapshot with the same
+:func:`next_snapshot` and the store's one write path. A record is normalized by its
+registry (``monitor.registries``), and classified with that registry's status vocabulary.
 """
 
 from __future__ import annotations
@@ -9,28 +12,34 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import date, datetime
 
-from monitor import normalize
+from monitor import normalize, registries
 from monitor.classify import apply_severity, classify, record_change
 from monitor.compare import compare
-from monitor.config import ChangesConfig
+from monitor.configkit import ChangesConfig
 from monitor.errors import RecordError
-from monitor.models import Change, Checkpoint, RawRecord, RecordEvent, RunReport, StudyError
+from monitor.models import (
+    Change,
+    Checkpoint,
+    Item,
+    RawRecord,
+    RecordEvent,
+    RunReport,
+    StudyError,
+)
+from monitor.normalize import Vocabulary
 from monitor.notify.outbox import Outbox
+from monitor.registries.base import Registry
 from monitor.store import Latest, NewSnapshot, Store
+from monitor.times import iso
 
 log = logging.getLogger(__name__)
 
-Item = RawRecord | StudyError | RecordEvent | Checkpoint
 CHANGE_EVENTS = frozenset({"gone", "returned", "new_in_query", "left_query"})
 BATCH = 500
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 UTC with a Z, to the second: ``2026-11-26T20:03:14Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -48,22 +57,39 @@ class Cycle:
 
 def run_cycle(cycle: Cycle, items: Iterable[Item]) -> RunReport:
     """Run one cycle over ``items`` and return what it did."""
-    store, now = cycle.store, iso(cycle.now)
-    if cycle.outbox:
-        cycle.outbox.recover(now)
-    report = RunReport(run_id=store.start_run(now, cycle.source_name), started_at=now)
-    try:
+    with recorded(cycle) as report:
         for batch in batches(until_stopped(items, cycle.should_stop), BATCH):
             process_batch(cycle, batch, report)
             cycle.on_progress(len(batch))
         if cycle.should_stop():
             report.status = "stopped"
-    finally:
-        finish(cycle, report)
     return report
 
 
+@contextmanager
+def recorded(cycle: Cycle) -> Iterator[RunReport]:
+    """A run from :func:`start` to :func:`finish`, whatever happens in between; a run cut
+    short by an exception is ``interrupted``. Every driver (cycles, backfill) runs in one."""
+    report = start(cycle)
+    try:
+        yield report
+    except BaseException:
+        report.status = "interrupted"
+        raise
+    finally:
+        finish(cycle, report)
+
+
+def start(cycle: Cycle) -> RunReport:
+    """Open a run (after queueing what killed runs left for the outbox)."""
+    now = iso(cycle.now)
+    if cycle.outbox:
+        cycle.outbox.recover(now)
+    return RunReport(run_id=cycle.store.start_run(now, cycle.source_name), started_at=now)
+
+
 def finish(cycle: Cycle, report: RunReport) -> None:
+    """Close a run: its status, its digests queued, then delivered (every driver's one end)."""
     report.finished_at = iso(cycle.now)
     if report.status == "running":
         report.status = "ok" if not report.errors else "partial"
@@ -95,13 +121,13 @@ def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 def process_batch(cycle: Cycle, batch: Sequence[Item], report: RunReport) -> None:
     """The batch's records, read with one query per kind; each study written atomically."""
     records = [i for i in batch if isinstance(i, RawRecord)]
-    verdicts, latest = sources_seen(cycle.store, records)
+    verdicts, latest = sources_seen(cycle.store, records, cycle.now.date())
     unchanged: list[str] = []
     remember: list[tuple[str, str]] = []
     for item in batch:
         outcome = process_item(cycle, item, verdicts, latest, report, remember)
-        if outcome == "unchanged" and item.nct_id:
-            unchanged.append(item.nct_id)
+        if outcome == "unchanged" and item.trial_id:
+            unchanged.append(item.trial_id)
     cycle.store.touch(unchanged, iso(cycle.now))
     cycle.store.remember_sources(remember)
 
@@ -119,7 +145,8 @@ def process_item(
         note_error(cycle, report, item)
         return "failed"
     if isinstance(item, Checkpoint):
-        item.action()
+        with cycle.store.transaction():  # a source's progress is saved whole or not at all
+            item.action()
         return "checkpoint"
     if isinstance(item, RecordEvent):
         return process_event(cycle, item, report)
@@ -138,25 +165,35 @@ def check_record(
     key, seen = verdict
     if seen:
         return seen_before(report)
-    outcome = process_record(cycle, raw, latest.get(raw.nct_id), report, key)
+    outcome = process_record(cycle, raw, latest.get(raw.trial_id), report, key)
     if outcome == "unchanged" and key is not None:
-        remember.append((raw.nct_id, key))  # other bytes, the same content
+        remember.append((raw.trial_id, key))  # other bytes, the same content
     return outcome
 
 
 def sources_seen(
-    store: Store, records: Sequence[RawRecord]
+    store: Store, records: Sequence[RawRecord], today: date
 ) -> tuple[Iterator[tuple[str | None, bool]], dict[str, Latest]]:
     """Per record, its source hash and whether the newest snapshot came from the same source.
 
-    Those need no normalizing, hashing or diffing (``normalize.source_hash``); the newest
+    Those need no normalizing, hashing or diffing (``Registry.source_hash``); the newest
     snapshots (with their records) are read only for the others.
     """
-    keys = [r.source_key or normalize.source_hash(r.data) for r in records]
-    stored = store.source_hashes([r.nct_id for r in records])
-    seen = [k is not None and stored.get(r.nct_id) == k for r, k in zip(records, keys, strict=True)]
-    latest = store.latest([r.nct_id for r, s in zip(records, seen, strict=True) if not s])
+    keys = [r.source_key or source_hash(r, today) for r in records]
+    stored = store.source_hashes([r.trial_id for r in records])
+    pairs = zip(records, keys, strict=True)
+    seen = [k is not None and stored.get(r.trial_id) == k for r, k in pairs]
+    latest = store.latest([r.trial_id for r, s in zip(records, seen, strict=True) if not s])
     return zip(keys, seen, strict=True), latest
+
+
+def registry_of(raw: RawRecord) -> Registry:
+    """The registry whose normalizer reads a raw record."""
+    return registries.get(raw.registry or registries.kind_of(raw.trial_id))
+
+
+def source_hash(raw: RawRecord, today: date) -> str | None:
+    return registry_of(raw).source_hash(raw.data, today)
 
 
 def seen_before(report: RunReport) -> str:
@@ -177,18 +214,18 @@ def process_record(
     try:
         snap = next_snapshot(raw, previous, cycle.rules, cycle.now, source_hash)
     except RecordError as e:
-        note_error(cycle, report, StudyError(raw.nct_id, f"{raw.origin}: {e}", transient=False))
+        note_error(cycle, report, StudyError(raw.trial_id, f"{raw.origin}: {e}", transient=False))
         return "failed"
     except Exception as e:  # a shape the pure core did not foresee fails this record, not the cycle
         log.debug("%s: unexpected error", raw.origin, exc_info=True)
         message = f"{raw.origin}: record of an unexpected shape ({type(e).__name__}: {e})"
-        note_error(cycle, report, StudyError(raw.nct_id, message, transient=False))
+        note_error(cycle, report, StudyError(raw.trial_id, message, transient=False))
         return "failed"
     if snap is None:
         report.unchanged += 1
         return "unchanged"
     cycle.store.save_snapshot(snap, previous, report.run_id)
-    count_outcome(report, raw.nct_id, previous, list(snap.changes))
+    count_outcome(report, raw.trial_id, previous, list(snap.changes))
     return "new" if previous is None else "changed"
 
 
@@ -202,20 +239,26 @@ def next_snapshot(
     """normalize -> hash -> compare -> classify: the snapshot to store, or None if unchanged.
 
     The one path every driver (live cycles, record-history backfill) takes from a raw record
-    to a classified snapshot. Raises ``RecordError`` for a record that cannot be normalized.
+    to a classified snapshot, through the record's registry (its normalizer, and its status
+    vocabulary for classify). Raises ``RecordError`` for a record that cannot be normalized.
     """
-    record = normalize.normalize(raw.data)
+    registry = registry_of(raw)
+    record = registry.normalize(raw.data, now.date())
     digest = normalize.content_hash(record)
     if previous is not None and previous.content_hash == digest:
         return None
     comparable = previous is not None and same_format(previous.content_hash, digest)
-    changes = detect(previous, record, rules) if previous and comparable else []
+    changes = (
+        detect(previous, record, rules, registry.vocabulary) if previous and comparable else []
+    )
     return new_snapshot(raw, record, digest, changes, now, source_hash)
 
 
 def same_format(old_hash: str, new_hash: str) -> bool:
-    """A previous snapshot of another record format is re-baselined, never diffed."""
-    return old_hash.split(":")[0] == new_hash.split(":")[0]
+    """A previous snapshot of another record format is re-baselined, never diffed: the
+    migration upgraded every stored record it could read, and one it could not is compared
+    with nothing rather than reported as changed in every field."""
+    return normalize.format_of(old_hash) == normalize.format_of(new_hash)
 
 
 def process_event(cycle: Cycle, event: RecordEvent, report: RunReport) -> str:
@@ -227,9 +270,10 @@ def process_event(cycle: Cycle, event: RecordEvent, report: RunReport) -> str:
     if event.kind == "unchanged":
         return "unchanged"
     change = event_change(event, cycle.rules)
-    cycle.store.record_event(event, change, iso(cycle.now), report.run_id)
+    kind = registries.kind_of(event.trial_id)
+    cycle.store.record_event(event, change, iso(cycle.now), report.run_id, kind)
     if change is not None:
-        report.changes.append((event.nct_id, change))
+        report.changes.append((event.trial_id, change))
     return event.kind
 
 
@@ -240,10 +284,13 @@ def event_change(event: RecordEvent, rules: ChangesConfig) -> Change | None:
     return apply_severity(record_change(event.kind, query=event.query), rules)
 
 
-def detect(previous: Latest, record: dict, rules: ChangesConfig) -> list[Change]:
+def detect(
+    previous: Latest, record: dict, rules: ChangesConfig, vocabulary: Vocabulary
+) -> list[Change]:
     old = previous.parsed()
     views = (normalize.keyed(old), normalize.keyed(record))  # built once for both steps
-    return classify(old, record, compare(old, record, rules.ignore, views), rules, views)
+    diffs = compare(old, record, rules.ignore, views)
+    return classify(old, record, diffs, rules, views, vocabulary)
 
 
 def new_snapshot(
@@ -256,7 +303,8 @@ def new_snapshot(
 ) -> NewSnapshot:
     facts = normalize.facts(record)
     return NewSnapshot(
-        nct_id=raw.nct_id,
+        trial_id=raw.trial_id,
+        registry=facts.registry,
         captured_at=raw.captured_at or iso(now),
         source=raw.source,
         content_hash=digest,
@@ -271,7 +319,7 @@ def new_snapshot(
 
 
 def count_outcome(
-    report: RunReport, nct_id: str, previous: Latest | None, changes: list[Change]
+    report: RunReport, trial_id: str, previous: Latest | None, changes: list[Change]
 ) -> None:
     if previous is None:
         report.new += 1
@@ -279,22 +327,22 @@ def count_outcome(
         report.changed += 1
     else:
         report.unchanged += 1  # content moved but nothing meaningful (e.g. an ignored field)
-    report.changes.extend((nct_id, c) for c in changes)
+    report.changes.extend((trial_id, c) for c in changes)
 
 
 def note_error(cycle: Cycle, report: RunReport, error: StudyError) -> None:
     log.warning("%s", error.message)
     report.errors.append(error)
-    if error.nct_id:
-        cycle.store.record_failure(error.nct_id, error.message, iso(cycle.now))
+    if error.trial_id:
+        cycle.store.record_failure(error.trial_id, error.message, iso(cycle.now))
 
 
 def missing_watched(items: Iterable[Item], watched: Collection[str], where: str) -> Iterator[Item]:
     """Pass items through, then report each watched study no item mentioned."""
     seen: set[str] = set()
     for item in items:
-        if item.nct_id:
-            seen.add(item.nct_id)
+        if item.trial_id:
+            seen.add(item.trial_id)
         yield item
-    for nct_id in sorted(set(watched) - seen):
-        yield StudyError(nct_id, f"{nct_id}: no record of this study in {where}")
+    for trial_id in sorted(set(watched) - seen):
+        yield StudyError(trial_id, f"{trial_id}: no record of this study in {where}")

@@ -71,7 +71,7 @@ def when(value: str | None) -> Text:
 
 
 def history_title(data: Mapping[str, Any]) -> str:
-    return f"{data['nct_id']}  {data.get('title') or ''}".rstrip()
+    return f"{data['trial_id']}  {data.get('title') or ''}".rstrip()
 
 
 def history_table(data: Mapping[str, Any]) -> RenderableType:
@@ -116,9 +116,9 @@ def history_lines(data: Mapping[str, Any]) -> Iterator[str]:
 # ---------------------------------------------------------------- diff
 
 
-def diff_header(nct_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+def diff_header(trial_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     return (
-        f"{nct_id}: snapshot #{old['id']} ({old['captured_at']}) → "
+        f"{trial_id}: snapshot #{old['id']} ({old['captured_at']}) → "
         f"#{new['id']} ({new['captured_at']})"
     )
 
@@ -151,7 +151,7 @@ def changes_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
                  "category", "summary")  # fmt: skip
     for row in rows:
         grid.add_row(
-            when(row["detected_at"]), text(row["nct_id"]), severity(row["severity"]),
+            when(row["detected_at"]), text(row["trial_id"]), severity(row["severity"]),
             text(row["category"]), text(row["summary"]),
         )  # fmt: skip
     return grid
@@ -160,7 +160,7 @@ def changes_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
 def changes_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     for row in rows:
         line = f"[{row['severity']}] {row['category']}: {row['summary']}"
-        yield f"{row['detected_at']}  {row['nct_id']}  {line}"
+        yield f"{row['detected_at']}  {row['trial_id']}  {line}"
 
 
 # ---------------------------------------------------------------- studies
@@ -179,7 +179,7 @@ def unwatched(row: Mapping[str, Any]) -> bool:
 
 
 def watch_hint(row: Mapping[str, Any]) -> str:
-    return f"not watched: trialmon watch add {row['nct_id']}"
+    return f"not watched: trialmon watch add {row['trial_id']}"
 
 
 def study_notes(row: Mapping[str, Any]) -> Text:
@@ -220,7 +220,7 @@ def studies_grid(rows: Sequence[Mapping[str, Any]]) -> Table:
                  "title")  # fmt: skip
     for row in rows:
         grid.add_row(
-            text(row["nct_id"], "" if row["known"] else "dim"), status(row["overall_status"]),
+            text(row["trial_id"], "" if row["known"] else "dim"), status(row["overall_status"]),
             when(row["last_checked"]), text((row["last_changed"] or "")[:10]),
             text(row["changes"]), study_notes(row),
         )  # fmt: skip
@@ -229,7 +229,7 @@ def studies_grid(rows: Sequence[Mapping[str, Any]]) -> Table:
 
 def study_block(row: Mapping[str, Any]) -> RenderableType:
     head = Text.assemble(
-        (row["nct_id"], "bold" if row["known"] else "dim"), "  ", status(row["overall_status"]),
+        (row["trial_id"], "bold" if row["known"] else "dim"), "  ", status(row["overall_status"]),
         "  checked ", when(row["last_checked"]), "  changed ",
         text((row["last_changed"] or "-")[:10]), f"  {row['changes']} changes",
     )  # fmt: skip
@@ -240,7 +240,7 @@ def study_block(row: Mapping[str, Any]) -> RenderableType:
 def studies_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     for row in rows:
         cells = [
-            row["nct_id"],
+            row["trial_id"],
             row["overall_status"] or "-",
             f"checked {row['last_checked'] or 'never'}"
             + (f" ({watch_hint(row)})" if unwatched(row) else ""),

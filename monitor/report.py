@@ -21,15 +21,11 @@ import orjson
 from monitor import chart
 from monitor.errors import StoreError, UsageError
 from monitor.models import SEVERITIES, severity_rank
-from monitor.store import Store, iter_rows
+from monitor.store import Store
+from monitor.times import iso
 
 DATE_FIELDS: tuple[str, ...] = ("start", "primary_completion", "completion")
 STATUS_CLASS = re.compile(r"^[A-Z_]+$")
-CHANGES_SQL = """
-select c.*, coalesce(s.last_update_posted, substr(s.captured_at, 1, 10)) as version_date
-from changes c left join snapshots s on s.id = c.to_snapshot_id
-where c.nct_id = ? order by c.detected_at desc, c.id
-"""
 
 
 @dataclass(frozen=True)
@@ -92,23 +88,23 @@ def version_of(snap: Mapping[str, Any], record: Mapping[str, Any], prior: str | 
     )
 
 
-def collect(store: Store, nct_id: str) -> StudyReport:
+def collect(store: Store, trial_id: str) -> StudyReport:
     """Everything the page shows of one study, oldest version first."""
-    study = store.study(nct_id)
+    study = store.study(trial_id)
     if study is None:
-        raise UsageError(f"{nct_id} is not in the database (run `trialmon run` first)")
+        raise UsageError(f"{trial_id} is not in the database (run `trialmon run` first)")
     versions: list[Version] = []
     record: dict[str, Any] = {}
-    for snap in store.snapshots_of(nct_id):
+    for snap in store.snapshots_of(trial_id):
         record = orjson.loads(snap["record"])
         prior = versions[-1].status if versions else None
         versions.append(version_of(snap, record, prior))
-    changes = tuple(iter_rows(store, CHANGES_SQL, [nct_id]))
+    changes = tuple(store.changes_with_version_date(trial_id))
     return StudyReport(study, record_sponsor(record), tuple(versions), changes)
 
 
-def build_report(store: Store, nct_ids: Sequence[str], *, generated_at: datetime) -> str:
-    return render_page([collect(store, n) for n in nct_ids], generated_at)
+def build_report(store: Store, trial_ids: Sequence[str], *, generated_at: datetime) -> str:
+    return render_page([collect(store, n) for n in trial_ids], generated_at)
 
 
 def write_report(path: Path, page: str) -> None:
@@ -178,13 +174,13 @@ def status_class(status: str | None) -> str:
     return f"status-{value}" if STATUS_CLASS.match(value) else "status-OTHER"
 
 
-def anchor(nct_id: str) -> str:
-    return f"study-{e(nct_id)}"
+def anchor(trial_id: str) -> str:
+    return f"study-{e(trial_id)}"
 
 
 def render_page(reports: Sequence[StudyReport], generated_at: datetime) -> str:
-    stamp = generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    names = ", ".join(r.study["nct_id"] for r in reports)
+    stamp = iso(generated_at)
+    names = ", ".join(r.study["trial_id"] for r in reports)
     title = f"trialmon report: {names}" if len(reports) == 1 else "trialmon portfolio report"
     body = [
         f"<header><h1>{e(title)}</h1><p class='generated'>Generated {e(stamp)} "
@@ -202,7 +198,7 @@ def portfolio(reports: Sequence[StudyReport]) -> str:
         counts = severity_counts(r)
         slip = net_shift(series(r)["completion"])
         rows.append(
-            f"<tr><td><a href='#{anchor(r.study['nct_id'])}'>{e(r.study['nct_id'])}</a></td>"
+            f"<tr><td><a href='#{anchor(r.study['trial_id'])}'>{e(r.study['trial_id'])}</a></td>"
             f"<td>{e(r.study['title'])}</td>"
             f"<td><span class='status {status_class(r.study['overall_status'])}'>"
             f"{e(r.study['overall_status'])}</span></td>"
@@ -231,14 +227,14 @@ def signed(days: int | None) -> str:
 
 def study_section(report: StudyReport, as_of: str) -> str:
     study = report.study
-    nct_id = study["nct_id"]
+    trial_id = study["trial_id"]
     return (
-        f"<section class='study' id='{anchor(nct_id)}'>"
-        f"<h2><span class='nct'>{e(nct_id)}</span> {e(study['title'])}</h2>"
+        f"<section class='study' id='{anchor(trial_id)}'>"
+        f"<h2><span class='nct'>{e(trial_id)}</span> {e(study['title'])}</h2>"
         f"{facts(report)}"
         f"<h3>Status timeline</h3>{timeline(report, as_of)}"
         f"<h3>Planned dates</h3>"
-        f"{chart.slippage_svg(series(report), f'Planned dates of {nct_id} by version')}"
+        f"{chart.slippage_svg(series(report), f'Planned dates of {trial_id} by version')}"
         f"{date_table(report)}"
         f"<h3>Changes</h3>{change_table(report)}"
         "</section>"

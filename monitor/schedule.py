@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,18 +30,17 @@ from apscheduler.job import Job
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.combining import OrTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import ScheduleConfig
+from monitor.cron import cron_trigger as cron_trigger  # re-exported: its home is monitor.cron
+from monitor.cron import crontab_weekdays as crontab_weekdays
 from monitor.signals import stop_on_signals as stop_on_signals  # its home before
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "cycle"
 CRON_MISFIRE_GRACE = 3600  # a cron cycle up to an hour late (host asleep, busy) still runs
-DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 NEXT_EVENTS = (
     EVENT_SCHEDULER_STARTED
     | EVENT_JOB_EXECUTED
@@ -52,71 +51,6 @@ NEXT_EVENTS = (
 
 
 # ---------------------------------------------------------------- triggers
-
-
-def cron_trigger(expr: str, timezone: tzinfo, jitter: int | None = None) -> BaseTrigger:
-    """A crontab expression read as cron reads it.
-
-    Two differences of APScheduler 3.x are undone: it numbers weekdays from Monday = 0 (so
-    ``1-5`` would mean Tuesday to Saturday), hence the day-of-week field is translated to day
-    names; and it requires both day of month and day of week to match where cron takes
-    either, hence a trigger that fires on either when both are restricted.
-    """
-    fields = expr.split()
-    if len(fields) != 5:
-        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
-    minute, hour, day, month, weekday = fields
-    days = crontab_weekdays(weekday)
-
-    def make(day: str, days: str, jitter: int | None) -> CronTrigger:
-        return CronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=days,
-            timezone=timezone,
-            jitter=jitter,
-        )
-
-    if day != "*" and days != "*":
-        return OrTrigger([make(day, "*", None), make("*", days, None)], jitter=jitter)
-    return make(day, days, jitter)
-
-
-def crontab_weekdays(field: str) -> str:
-    """Crontab's day-of-week field (numbers, names, ranges, steps) as a list of day names."""
-    if field == "*":
-        return field
-    days: set[int] = set()
-    for term in field.split(","):
-        days.update(_weekday_term(term))
-    return ",".join(DAYS[d] for d in sorted(days))
-
-
-def _weekday_term(term: str) -> set[int]:
-    span, _, step_text = term.partition("/")
-    step = int(step_text) if step_text else 1
-    if span == "*":
-        first, last = 0, 6
-    else:
-        start, dash, end = span.partition("-")
-        first = _weekday(start)
-        last = _weekday(end) if dash else (7 if step_text else first)
-        if last == 0 and first > 0:
-            last = 7  # fri-sun
-    if step < 1 or last < first:
-        raise ValueError(f"day of week {term!r} is not a usable range")
-    return {d % 7 for d in range(first, last + 1, step)}
-
-
-def _weekday(text: str) -> int:
-    name = text.strip().lower()
-    if name in DAYS:
-        return DAYS.index(name)
-    if name.isdigit() and int(name) <= 7:
-        return int(name)
-    raise ValueError(f"day of week {text!r} is not 0-7 or a day name")
 
 
 def build_trigger(config: ScheduleConfig) -> BaseTrigger:

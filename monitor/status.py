@@ -12,14 +12,10 @@ import orjson
 
 from monitor.config import Config
 from monitor.lock import Holder, current_holder, daemon_lock_path, run_lock_path
-from monitor.store import Store, iter_rows
+from monitor.store import Store
 
 NEXT_CYCLE_KEY = "daemon.next_cycle_at"
 SCHEDULE_KEY = "daemon.schedule"
-RUN_COLUMNS = (
-    "id, started_at, finished_at, status, source, studies_checked, studies_new, "
-    "studies_changed, studies_unchanged, changes_found, errors, error_details"
-)
 TEXT_LIST_LIMIT = 10
 
 
@@ -58,11 +54,7 @@ def last_cycle(store: Store, *, running: bool) -> dict[str, Any] | None:
 
     Backfills (``source = 'history'``) are imports, not monitoring cycles: they are left out.
     """
-    sql = (
-        f"select {RUN_COLUMNS} from runs where coalesce(source, '') != 'history' "
-        "order by id desc limit 2"
-    )
-    rows = list(iter_rows(store, sql))
+    rows = store.last_cycles()
     if rows and rows[0]["status"] == "running":
         if running:
             rows = rows[1:]
@@ -76,7 +68,7 @@ def last_cycle(store: Store, *, running: bool) -> dict[str, Any] | None:
 
 
 def watched(config: Config, store: Store | None) -> dict[str, Any]:
-    stored = store.db.execute("select count(*) from studies").fetchone()[0] if store else 0
+    stored = store.count_studies() if store else 0
     return {
         "studies": list(config.watch.studies),
         "queries": [q.name for q in config.watch.queries],
@@ -85,19 +77,11 @@ def watched(config: Config, store: Store | None) -> dict[str, Any]:
 
 
 def failing(store: Store) -> list[dict[str, Any]]:
-    sql = (
-        "select nct_id, consecutive_failures, last_error, last_checked from studies "
-        "where consecutive_failures > 0 order by consecutive_failures desc, nct_id"
-    )
-    return list(iter_rows(store, sql))
+    return store.failing()
 
 
 def deliveries(store: Store) -> dict[str, list[dict[str, Any]]]:
-    sql = (
-        "select id, run_id, channel, attempts, last_error, created_at from deliveries "
-        "where status = ? order by id"
-    )
-    return {s: list(iter_rows(store, sql, [s])) for s in ("pending", "failed")}
+    return {s: store.deliveries_with_status(s) for s in ("pending", "failed")}
 
 
 def unhealthy(data: dict[str, Any]) -> str | None:
@@ -167,7 +151,7 @@ def _failing_lines(failing: list[dict[str, Any]]) -> list[str]:
         return ["Failing studies: none"]
     lines = [f"Failing studies: {len(failing)}"]
     for f in failing[:TEXT_LIST_LIMIT]:
-        lines.append(f"  {f['nct_id']}: {f['consecutive_failures']} times, {f['last_error']}")
+        lines.append(f"  {f['trial_id']}: {f['consecutive_failures']} times, {f['last_error']}")
     return lines
 
 

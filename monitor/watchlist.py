@@ -19,9 +19,9 @@ from typing import Any
 import tomlkit
 from tomlkit.items import Array
 
+from monitor import registries
 from monitor.config import parse_config
 from monitor.errors import ConfigError, UsageError
-from monitor.ids import normalize_trial_id
 from monitor.paths import write_atomic
 
 NEW_FILE_MODE = 0o600  # a config may hold webhook URLs with tokens in them
@@ -49,7 +49,7 @@ def write_starter(path: Path, *, force: bool = False) -> None:
 
 def trial_ids(values: Iterable[str]) -> list[str]:
     """Validated, upper-cased, without repeats; a bad one is a ConfigError naming it."""
-    return list(dict.fromkeys(normalize_trial_id(v, "ID") for v in values))
+    return list(dict.fromkeys(registries.trial_id(v, "ID") for v in values))
 
 
 def add(path: Path, values: Iterable[str]) -> Edit:

@@ -19,6 +19,8 @@ from monitor import normalize
 from monitor.config import ChangesConfig
 from monitor.models import RawRecord
 from monitor.pipeline import detect, new_snapshot
+from monitor.registries.ctgov import normalize as ctgov
+from monitor.registries.ctgov.vocabulary import VOCABULARY
 from monitor.store import NewSnapshot, Store, to_json
 
 SEED = "NCT06009107"
@@ -62,9 +64,9 @@ def save(store: Store, study: dict[str, Any], captured_at: str) -> int:
     """One version of a study through normalize -> compare -> classify -> store."""
     nct_id = study["protocolSection"]["identificationModule"]["nctId"]
     raw = RawRecord(nct_id, study, "history", f"test:{nct_id}", captured_at=captured_at)
-    canonical = normalize.normalize(study)
+    canonical = ctgov.normalize(study)
     previous = store.latest([nct_id]).get(nct_id)
-    changes = detect(previous, canonical, RULES) if previous else []
+    changes = detect(previous, canonical, RULES, VOCABULARY) if previous else []
     now = datetime.fromisoformat(captured_at.replace("Z", "+00:00"))
     snap = new_snapshot(raw, canonical, normalize.content_hash(canonical), changes, now)
     return store.save_snapshot(snap, previous, run_id=None)
@@ -73,7 +75,7 @@ def save(store: Store, study: dict[str, Any], captured_at: str) -> int:
 def save_canonical(store: Store, nct_id: str, canonical: dict[str, Any], captured_at: str) -> int:
     """A canonical record written as is, bypassing normalization (any text a database may hold)."""
     snap = NewSnapshot(
-        nct_id=nct_id,
+        trial_id=nct_id,
         captured_at=captured_at,
         source="files",
         content_hash="test:" + captured_at,

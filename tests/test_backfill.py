@@ -95,7 +95,7 @@ def timeline(store: Store) -> list[tuple[str, str, int | None]]:
 
 def summaries(store: Store) -> list[tuple[str, str]]:
     rows = store.db.execute(
-        "select detected_at, summary from changes where nct_id = ? order by detected_at, id",
+        "select detected_at, summary from changes where trial_id = ? order by detected_at, id",
         [NCT_ID],
     )
     return [(r[0][:10], r[1]) for r in rows]
@@ -312,7 +312,7 @@ def test_backfill_without_ids_is_a_usage_error(tmp_path: Path, registry: Registr
     write_config(tmp_path, registry)
     result = trialmon("backfill", cwd=tmp_path)
     assert result.returncode == 2
-    assert "name one or more NCT_IDs, or use --all" in result.stderr
+    assert "name one or more TRIAL_IDs, or use --all" in result.stderr
 
 
 def test_backfill_exits_1_when_every_study_fails(tmp_path: Path, registry: Registry) -> None:

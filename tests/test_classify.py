@@ -10,7 +10,8 @@ from monitor.classify import classify, date_shift, percent, record_change, text_
 from monitor.compare import compare
 from monitor.config import ChangesConfig
 from monitor.models import CATEGORIES, Change
-from monitor.normalize import normalize
+from monitor.registries.ctgov.normalize import normalize
+from monitor.registries.ctgov.vocabulary import VOCABULARY
 from tests.casefile import cases, pair
 
 CASES = cases()
@@ -27,7 +28,7 @@ def run_case(case: dict[str, Any]) -> list[Change]:
     before, after = pair(case)
     old, new = normalize(before), normalize(after)
     rules = _rules(case)
-    return classify(old, new, compare(old, new, rules.ignore), rules)
+    return classify(old, new, compare(old, new, rules.ignore), rules, vocabulary=VOCABULARY)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -81,8 +82,8 @@ def test_percent() -> None:
 
 
 def test_enrollment_from_zero_has_no_percentage() -> None:
-    old = {"identification": {"nct_id": "NCT00000001"}, "enrollment": {"count": 0}}
-    new = {"identification": {"nct_id": "NCT00000001"}, "enrollment": {"count": 12}}
+    old = {"identification": {"trial_id": "NCT00000001"}, "enrollment": {"count": 0}}
+    new = {"identification": {"trial_id": "NCT00000001"}, "enrollment": {"count": 12}}
     (change,) = classify(old, new, compare(old, new), ChangesConfig())
     assert change.summary == "Enrollment: 0 → 12"
 
@@ -109,16 +110,16 @@ def test_record_change_refuses_unknown_events_and_missing_query() -> None:
 
 
 def test_whole_sections_appearing_are_classified_field_by_field() -> None:
-    old = {"identification": {"nct_id": "NCT00000001"}}
+    old = {"identification": {"trial_id": "NCT00000001"}}
     new = {
-        "identification": {"nct_id": "NCT00000001"},
+        "identification": {"trial_id": "NCT00000001"},
         "status": {"overall_status": "WITHDRAWN"},
         "dates": {"start": {"date": "2025-06", "type": "ESTIMATED"}},
         "outcomes": {"primary": [{"measure": "Overall survival"}]},
     }
     rows = [
         (c.category, c.severity, c.field)
-        for c in classify(old, new, compare(old, new), ChangesConfig())
+        for c in classify(old, new, compare(old, new), ChangesConfig(), vocabulary=VOCABULARY)
     ]
     assert rows == [
         ("status", "critical", "status.overall_status"),
@@ -128,5 +129,5 @@ def test_whole_sections_appearing_are_classified_field_by_field() -> None:
 
 
 def test_no_differences_no_changes() -> None:
-    record = {"identification": {"nct_id": "NCT00000001"}}
+    record = {"identification": {"trial_id": "NCT00000001"}}
     assert classify(record, record, [], ChangesConfig()) == []

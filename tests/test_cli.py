@@ -121,6 +121,33 @@ def test_every_command_is_in_the_readme() -> None:
         assert f"trialmon {name}" in readme, f"README does not show `trialmon {name}`"
 
 
+def test_notify_test_lists_every_registered_channel(tmp_path: Path) -> None:
+    """The enabled ones with their outcome, the others as not enabled."""
+    from monitor.notify.channels import CHANNELS
+
+    result = trialmon("notify", "--test", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "log: sent to stderr"
+    others = [kind for kind in CHANNELS if kind != "log"]
+    assert others and all(
+        f"{k}: not enabled ([notify.{k}] enabled = false)" in lines for k in others
+    )
+
+
+def test_a_registry_is_chosen_by_the_form_of_a_watched_id(tmp_path: Path) -> None:
+    from monitor import registries
+    from monitor.config import parse_config
+
+    config = parse_config({"watch": {"studies": ["nct06009107"]}})
+    assert config.watch.studies == ("NCT06009107",)
+    assert registries.kind_of("NCT06009107") == "ctgov"
+    (tmp_path / "config.toml").write_text("[watch]\nstudies = ['2024-513060-2600']\n")
+    result = trialmon("run", "--source", str(SEEDS), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'2024-513060-2600' is not a trial id of any registry (an NCT id: " in result.stderr
+
+
 def test_run_quiet_speaks_only_of_changes_and_failures(tmp_path: Path) -> None:
     def quiet(source: Path) -> subprocess.CompletedProcess[str]:
         result = trialmon("run", "--quiet", "--source", str(source), cwd=tmp_path)

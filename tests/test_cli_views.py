@@ -56,7 +56,7 @@ def parsed(result: Result) -> Any:
 def test_history_json_is_one_object_oldest_first(invoke: Any) -> None:
     data = parsed(invoke("history", SEED, "--format", "json"))
     assert isinstance(data, dict)
-    assert data["nct_id"] == SEED and data["overall_status"] == "WITHDRAWN"
+    assert data["trial_id"] == SEED and data["overall_status"] == "WITHDRAWN"
     assert [len(v["changes"]) for v in data["versions"]] == [0, 4, 3]
     assert data["versions"][2]["changes"][0]["new_value"] == "WITHDRAWN"
 
@@ -99,7 +99,7 @@ def test_changes_json_newest_first(invoke: Any) -> None:
     assert len(data) == 14
     stamps = [c["detected_at"] for c in data]
     assert stamps == sorted(stamps, reverse=True)
-    assert {c["nct_id"] for c in data} == {SEED, TERMINATED}
+    assert {c["trial_id"] for c in data} == {SEED, TERMINATED}
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ def test_changes_bad_since_is_a_usage_error(invoke: Any) -> None:
 
 
 def test_studies_json_lists_known_and_watched(invoke: Any) -> None:
-    data = {r["nct_id"]: r for r in parsed(invoke("studies", "--format", "json"))}
+    data = {r["trial_id"]: r for r in parsed(invoke("studies", "--format", "json"))}
     assert set(data) == {FAILING, TERMINATED, SEED, NEVER_CHECKED}
     assert data[SEED]["watched"] and data[SEED]["overall_status"] == "WITHDRAWN"
     assert data[SEED]["snapshots"] == 3 and data[SEED]["changes"] == 7
@@ -168,7 +168,7 @@ def test_studies_text_shows_failures(invoke: Any) -> None:
 
 def test_studies_failing_only(invoke: Any) -> None:
     data = parsed(invoke("studies", "--failing", "--format", "json"))
-    assert [r["nct_id"] for r in data] == [FAILING]
+    assert [r["trial_id"] for r in data] == [FAILING]
 
 
 # ---------------------------------------------------------------- report

@@ -13,12 +13,13 @@ from hypothesis import strategies as st
 from monitor.classify import classify
 from monitor.compare import Difference, compare, ignore_regex
 from monitor.config import ChangesConfig
-from monitor.normalize import keyed, normalize
+from monitor.normalize import keyed
+from monitor.registries.ctgov.normalize import normalize
 from tests.casefile import load_raw
 from tests.test_normalize import REAL, _shuffle
 
 BASE = {
-    "identification": {"nct_id": "NCT00000001"},
+    "identification": {"trial_id": "NCT00000001"},
     "conditions": {"conditions": ["Asthma", "COPD"]},
     "locations": [
         {"facility": "A", "city": "Oslo", "country": "Norway", "status": "RECRUITING"},

@@ -80,14 +80,14 @@ def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
 
 READ = (
     "select s.id, (select count(*) from changes c where c.to_snapshot_id = s.id), "
-    "(select t.latest_snapshot_id from studies t where t.nct_id = s.nct_id) "
+    "(select t.latest_snapshot_id from studies t where t.trial_id = s.trial_id) "
     "from snapshots s where s.id > ?"
 )
 
 
 def sqlite_utils_query(db: Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "sqlite_utils", "query", str(db)]
-    sql = "select nct_id, count(*) from changes group by nct_id"
+    sql = "select trial_id, count(*) from changes group by trial_id"
     return subprocess.run([*command, sql], capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -117,4 +117,4 @@ def test_durations(text: str, seconds: int) -> None:
 
 def test_loopback_http_is_allowed() -> None:
     config = parse_config({"ctgov": {"base_url": "http://127.0.0.1:8080/"}})
-    assert config.ctgov.base_url == "http://127.0.0.1:8080"
+    assert config.registries["ctgov"].base_url == "http://127.0.0.1:8080"

@@ -7,9 +7,9 @@ starts from the reference state before one cycle, kills the process at one point
 timed by watching the database), runs the cycle again to completion and compares:
 
 - ``PRAGMA integrity_check`` is ok, no run is left ``running``, no digest left ``pending``;
-- the snapshots are the reference's: same (nct_id, content_hash) multiset, none duplicated or
+- the snapshots are the reference's: same (trial_id, content_hash) multiset, none duplicated or
   missing, and every study points at its newest snapshot;
-- every change is recorded exactly once: same (nct_id, category, field, old, new) multiset,
+- every change is recorded exactly once: same (trial_id, category, field, old, new) multiset,
   each linked to the snapshot before it;
 - every digest is delivered exactly once: the log channel's file holds the same changes
   (one JSON line each) as the reference's, and one digest per delivery marked sent.
@@ -105,13 +105,13 @@ def state(ws: Workspace) -> dict[str, Any]:
         lines = ws.log.read_text().splitlines() if ws.log.exists() else []
         logged = [json.loads(line) for line in lines]
         return {
-            "snapshots": Counter(rows(db, "select nct_id, content_hash from snapshots")),
+            "snapshots": Counter(rows(db, "select trial_id, content_hash from snapshots")),
             "changes": Counter(
-                rows(db, "select nct_id, category, field, old_value, new_value from changes")
+                rows(db, "select trial_id, category, field, old_value, new_value from changes")
             ),
             "logged": Counter(
                 (
-                    c["nct_id"],
+                    c["trial_id"],
                     c["category"],
                     c["field"],
                     *map(json.dumps, (c["old_value"], c["new_value"])),
@@ -131,13 +131,13 @@ def check_invariants(ws: Workspace) -> None:
         assert rows(db, "select id from runs where status = 'running'") == []
         assert rows(db, "select id from deliveries where status != 'sent'") == []
         stale = (
-            "select nct_id from studies t where latest_snapshot_id != "
-            "(select max(id) from snapshots s where s.nct_id = t.nct_id)"
+            "select trial_id from studies t where latest_snapshot_id != "
+            "(select max(id) from snapshots s where s.trial_id = t.trial_id)"
         )
         assert rows(db, stale) == []
         unlinked = (
             "select c.id from changes c where c.from_snapshot_id is not "
-            "(select max(s.id) from snapshots s where s.nct_id = c.nct_id "
+            "(select max(s.id) from snapshots s where s.trial_id = c.trial_id "
             "and s.id < c.to_snapshot_id)"
         )
         assert rows(db, unlinked) == []

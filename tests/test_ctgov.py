@@ -15,11 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.config import Config, CtgovConfig, QueryWatch, WatchConfig, parse_config
+import monitor.registries.ctgov.live as ctgov
+from monitor.config import Config, QueryWatch, WatchConfig, parse_config
 from monitor.errors import ConfigError
 from monitor.models import RunReport
 from monitor.pipeline import Cycle, run_cycle
-from monitor.sources import ctgov
+from monitor.registries.ctgov import REGISTRY
+from monitor.registries.ctgov.config import CtgovConfig
+from monitor.sources import live
 from monitor.store import Store
 from tests.conftest import DATA
 from tests.fakeapi import FakeApi, FakeClock, Fault, Seen, encode_token, signature, studies_range
@@ -32,6 +35,11 @@ WATERMARK = "NCTId,NCTIdAlias,LastUpdatePostDate"
 
 def study(nct: str, posted: str = "2026-01-05", **kw: Any) -> dict[str, Any]:
     return synthetic(TEMPLATE, nct, posted=posted, status=kw.pop("status", "RECRUITING"), **kw)
+
+
+def members(store: Store, query: str) -> set[str]:
+    """The studies the live source counts as found by a saved search (its keyed state)."""
+    return set(store.state("ctgov").scope(f"query:{query}"))
 
 
 def tiny(nct: str) -> dict[str, Any]:
@@ -51,7 +59,9 @@ def make_config(
     api: FakeApi, studies: tuple[str, ...] = (), queries: tuple[QueryWatch, ...] = (), **kw: Any
 ) -> Config:
     ctgov_cfg = CtgovConfig(base_url=api.url, requests_per_minute=50, **kw)
-    return Config(ctgov=ctgov_cfg, watch=WatchConfig(studies=studies, queries=queries))
+    return Config(
+        registries={"ctgov": ctgov_cfg}, watch=WatchConfig(studies=studies, queries=queries)
+    )
 
 
 class Runner:
@@ -69,8 +79,8 @@ class Runner:
         self.day += 1
         self.api.clear_log()
         with httpx.Client(base_url=self.api.url) as client:
-            source = ctgov.build(
-                self.config, client, self.store, now=now, force=force, clock=self.clock
+            source = live.build(
+                REGISTRY, self.config, client, self.store, now=now, force=force, clock=self.clock
             )
             cycle = Cycle(store=self.store, rules=self.config.changes, now=now, source_name="ctgov")
             return run_cycle(cycle, source.items())
@@ -141,7 +151,7 @@ def test_ctgov_settings_are_validated(ctgov_table: dict[str, Any], message: str)
 
 
 def test_ctgov_defaults_are_polite() -> None:
-    cfg = parse_config({"ctgov": {"base_url": "http://127.0.0.1:8080"}}).ctgov
+    cfg = parse_config({"ctgov": {"base_url": "http://127.0.0.1:8080"}}).registries["ctgov"]
     assert (cfg.requests_per_minute, cfg.page_size, cfg.max_attempts) == (50, 1000, 6)
 
 
@@ -299,7 +309,7 @@ def test_an_alias_in_nct_id_aliases_is_recorded_and_followed(
     run = r.cycle()
     assert run.new == 1 and run.failed == 0
     assert store.study("NCT00000001") is not None
-    assert store.ctgov_studies()["NCT00000001"]["current_id"] == "NCT00000002"
+    assert store.state("ctgov").scope("studies")["NCT00000001"]["current_id"] == "NCT00000002"
     r.cycle(force=True)
     marks = fake_api.seen("/api/v2/studies")[0]
     assert marks.params["filter.ids"] == "NCT00000002"
@@ -319,7 +329,7 @@ def test_a_301_is_recorded_and_followed(
         "/api/v2/studies/NCT00000002",
     ]
     assert run.new == 1
-    assert store.ctgov_studies()["NCT00000001"]["current_id"] == "NCT00000002"
+    assert store.state("ctgov").scope("studies")["NCT00000001"]["current_id"] == "NCT00000002"
 
 
 def test_a_gone_study_is_one_critical_change_once_then_returns(
@@ -416,7 +426,7 @@ def test_a_400_in_a_batch_is_narrowed_to_the_refused_id(
     )
     run = runner(*ids).cycle()
     assert run.new == 7
-    assert [(e.nct_id, e.transient) for e in run.errors] == [("NCT00000005", False)]
+    assert [(e.trial_id, e.transient) for e in run.errors] == [("NCT00000005", False)]
 
 
 def test_a_timeout_is_retried(fake_api: FakeApi, store: Store) -> None:
@@ -424,7 +434,7 @@ def test_a_timeout_is_retried(fake_api: FakeApi, store: Store) -> None:
     fake_api.fault = lambda seen: Fault(delay=0.3) if len(fake_api.requests) == 1 else None
     config = make_config(fake_api, ("NCT00000001",))
     with httpx.Client(base_url=fake_api.url, timeout=0.1) as client:
-        source = ctgov.build(config, client, store, now=DAY0, clock=FakeClock())
+        source = live.build(REGISTRY, config, client, store, now=DAY0, clock=FakeClock())
         cycle = Cycle(store=store, rules=config.changes, now=DAY0, source_name="ctgov")
         run = run_cycle(cycle, source.items())
     assert (run.new, run.failed) == (1, 0)
@@ -474,7 +484,7 @@ def test_a_search_baseline_then_a_new_match_then_one_that_leaves(
     first = r.cycle()
     assert first.new == 1
     assert r.summaries(first) == [("NCT00000001", "major", 'New study matching query "CAR-T"')]
-    assert store.query_members("CAR-T") == {"NCT00000001"}
+    assert members(store, "CAR-T") == {"NCT00000001"}
 
     fake_api.add(leukemia("NCT00000002", "2026-09-06"))
     second = r.cycle()
@@ -491,7 +501,7 @@ def test_a_search_baseline_then_a_new_match_then_one_that_leaves(
     third = r.cycle()
     assert "filter.advanced" not in fake_api.seen("/api/v2/studies")[0].params
     assert r.summaries(third) == [("NCT00000001", "minor", 'No longer matches query "CAR-T"')]
-    assert store.query_members("CAR-T") == {"NCT00000002"}
+    assert members(store, "CAR-T") == {"NCT00000002"}
 
 
 def test_a_search_that_fails_is_reported_and_keeps_its_window(
@@ -504,8 +514,8 @@ def test_a_search_that_fails_is_reported_and_keeps_its_window(
         Fault(400, "Bad query") if seen.path == "/api/v2/studies" else None
     )
     run = r.cycle()
-    assert run.errors[0].nct_id is None and 'saved search "CAR-T"' in run.errors[0].message
-    assert store.query_state("CAR-T")["last_success"] == "2026-09-05T12:00:00Z"
+    assert run.errors[0].trial_id is None and 'saved search "CAR-T"' in run.errors[0].message
+    assert store.state("ctgov").get("queries", "CAR-T")["last_success"] == "2026-09-05T12:00:00Z"
 
 
 def test_a_changed_search_starts_a_new_baseline(
@@ -518,4 +528,4 @@ def test_a_changed_search_starts_a_new_baseline(
     assert [(n, c.summary) for n, c in run.changes] == [
         ("NCT00000009", 'New study matching query "CAR-T"')
     ]
-    assert store.query_members("CAR-T") == {"NCT00000001", "NCT00000009"}
+    assert members(store, "CAR-T") == {"NCT00000001", "NCT00000009"}

@@ -16,9 +16,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from monitor.cli import cli
-from monitor.config import Config, CtgovConfig, WatchConfig
+from monitor.config import Config, WatchConfig
 from monitor.pipeline import Cycle, run_cycle
-from monitor.sources import ctgov
+from monitor.registries.ctgov import REGISTRY
+from monitor.registries.ctgov.config import CtgovConfig
+from monitor.sources import live
 from monitor.store import Store
 from tests.conftest import DATA
 from tests.fakeapi import FakeApi, FakeClock, Fault, Seen, studies_range, synthetic_study
@@ -67,7 +69,7 @@ def test_run_twice_with_a_record_changed_in_between(fake_api: FakeApi, tmp_path:
 
     changes = trialmon(config, "changes", "--format", "json")
     rows = json.loads(changes.output)
-    assert {(r["nct_id"], r["severity"], r["summary"]) for r in rows} >= {
+    assert {(r["trial_id"], r["severity"], r["summary"]) for r in rows} >= {
         ("NCT00000002", "critical", "Overall status: RECRUITING → WITHDRAWN")
     }
 
@@ -136,12 +138,14 @@ def test_429_for_20_seconds_backs_off_completes_and_keeps_the_rate(tmp_path: Pat
         api.fault = throttle
         store = Store.open(tmp_path / "history.db")
         config = Config(
-            ctgov=CtgovConfig(base_url=api.url, requests_per_minute=50, page_size=10),
+            registries={
+                "ctgov": CtgovConfig(base_url=api.url, requests_per_minute=50, page_size=10)
+            },
             watch=WatchConfig(studies=tuple(ids)),
         )
         now = datetime(2026, 9, 5, tzinfo=UTC)
         with httpx.Client(base_url=api.url) as client:
-            source = ctgov.build(config, client, store, now=now, clock=clock)
+            source = live.build(REGISTRY, config, client, store, now=now, clock=clock)
             cycle = Cycle(store=store, rules=config.changes, now=now, source_name="ctgov")
             report = run_cycle(cycle, source.items())
 

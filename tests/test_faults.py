@@ -24,10 +24,12 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.config import Config, CtgovConfig, WatchConfig
+from monitor.config import Config, WatchConfig
 from monitor.models import RunReport
 from monitor.pipeline import Cycle, run_cycle
-from monitor.sources import ctgov
+from monitor.registries.ctgov import REGISTRY
+from monitor.registries.ctgov.config import CtgovConfig
+from monitor.sources import live
 from monitor.store import Store
 from tests.conftest import DATA
 from tests.fakeapi import FakeApi, FakeClock, Fault, Seen, studies_range, synthetic_study
@@ -114,7 +116,9 @@ class Registry:
         now = DAY0 + timedelta(days=self.day)
         self.day += 1
         with httpx.Client(base_url=self.api.url, timeout=TIMEOUT) as client:
-            source = ctgov.build(self.config, client, self.store, now=now, clock=self.clock)
+            source = live.build(
+                REGISTRY, self.config, client, self.store, now=now, clock=self.clock
+            )
             cycle = Cycle(store=self.store, rules=self.config.changes, now=now, source_name="ctgov")
             return run_cycle(cycle, source.items())
 
@@ -132,7 +136,7 @@ def registry(fake_api: FakeApi) -> Iterator[Registry]:
     ctgov_cfg = CtgovConfig(
         base_url=fake_api.url, requests_per_minute=100_000, timeout=TIMEOUT, max_attempts=3
     )
-    config = Config(ctgov=ctgov_cfg, watch=WatchConfig(studies=IDS))
+    config = Config(registries={"ctgov": ctgov_cfg}, watch=WatchConfig(studies=IDS))
     reg = Registry(fake_api, Store.memory(), config, FakeClock())
     baseline = reg.cycle()
     assert (baseline.new, baseline.failed) == (30, 0)
@@ -158,7 +162,7 @@ def inject(reg: Registry, name: str, target: str, times: int | None) -> list[int
 
 
 def status_changes(reg: Registry) -> Counter[tuple[Any, ...]]:
-    sql = "select nct_id, new_value from changes where category = 'status'"
+    sql = "select trial_id, new_value from changes where category = 'status'"
     return Counter(reg.rows(sql))
 
 
@@ -170,12 +174,12 @@ PERSISTENT = [(name, target) for name in FAULTS for target in TARGETS]
 def test_a_persistent_fault_fails_what_it_touches_and_loses_nothing(
     registry: Registry, name: str, target: str
 ) -> None:
-    before = registry.rows("select id, nct_id, content_hash from snapshots order by id")
+    before = registry.rows("select id, trial_id, content_hash from snapshots order by id")
     served = inject(registry, name, target, times=None)
     run = registry.cycle()
     assert served[0] > 0
     assert run.status in ("ok", "partial")
-    after = registry.rows("select id, nct_id, content_hash from snapshots order by id")
+    after = registry.rows("select id, trial_id, content_hash from snapshots order by id")
     assert after[: len(before)] == before  # nothing stored earlier changed
     new = {nct for _, nct, _ in after[len(before) :]}
     if name != "empty page":  # an empty page is a valid answer: only the studies it omits fail
@@ -214,16 +218,16 @@ def test_a_page_of_1000_with_one_malformed_record(fake_api: FakeApi) -> None:
     bad = ids[500]
     fake_api.studies[bad]["protocolSection"]["designModule"] = ["not", "an", "object"]
     ctgov_cfg = CtgovConfig(base_url=fake_api.url, requests_per_minute=100_000, timeout=10)
-    config = Config(ctgov=ctgov_cfg, watch=WatchConfig(studies=ids))
+    config = Config(registries={"ctgov": ctgov_cfg}, watch=WatchConfig(studies=ids))
     reg = Registry(fake_api, Store.memory(), config, FakeClock())
     run = reg.cycle()
     asked = [r for r in fake_api.seen() if records_request(r)]
     assert {r.params.get("pageSize") for r in asked} == {"1000"}  # URLs < 8 KB: two batches
     assert sum(len(r.params["filter.ids"].split(",")) for r in asked) == 1000
     assert (run.new, run.failed) == (999, 1)
-    assert run.errors[0].nct_id == bad and "designModule" in run.errors[0].message
+    assert run.errors[0].trial_id == bad and "designModule" in run.errors[0].message
     assert reg.rows("select count(*) from snapshots") == [(999,)]
-    assert reg.rows(f"select count(*) from snapshots where nct_id = '{bad}'") == [(0,)]
+    assert reg.rows(f"select count(*) from snapshots where trial_id = '{bad}'") == [(0,)]
     reg.store.close()
 
 

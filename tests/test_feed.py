@@ -19,10 +19,10 @@ SEEDS = ROOT / "seeds"
 HISTORY = "https://clinicaltrials.gov/study/{}?tab=history"
 
 
-def change(nct_id: str, run_id: int | None, severity: str, summary: str, **extra: Any) -> dict:
+def change(trial_id: str, run_id: int | None, severity: str, summary: str, **extra: Any) -> dict:
     row = {
         "id": extra.pop("id", 1),
-        "nct_id": nct_id,
+        "trial_id": trial_id,
         "run_id": run_id,
         "to_snapshot_id": extra.pop("to_snapshot_id", 7),
         "detected_at": extra.pop("detected_at", "2026-11-26T20:03:14Z"),
@@ -51,7 +51,7 @@ def test_one_entry_per_study_and_cycle_most_severe_first() -> None:
         change("NCT02576665", None, "minor", "Brief title", id=5, to_snapshot_id=9),
     ]
     found = feed.entries(rows, {"NCT06009107": "HY004 <b>study</b>"})
-    assert [(e.nct_id, e.cycle) for e in found] == [
+    assert [(e.trial_id, e.cycle) for e in found] == [
         ("NCT06009107", "run-2"),
         ("NCT02576665", "run-2"),
         ("NCT02576665", "snapshot-9"),

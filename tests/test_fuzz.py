@@ -38,8 +38,10 @@ from monitor.compare import compare
 from monitor.config import ChangesConfig, Config, load_config, parse_config
 from monitor.errors import ConfigError, RecordError
 from monitor.pipeline import Cycle, run_cycle
+from monitor.registries.ctgov import normalize as ctgov
+from monitor.registries.ctgov.seedtext import parse_page
+from monitor.registries.ctgov.vocabulary import VOCABULARY
 from monitor.sources.files import iter_records
-from monitor.sources.seedtext import parse_page
 from monitor.store import Store
 
 from .conftest import DATA, ROOT
@@ -152,10 +154,11 @@ FULL_CONFIG: dict[str, Any] = {
 
 def check_config(config: Config) -> None:
     """What an accepted configuration promises to the rest of the program."""
-    assert config.ctgov.base_url.startswith(("https://", "http://"))
-    for number in (config.ctgov.requests_per_minute, config.ctgov.timeout):
+    section = config.registries["ctgov"]
+    assert section.base_url.startswith(("https://", "http://"))
+    for number in (section.requests_per_minute, section.timeout):
         assert math.isfinite(number) and number > 0
-    assert config.notify.email.port < 65536
+    assert config.notify.channels["email"].port < 65536
     assert all(s.startswith("NCT") and len(s) == 11 for s in config.watch.studies)
 
 
@@ -259,16 +262,16 @@ SEED_TEXT = (DATA / "seed_NCT06009107.txt").read_text(encoding="utf-8")
 def through_the_core(study: Any, base: dict[str, Any]) -> None:
     """normalize -> hash -> compare -> classify, both ways: accepted, or a RecordError."""
     try:
-        record = normalize.normalize(study)
+        record = ctgov.normalize(study)
         normalize.content_hash(record)
     except RecordError as e:
         assert str(e).strip()
         return
     normalize.facts(record)
-    old = normalize.normalize(base)
+    old = ctgov.normalize(base)
     rules = ChangesConfig()
     for a, b in ((old, record), (record, old)):
-        for change in classify(a, b, compare(a, b, rules.ignore), rules):
+        for change in classify(a, b, compare(a, b, rules.ignore), rules, vocabulary=VOCABULARY):
             assert change.summary.strip()
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from monitor.errors import NotFoundError, PermanentFetchError
-from monitor.sources.history import (
+from monitor.registries.ctgov.history import (
     HistoryFormatError,
     VersionInfo,
     fetch_version,
@@ -175,7 +175,7 @@ def test_other_fetch_errors_are_not_swallowed() -> None:
 def test_a_version_becomes_a_history_record_dated_by_the_version() -> None:
     getter = DictGetter({version_path(NCT, 9): load("history_version_NCT03690141.json")})
     raw = fetch_version(getter, NCT, VersionInfo(9, "2020-04-27", "COMPLETED"))
-    assert (raw.nct_id, raw.source, raw.version) == (NCT, "history", 9)
+    assert (raw.trial_id, raw.source, raw.version) == (NCT, "history", 9)
     assert raw.captured_at == "2020-04-27T00:00:00Z"
     assert raw.origin == "/api/int/studies/NCT03690141/history/9"
     assert getter.paths == [raw.origin]

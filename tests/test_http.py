@@ -226,3 +226,23 @@ def test_build_client_names_trialmon() -> None:
         assert str(client.base_url).rstrip("/") == BASE
         assert client.timeout.read == 5
         assert client.follow_redirects is False
+
+
+def test_a_post_with_a_json_body_is_retried_like_a_get(
+    mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    """A search API asked by POST (EU CTIS) gets the same rate limit, retries and errors."""
+    route = mock.post("/search").mock(
+        side_effect=[
+            httpx.Response(429, text="slow down"),
+            httpx.Response(200, json={"data": [1, 2]}),
+        ]
+    )
+    http = make_http(clock)
+    body = {"pagination": {"page": 1, "size": 100}, "searchCriteria": {"number": "x"}}
+    assert http.post_json("/search", body) == {"data": [1, 2]}
+    assert route.call_count == 2 and http.requests == 2
+    sent = route.calls[-1].request
+    assert sent.headers["content-type"] == "application/json"
+    assert sent.headers["user-agent"] == USER_AGENT
+    assert httpx.Response(200, content=sent.content).json() == body

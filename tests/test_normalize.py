@@ -1,5 +1,6 @@
-"""normalize / canonical_json / content_hash / facts on the real records in tests/data
-(copied unchanged from ../shared/ctgov-samples; edited copies are synthetic)."""
+"""The ClinicalTrials.gov normalizer and the canonical record's helpers (canonical_json,
+content_hash, facts) on the real records in tests/data (copied unchanged from
+../shared/ctgov-samples; edited copies are synthetic)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import RecordError
-from monitor.normalize import (
-    canonical_json,
-    clean_text,
-    content_hash,
-    facts,
-    normalize,
-)
+from monitor.normalize import canonical_json, clean_text, content_hash, facts
+from monitor.registries.ctgov.normalize import normalize
 from tests.casefile import load_raw
 
 TERMINATED = "study_NCT02576665_terminated.json"
@@ -72,7 +68,7 @@ def test_results_dates_are_kept() -> None:
 
 def test_a_fields_subset_is_sparse_not_an_error() -> None:
     record = normalize(study(SUBSET))
-    assert facts(record).nct_id == "NCT02576665"
+    assert facts(record).trial_id == "NCT02576665"
     assert "results" not in record
 
 
@@ -156,12 +152,12 @@ def test_canonical_json_and_hash() -> None:
     assert ", " not in text[:200] and ": " not in text[:200]  # compact
     assert list(json.loads(text)) == sorted(record)
     digest = content_hash(record)
-    assert digest.startswith("v1:") and len(digest) == 3 + 64
+    assert digest.startswith("v2:") and len(digest) == 3 + 64
 
 
 def test_facts() -> None:
     f = facts(normalize(study(SORTED)))
-    assert (f.nct_id, f.overall_status, f.last_update_posted) == (
+    assert (f.trial_id, f.overall_status, f.last_update_posted) == (
         "NCT06131398",
         "COMPLETED",
         "2026-08-11",
@@ -171,7 +167,7 @@ def test_facts() -> None:
 
 def test_minimal_study() -> None:
     record = normalize({"protocolSection": {"identificationModule": {"nctId": "NCT00000001"}}})
-    assert record == {"identification": {"nct_id": "NCT00000001"}}
+    assert record == {"identification": {"trial_id": "NCT00000001", "registry": "ctgov"}}
     assert facts(record).title is None
 
 

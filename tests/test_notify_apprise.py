@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from monitor.cli import build_notifiers
-from monitor.config import AppriseNotifyConfig, parse_config
+from monitor.config import parse_config
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Change
-from monitor.notify.apprise import AppriseNotifier, masked, url_id
+from monitor.notify.apprise import AppriseNotifier, AppriseNotifyConfig, masked, url_id
 from monitor.notify.digest import make_test_digest
 from monitor.notify.outbox import Outbox
 from monitor.store import NewSnapshot, Store

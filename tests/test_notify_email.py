@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import EmailNotifyConfig, QueryWatch, parse_config
+from monitor.config import QueryWatch, parse_config
 from monitor.errors import ConfigError, DeliveryError
 from monitor.notify.digest import Digest, DigestChange, Notice, StudyDigest, make_test_digest
-from monitor.notify.email import EmailNotifier
+from monitor.notify.email import EmailNotifier, EmailNotifyConfig
 
 from .servers import SMTP_PASSWORD, SMTP_USER, SmtpHandler, Tls, make_tls, smtp_server
 
@@ -153,7 +153,7 @@ def test_routing_gives_each_address_one_message_with_its_studies() -> None:
     studies = (d.studies[0].__class__(**{**d.studies[0].__dict__, "queries": ("car-t",)}),)
     d = Digest(d.run_id, d.created_at, (*studies, d.studies[1]))
     parts = EmailNotifier(cfg, [query]).split(d)
-    routes = {p.route: [s.nct_id for s in p.studies] for p in parts}
+    routes = {p.route: [s.trial_id for s in p.studies] for p in parts}
     assert routes == {
         ("all@example.org", "pi@example.org"): ["NCT06009107", "NCT02576665"],
         ("cart@example.org",): ["NCT06009107"],
@@ -170,7 +170,7 @@ def test_notices_follow_the_study_routes() -> None:
     d = Digest(1, "2026-11-26T20:03:14Z", (), notices)
     [part] = EmailNotifier(cfg).split(d)
     assert part.route == ("pi@example.org",)
-    assert [n.nct_id for n in part.notices] == ["NCT02576665"]
+    assert [n.trial_id for n in part.notices] == ["NCT02576665"]
     assert part.subject() == "[trialmon] 0 changes in 0 studies (0 critical); studies 1 failing"
 
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import LogNotifyConfig
 from monitor.errors import DeliveryError
 from monitor.notify.digest import Digest, DigestChange, Notice, StudyDigest
-from monitor.notify.log import LogNotifier
+from monitor.notify.log import LogNotifier, LogNotifyConfig
 
 AT = "2026-11-26T20:03:14Z"
 
@@ -44,7 +43,8 @@ def test_json_is_one_object_per_change_per_line() -> None:
     LogNotifier(LogNotifyConfig(format="json"), stream=stream).send(digest())
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert lines[0] == {
-        "nct_id": "NCT06009107",
+        "trial_id": "NCT06009107",
+        "registry": "ctgov",
         "category": "status",
         "severity": "critical",
         "field": "overallStatus",

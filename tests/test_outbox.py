@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from monitor.config import LogNotifyConfig
 from monitor.errors import DeliveryError
 from monitor.models import Change
+from monitor.notify.channel import ChannelBase
 from monitor.notify.digest import Digest
-from monitor.notify.log import LogNotifier
+from monitor.notify.log import LogNotifier, LogNotifyConfig
 from monitor.notify.outbox import Outbox, query_names
 from monitor.store import NewSnapshot, Store
 
@@ -29,7 +29,7 @@ TYPO = Change("description", "briefSummary", "minor", "a", "b", "Brief summary r
 
 
 @dataclass
-class FakeNotifier:
+class FakeNotifier(ChannelBase):
     """Records what it sent; fails while ``down`` is true."""
 
     channel: str = "fake"
@@ -39,7 +39,7 @@ class FakeNotifier:
     routes: tuple[tuple[str, ...], ...] = ((),)
 
     def split(self, digest: Digest) -> list[Digest]:
-        return [digest.only(digest.nct_ids(), route) for route in self.routes]
+        return [digest.only(digest.trial_ids(), route) for route in self.routes]
 
     def send(self, digest: Digest) -> None:
         if self.down:
@@ -73,7 +73,7 @@ def test_a_cycle_queues_one_digest_per_channel_and_sends_it(store: Store) -> Non
     outbox.enqueue(run_id, NOW)  # idempotent
     assert outbox.deliver(NOW) == (2, 0)
     assert [d.change_count for d in fake.sent] == [2]
-    assert [s.nct_id for s in critical_only.sent[0].studies] == ["NCT00000001"]
+    assert [s.trial_id for s in critical_only.sent[0].studies] == ["NCT00000001"]
     rows = deliveries(store)
     assert [(r["channel"], r["status"], r["attempts"], r["sent_at"]) for r in rows] == [
         ("fake", "sent", 1, NOW),

@@ -99,4 +99,4 @@ def test_init_never_targets_the_working_folder(folders: dict[str, Path]) -> None
 
 def test_a_relative_log_file_is_taken_from_the_config_folder(folders: dict[str, Path]) -> None:
     user = write(folders["config"] / "trialmon" / "config.toml", '[notify.log]\nfile = "t.log"\n')
-    assert load_config().notify.log.file == str(user.parent / "t.log")
+    assert load_config().notify.channels["log"].file == str(user.parent / "t.log")

@@ -41,7 +41,7 @@ def test_a_bad_record_fails_alone(store: Store) -> None:
     bad = RawRecord("NCT00000001", {"protocolSection": "not a module"}, "files", "bad.json")
     report = run_cycle(cycle(store), [bad, *seed_items(SEEDS)])
     assert report.new == 1
-    assert [e.nct_id for e in report.errors] == ["NCT00000001"]
+    assert [e.trial_id for e in report.errors] == ["NCT00000001"]
     assert report.status == "partial"
 
 
@@ -50,7 +50,7 @@ def test_a_stop_request_ends_the_cycle_before_the_next_study(store: Store) -> No
 
     def items() -> Iterator[RawRecord | StudyError]:
         for item in seed_items(SEEDS):
-            pulled.append(item.nct_id or "")
+            pulled.append(item.trial_id or "")
             yield item
         pulled.append("second")
         yield StudyError("NCT00000002", "never reached")
@@ -62,7 +62,7 @@ def test_a_stop_request_ends_the_cycle_before_the_next_study(store: Store) -> No
 
 def test_missing_watched_studies_are_reported() -> None:
     items = list(missing_watched(seed_items(SEEDS), ["NCT06009107", "NCT00000009"], "seeds"))
-    assert isinstance(items[-1], StudyError) and items[-1].nct_id == "NCT00000009"
+    assert isinstance(items[-1], StudyError) and items[-1].trial_id == "NCT00000009"
 
 
 def test_record_events_take_the_record_category_override() -> None:

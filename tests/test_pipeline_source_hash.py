@@ -7,6 +7,7 @@ below are synthetic).
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,10 +16,12 @@ from typing import Any
 import orjson
 import pytest
 
-from monitor import normalize, pipeline
+from monitor import normalize, registries
 from monitor.config import ChangesConfig
 from monitor.models import RawRecord
 from monitor.pipeline import Cycle, run_cycle
+from monitor.registries.ctgov import REGISTRY
+from monitor.registries.ctgov.normalize import source_hash
 from monitor.store import Store
 from tests.conftest import DATA
 
@@ -41,13 +44,13 @@ def cycle_over(store: Store, *studies: dict[str, Any]) -> Any:
 def normalized(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Records the id of every study the pipeline normalizes."""
     calls: list[str] = []
-    real = normalize.normalize
 
-    def counting(study: dict[str, Any]) -> dict[str, Any]:
+    def counting(study: dict[str, Any], today: Any = None) -> dict[str, Any]:
         calls.append(study["protocolSection"]["identificationModule"]["nctId"])
-        return real(study)
+        return REGISTRY.normalize(study, today)
 
-    monkeypatch.setattr(pipeline.normalize, "normalize", counting)
+    counted = dataclasses.replace(REGISTRY, normalize=counting)
+    monkeypatch.setitem(registries.REGISTRIES, REGISTRY.kind, counted)
     yield calls
 
 
@@ -69,11 +72,11 @@ def test_a_moved_source_of_the_same_content_is_remembered(
     cycle_over(store, study)
     reordered = copy.deepcopy(study)  # same content, other bytes: modules in another order
     reordered["protocolSection"] = dict(reversed(list(study["protocolSection"].items())))
-    assert normalize.source_hash(reordered) != normalize.source_hash(study)
+    assert source_hash(reordered) != source_hash(study)
     assert cycle_over(store, reordered).unchanged == 1
     assert cycle_over(store, reordered).unchanged == 1
     assert normalized == [NCT, NCT]  # the first cycle and the first reordered one
-    assert store.source_hashes([NCT]) == {NCT: normalize.source_hash(reordered)}
+    assert store.source_hashes([NCT]) == {NCT: source_hash(reordered)}
     assert store.db.execute("select count(*) from snapshots").fetchone()[0] == 1
 
 
@@ -87,7 +90,7 @@ def test_a_changed_source_is_normalized_diffed_and_stored_with_its_hash(
     assert report.changed == 1
     summaries = [c.summary for _, c in report.changes]
     assert "Overall status: TERMINATED → WITHDRAWN" in summaries
-    assert store.source_hashes([NCT]) == {NCT: normalize.source_hash(changed)}
+    assert store.source_hashes([NCT]) == {NCT: source_hash(changed)}
 
 
 def test_a_snapshot_without_a_source_hash_is_normalized(
@@ -103,16 +106,16 @@ def test_a_snapshot_without_a_source_hash_is_normalized(
 def test_the_source_hash_covers_what_normalize_reads_and_the_format(
     study: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    digest = normalize.source_hash(study)
+    digest = source_hash(study)
     assert digest is not None and digest.startswith(f"{normalize.HASH_VERSION}:")
     other = copy.deepcopy(study)
     other["derivedSection"] = {}
-    assert normalize.source_hash(other) == digest
+    assert source_hash(other) == digest
     other["hasResults"] = True
-    assert normalize.source_hash(other) != digest
+    assert source_hash(other) != digest
     monkeypatch.setattr(normalize, "HASH_VERSION", "v999")
-    assert normalize.source_hash(study) != digest
-    assert normalize.source_hash({"protocolSection": {"n": 2**70}}) is None
+    assert source_hash(study) != digest
+    assert source_hash({"protocolSection": {"n": 2**70}}) is None
 
 
 def test_an_error_mid_study_leaves_no_snapshot_without_its_changes(
@@ -164,6 +167,6 @@ def test_a_key_holds_only_while_its_snapshot_is_the_newest(
     store: Store, study: dict[str, Any]
 ) -> None:
     cycle_over(store, study)
-    assert store.source_hashes([NCT]) == {NCT: normalize.source_hash(study)}
+    assert store.source_hashes([NCT]) == {NCT: source_hash(study)}
     store.db.execute("update studies set latest_snapshot_id = 999")  # another writer moved it
     assert store.source_hashes([NCT]) == {}

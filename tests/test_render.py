@@ -52,7 +52,7 @@ def test_changes_table_and_lines_agree() -> None:
     out = shown(render.changes_table(rows))
     assert "3 changes, newest first" in out
     for row in rows:
-        assert row["nct_id"] in out
+        assert row["trial_id"] in out
     assert len(list(render.changes_lines(rows))) == 3
 
 
@@ -70,7 +70,7 @@ TITLE = 'A Study of HY004 Treatment in Adult r/r B-ALL <CAR-T> & "friends"'
 def studies_of_a_portfolio() -> list[dict]:
     """The known history, one study imported by backfill only (never checked, not watched)."""
     store = known_history(Store.memory())
-    store.db.execute("update studies set last_checked = null where nct_id = ?", [TERMINATED])
+    store.db.execute("update studies set last_checked = null where trial_id = ?", [TERMINATED])
     rows = views.studies(store, [SEED, "NCT99999999"])
     store.close()
     return rows

@@ -86,7 +86,7 @@ def test_page_is_self_contained_and_escaped(store: Store) -> None:
 def test_hostile_record_text_stays_text(store: Store) -> None:
     evil = '<script>alert(1)</script>" onload="x'
     canonical = {
-        "identification": {"nct_id": "NCT00000042", "brief_title": evil},
+        "identification": {"trial_id": "NCT00000042", "brief_title": evil},
         "status": {"overall_status": "<img src=x>"},
         "dates": {"start": {"date": "2020-01", "type": "ACTUAL"}},
         "sponsor": {"lead": {"name": evil}},

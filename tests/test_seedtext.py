@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from monitor.errors import ParseError
-from monitor.sources.seedtext import parse_page
+from monitor.registries.ctgov.seedtext import parse_page
 
 DATA = Path(__file__).parent / "data"
 SEED = (DATA / "seed_NCT06009107.txt").read_text(encoding="utf-8")

@@ -19,10 +19,12 @@ import pytest
 
 from monitor.errors import SourceError
 from monitor.models import RawRecord, StudyError
-from monitor.sources.files import file_key, iter_records
-from monitor.sources.seedtext import parse_page
+from monitor.registries.ctgov.files import CtgovFiles
+from monitor.registries.ctgov.seedtext import parse_page
+from monitor.sources.files import iter_records
 
 DATA = Path(__file__).parent / "data"
+file_key = CtgovFiles().file_key
 SEEDS = Path(__file__).parent.parent / "seeds"
 STUDY = "study_NCT02576665_terminated.json"
 PAGE = "studies_page1_phelan.json"
@@ -54,11 +56,12 @@ def test_api_v2_study(tmp_path: Path) -> None:
     assert errors == []
     assert records == [
         RawRecord(
-            nct_id="NCT02576665",
+            trial_id="NCT02576665",
             data=orjson.loads((DATA / STUDY).read_bytes()),
             source="files",
             origin=str(tmp_path / STUDY),
             source_key=file_key((DATA / STUDY).read_bytes()),
+            registry="ctgov",
         )
     ]
 
@@ -66,7 +69,7 @@ def test_api_v2_study(tmp_path: Path) -> None:
 def test_studies_page(tmp_path: Path) -> None:
     records, errors = _read(_dir(tmp_path, PAGE))
     assert errors == []
-    assert [r.nct_id for r in records] == PAGE_IDS
+    assert [r.trial_id for r in records] == PAGE_IDS
     page = orjson.loads((DATA / PAGE).read_bytes())
     assert [r.data for r in records] == page["studies"]
     assert {r.origin for r in records} == {str(tmp_path / PAGE)}
@@ -74,7 +77,7 @@ def test_studies_page(tmp_path: Path) -> None:
 
 def test_history_version(tmp_path: Path) -> None:
     (record,) = _read(_dir(tmp_path, HISTORY))[0]
-    assert record.nct_id == "NCT03690141"
+    assert record.trial_id == "NCT03690141"
     assert record.version == 9
     assert record.data == orjson.loads((DATA / HISTORY).read_bytes())["study"]
     assert record.source == "files"
@@ -82,7 +85,7 @@ def test_history_version(tmp_path: Path) -> None:
 
 def test_text_page(tmp_path: Path) -> None:
     (record,) = _read(_dir(tmp_path, TEXT))[0]
-    assert record.nct_id == "NCT06009107"
+    assert record.trial_id == "NCT06009107"
     expected = parse_page((DATA / TEXT).read_text(encoding="utf-8"), str(tmp_path / TEXT))
     assert record.data == expected
     assert record.origin == str(tmp_path / TEXT)
@@ -91,7 +94,7 @@ def test_text_page(tmp_path: Path) -> None:
 def test_all_forms_together_in_file_name_order(tmp_path: Path) -> None:
     records, errors = _read(_dir(tmp_path, STUDY, PAGE, HISTORY, TEXT))
     assert errors == []
-    assert [r.nct_id for r in records] == [
+    assert [r.trial_id for r in records] == [
         "NCT03690141",
         "NCT06009107",
         *PAGE_IDS,
@@ -103,7 +106,7 @@ def test_only_watched_studies(tmp_path: Path) -> None:
     directory = _dir(tmp_path, STUDY, PAGE, HISTORY, TEXT)
     records, errors = _read(directory, ("nct06009107", "NCT05105685", "NCT09999999"))
     assert errors == []  # a watched study in no file is for the pipeline to report
-    assert [r.nct_id for r in records] == ["NCT06009107", "NCT05105685"]
+    assert [r.trial_id for r in records] == ["NCT06009107", "NCT05105685"]
 
 
 def test_malformed_files_are_reported_and_the_others_go_on(tmp_path: Path) -> None:
@@ -112,8 +115,8 @@ def test_malformed_files_are_reported_and_the_others_go_on(tmp_path: Path) -> No
     broken = (DATA / TEXT).read_text(encoding="utf-8").replace("\nWITHDRAWN\n", "\nGONE\n")
     (directory / "broken.txt").write_text(broken, encoding="utf-8")
     records, errors = _read(directory)
-    assert [r.nct_id for r in records] == ["NCT06009107", "NCT02576665"]
-    assert [e.nct_id for e in errors] == [None, None]
+    assert [r.trial_id for r in records] == ["NCT06009107", "NCT02576665"]
+    assert [e.trial_id for e in errors] == [None, None]
     assert errors[0].message.startswith(f"{directory / 'bad.json'}: not valid JSON")
     assert errors[1].message.startswith(f"{directory / 'broken.txt'}:19: ")
     assert "GONE" in errors[1].message
@@ -157,7 +160,7 @@ def test_a_bad_study_in_a_page_does_not_stop_the_others(tmp_path: Path) -> None:
     page["studies"][3] = "not a study"
     (tmp_path / "page.json").write_bytes(orjson.dumps(page))
     records, errors = _read(tmp_path)
-    assert [r.nct_id for r in records] == [PAGE_IDS[0], PAGE_IDS[2], PAGE_IDS[4]]
+    assert [r.trial_id for r in records] == [PAGE_IDS[0], PAGE_IDS[2], PAGE_IDS[4]]
     assert [e.message.split(": ")[1] for e in errors] == ["studies[1]", "studies[3]"]
 
 
@@ -165,9 +168,9 @@ def test_one_study_in_two_files_names_both_and_yields_neither(tmp_path: Path) ->
     directory = _dir(tmp_path, STUDY, TEXT)
     shutil.copy(DATA / STUDY, directory / "again.json")
     records, errors = _read(directory)
-    assert [r.nct_id for r in records] == ["NCT06009107"]
+    assert [r.trial_id for r in records] == ["NCT06009107"]
     (error,) = errors
-    assert error.nct_id == "NCT02576665"
+    assert error.trial_id == "NCT02576665"
     assert str(directory / "again.json") in error.message
     assert str(directory / STUDY) in error.message
     assert not error.transient
@@ -178,15 +181,15 @@ def test_duplicate_between_a_page_and_a_study_file(tmp_path: Path) -> None:
     page = orjson.loads((DATA / PAGE).read_bytes())
     (directory / "one.json").write_bytes(orjson.dumps(page["studies"][2]))
     records, errors = _read(directory)
-    assert [r.nct_id for r in records] == [PAGE_IDS[0], PAGE_IDS[1], PAGE_IDS[3], PAGE_IDS[4]]
-    assert [e.nct_id for e in errors] == [PAGE_IDS[2]]
+    assert [r.trial_id for r in records] == [PAGE_IDS[0], PAGE_IDS[1], PAGE_IDS[3], PAGE_IDS[4]]
+    assert [e.trial_id for e in errors] == [PAGE_IDS[2]]
 
 
 def test_duplicate_of_an_unwatched_study_is_not_reported(tmp_path: Path) -> None:
     directory = _dir(tmp_path, STUDY, TEXT)
     shutil.copy(DATA / STUDY, directory / "again.json")
     records, errors = _read(directory, ("NCT06009107",))
-    assert [r.nct_id for r in records] == ["NCT06009107"]
+    assert [r.trial_id for r in records] == ["NCT06009107"]
     assert errors == []
 
 
@@ -199,7 +202,7 @@ def test_docs_hidden_files_other_suffixes_and_subfolders_are_skipped(tmp_path: P
     (directory / "sub").mkdir()
     shutil.copy(DATA / STUDY, directory / "sub" / STUDY)
     (directory / "folder.json").mkdir()
-    assert [r.nct_id for r in _read(directory)[0]] == ["NCT06009107"]
+    assert [r.trial_id for r in _read(directory)[0]] == ["NCT06009107"]
     assert _read(directory)[1] == []
 
 
@@ -245,9 +248,9 @@ def test_a_file_naming_one_study_is_parsed_once(
     parsed: list[str] = []
     real = files._read
 
-    def counting(path: str, raw: bytes | None = None) -> Any:
+    def counting(reader: Any, path: str, raw: bytes | None = None) -> Any:
         parsed.append(Path(path).name)
-        return real(path, raw)
+        return real(reader, path, raw)
 
     monkeypatch.setattr(files, "_read", counting)
     records, errors = _read(directory)
@@ -271,7 +274,7 @@ def test_a_scanned_page_with_one_id_reports_its_other_entries(tmp_path: Path) ->
     page["studies"] = page["studies"][:2]
     (tmp_path / "page.json").write_bytes(orjson.dumps(page))
     records, errors = _read(tmp_path)
-    assert [r.nct_id for r in records] == [PAGE_IDS[0]]
+    assert [r.trial_id for r in records] == [PAGE_IDS[0]]
     assert [e.message.split(": ")[1] for e in errors] == ["studies[1]"]
 
 
@@ -291,7 +294,7 @@ def _with_holder(day: str) -> bytes:
 
 def test_the_file_key_ignores_only_the_daily_version_holder() -> None:
     key = file_key(_with_holder("2026-09-04"))
-    assert key is not None and key.startswith("v1:file:")
+    assert key is not None and key.startswith("v2:file:")
     assert file_key(_with_holder("2026-10-01")) == key
     assert b'"versionHolder": "2026-09-03"' in (DATA / STUDY).read_bytes()
     edited = _with_holder("2026-09-04").replace(b'"TERMINATED"', b'"WITHDRAWN"')
@@ -333,13 +336,13 @@ def test_a_file_whose_key_is_known_is_an_unchanged_event_and_is_not_parsed(
 
     real = files._read
 
-    def only_the_text_page(path: str, raw: bytes | None = None) -> Any:
+    def only_the_text_page(reader: Any, path: str, raw: bytes | None = None) -> Any:
         assert Path(path).name == TEXT, f"{path} parsed"
-        return real(path, raw)
+        return real(reader, path, raw)
 
     monkeypatch.setattr(files, "_read", only_the_text_page)
     items = list(iter_records(tmp_path, (), known))
-    assert [i.nct_id for i in items] == ["NCT06009107", "NCT02576665"]  # in file name order
+    assert [i.trial_id for i in items] == ["NCT06009107", "NCT02576665"]  # in file name order
     assert isinstance(items[0], RawRecord)  # a text page has no file key
     assert items[1] == RecordEvent("NCT02576665", "unchanged")
     assert asked == [["NCT02576665"]]
@@ -347,6 +350,6 @@ def test_a_file_whose_key_is_known_is_an_unchanged_event_and_is_not_parsed(
 
 def test_a_moved_key_yields_the_record_with_its_new_key(tmp_path: Path) -> None:
     (tmp_path / STUDY).write_bytes(_with_holder("2026-09-05"))
-    (record,) = iter_records(tmp_path, (), lambda ids: {i: "v1:file:old" for i in ids})
+    (record,) = iter_records(tmp_path, (), lambda ids: {i: "v2:file:old" for i in ids})
     assert isinstance(record, RawRecord)
     assert record.source_key == file_key(_with_holder("2026-09-05"))

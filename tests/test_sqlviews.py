@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from monitor import sqlviews
-from monitor.store import Store, iter_rows
+from monitor.store import Store, sqlviews
 from tests.history_data import FAILING, SEED, TERMINATED, known_history
 
 
@@ -21,7 +20,9 @@ def store() -> Iterator[Store]:
 
 
 def rows(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    return list(iter_rows(store, sql, params))
+    cursor = store.db.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def test_migration_creates_every_view() -> None:
@@ -37,12 +38,12 @@ def test_create_views_is_repeatable(store: Store) -> None:
 def test_status_history_lists_every_transition(store: Store) -> None:
     got = rows(
         store,
-        "select nct_id, from_status, to_status, version_date, why_stopped, severity "
+        "select trial_id, from_status, to_status, version_date, why_stopped, severity "
         "from status_history",
     )
     assert got == [
         {
-            "nct_id": TERMINATED,
+            "trial_id": TERMINATED,
             "from_status": "RECRUITING",
             "to_status": "TERMINATED",
             "version_date": "2020-02-07",
@@ -50,7 +51,7 @@ def test_status_history_lists_every_transition(store: Store) -> None:
             "severity": "critical",
         },
         {
-            "nct_id": SEED,
+            "trial_id": SEED,
             "from_status": "NOT_YET_RECRUITING",
             "to_status": "WITHDRAWN",
             "version_date": "2025-08-08",
@@ -63,10 +64,10 @@ def test_status_history_lists_every_transition(store: Store) -> None:
 def test_date_shifts_are_signed_days_at_the_coarser_precision(store: Store) -> None:
     got = rows(
         store,
-        "select nct_id, date_field, old_date, new_date, shift_days, kind, lead_sponsor "
+        "select trial_id, date_field, old_date, new_date, shift_days, kind, lead_sponsor "
         "from date_shifts",
     )
-    assert [(r["nct_id"], r["date_field"], r["shift_days"], r["kind"]) for r in got] == [
+    assert [(r["trial_id"], r["date_field"], r["shift_days"], r["kind"]) for r in got] == [
         (TERMINATED, "completion", 183, "shift"),
         (TERMINATED, "start", 0, "type"),
         (TERMINATED, "primary_completion", 0, "precision"),
@@ -85,14 +86,14 @@ def test_date_shifts_precision_and_type_columns(store: Store) -> None:
 
 def test_date_shifts_of_a_type_only_change(store: Store) -> None:
     (row,) = rows(store, "select * from date_shifts where kind = 'type'")
-    assert (row["nct_id"], row["date_field"], row["shift_days"]) == (TERMINATED, "start", 0)
+    assert (row["trial_id"], row["date_field"], row["shift_days"]) == (TERMINATED, "start", 0)
     assert (row["old_type"], row["new_type"]) == ("ESTIMATED", "ACTUAL")
 
 
 def test_date_shifts_of_a_date_set_for_the_first_time(store: Store) -> None:
     store.db.table("changes").insert(
         {
-            "nct_id": SEED,
+            "trial_id": SEED,
             "detected_at": "2026-01-01T00:00:00Z",
             "category": "dates",
             "field": "dates.start",
@@ -108,8 +109,8 @@ def test_date_shifts_of_a_date_set_for_the_first_time(store: Store) -> None:
 
 
 def test_latest_changes_keeps_each_study_newest_batch(store: Store) -> None:
-    got = rows(store, "select nct_id, category, severity, title from latest_changes")
-    assert [(r["nct_id"], r["category"], r["severity"]) for r in got] == [
+    got = rows(store, "select trial_id, category, severity, title from latest_changes")
+    assert [(r["trial_id"], r["category"], r["severity"]) for r in got] == [
         (SEED, "status", "critical"),
         (SEED, "status", "major"),
         (SEED, "administrative", "info"),
@@ -121,33 +122,33 @@ def test_latest_changes_keeps_each_study_newest_batch(store: Store) -> None:
         (TERMINATED, "dates", "minor"),
         (TERMINATED, "administrative", "info"),
     ]
-    assert FAILING not in {r["nct_id"] for r in got}
+    assert FAILING not in {r["trial_id"] for r in got}
 
 
 # The README questions, with the SQL of README.md ("this month" pinned to a date).
 
 MOVED_THIS_MONTH = """
-    select nct_id, title, from_status, to_status, version_date, why_stopped
+    select trial_id, title, from_status, to_status, version_date, why_stopped
     from status_history
     where to_status in ('WITHDRAWN', 'TERMINATED')
       and detected_at >= strftime('%Y-%m-01', ?)
     order by detected_at desc"""
 
 SLIP_PER_SPONSOR = """
-    select lead_sponsor, count(distinct nct_id) as trials, count(*) as revisions,
+    select lead_sponsor, count(distinct trial_id) as trials, count(*) as revisions,
            sum(shift_days) as total_days, max(shift_days) as worst_days
     from date_shifts
     where date_field = 'completion' and kind = 'shift'
     group by lead_sponsor order by total_days desc"""
 
 PRIMARY_OUTCOMES = """
-    select nct_id, detected_at, severity, summary from changes
+    select trial_id, detected_at, severity, summary from changes
     where field like 'outcomes.primary%' order by detected_at desc"""
 
 
 def test_readme_question_moved_to_withdrawn_or_terminated_this_month(store: Store) -> None:
     got = rows(store, MOVED_THIS_MONTH, ("2025-08-20",))
-    assert [(r["nct_id"], r["to_status"], r["why_stopped"]) for r in got] == [
+    assert [(r["trial_id"], r["to_status"], r["why_stopped"]) for r in got] == [
         (SEED, "WITHDRAWN", "Funding")
     ]
     assert len(rows(store, MOVED_THIS_MONTH, ("2020-02-07",))) == 2
@@ -164,6 +165,6 @@ def test_readme_question_completion_slip_per_sponsor(store: Store) -> None:
 
 def test_readme_question_primary_outcome_changes(store: Store) -> None:
     got = rows(store, PRIMARY_OUTCOMES)
-    assert [(r["nct_id"], r["severity"], r["summary"]) for r in got] == [
+    assert [(r["trial_id"], r["severity"], r["summary"]) for r in got] == [
         (TERMINATED, "critical", 'Primary outcome removed: "Objective response rate"')
     ]

@@ -17,7 +17,7 @@ def snap(
     nct: str, digest: str, changes: tuple[Change, ...] = (), at: str = "2026-01-01T00:00:00Z"
 ) -> NewSnapshot:
     return NewSnapshot(
-        nct_id=nct,
+        trial_id=nct,
         captured_at=at,
         source="files",
         content_hash=digest,

@@ -68,7 +68,7 @@ def test_changes_csv_and_json_agree(replayed: tuple[Path, Path]) -> None:
 
 def test_studies_lists_the_seed(replayed: tuple[Path, Path]) -> None:
     (row,) = json.loads(trialmon(replayed, "studies", "--format", "json"))
-    assert (row["nct_id"], row["overall_status"], row["snapshots"]) == (NCT, "WITHDRAWN", 2)
+    assert (row["trial_id"], row["overall_status"], row["snapshots"]) == (NCT, "WITHDRAWN", 2)
     assert row["consecutive_failures"] == 0
 
 
@@ -76,7 +76,7 @@ def test_views_answer_the_readme_questions(replayed: tuple[Path, Path]) -> None:
     with closing(sqlite3.connect(replayed[1])) as db:
         db.row_factory = sqlite3.Row
         moved = db.execute(
-            "select nct_id, to_status from status_history where to_status in "
+            "select trial_id, to_status from status_history where to_status in "
             "('WITHDRAWN', 'TERMINATED')"
         ).fetchall()
         shifts: dict[str, Any] = {

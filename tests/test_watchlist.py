@@ -93,7 +93,7 @@ def test_add_creates_the_watch_table_when_missing(tmp_path: Path) -> None:
     ("value", "needle"),
     [
         ("NCT123", "ID: 'NCT123' is not an NCT id (NCT followed by 8 digits)"),
-        ("2024-513060-26-00", "'2024-513060-26-00' is an EU CTIS id"),
+        ("2024-5x3060-26-00", "'2024-5x3060-26-00' is not a trial id of any registry"),
     ],
 )
 def test_a_bad_id_is_refused_and_the_file_untouched(

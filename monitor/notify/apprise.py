@@ -14,13 +14,17 @@ import re
 import shlex
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from monitor.config import AppriseNotifyConfig
+from monitor.configkit import Table, WatchConfig
 from monitor.errors import ConfigError, DeliveryError
+from monitor.models import SEVERITIES
+from monitor.notify.channel import ChannelBase, ChannelSpec
 from monitor.notify.digest import Digest, render_text
 
 log = logging.getLogger(__name__)
+KIND = "apprise"
 REQUIREMENT = "apprise>=1.9"  # as the `apprise` extra of pyproject.toml
 
 
@@ -32,6 +36,27 @@ def install_hint() -> str:
         f"{shlex.quote(sys.executable)} -m pip install {shlex.quote(REQUIREMENT)}"
         " (with pipx: pipx inject trialmon apprise)"
     )
+
+
+@dataclass(frozen=True)
+class AppriseNotifyConfig:
+    enabled: bool = False
+    urls: tuple[str, ...] = ()
+    min_severity: str = "major"
+
+
+def parse(t: Table) -> AppriseNotifyConfig:
+    """``[notify.apprise]``."""
+    d = AppriseNotifyConfig()
+    cfg = AppriseNotifyConfig(
+        enabled=t.get("enabled", bool, d.enabled),
+        urls=t.strings("urls"),
+        min_severity=t.choice("min_severity", SEVERITIES, d.min_severity),
+    )
+    if cfg.enabled and not cfg.urls:
+        raise ConfigError(f"{t.key('urls')}: apprise is enabled but no URL is set")
+    t.done()
+    return cfg
 
 
 def url_id(url: str) -> str:
@@ -56,8 +81,8 @@ def load_apprise() -> Any:
     return apprise
 
 
-class AppriseNotifier:
-    channel = "apprise"
+class AppriseNotifier(ChannelBase):
+    channel = KIND
 
     def __init__(self, config: AppriseNotifyConfig) -> None:
         self.config = config
@@ -74,7 +99,7 @@ class AppriseNotifier:
             )
 
     def split(self, digest: Digest) -> list[Digest]:
-        return [digest.only(digest.nct_ids(), (key,)) for key in self.urls]
+        return [digest.only(digest.trial_ids(), (key,)) for key in self.urls]
 
     def describe(self, digest: Digest) -> str:
         return f"to {', '.join(masked(self.urls.get(k, k)) for k in digest.route)}"
@@ -103,3 +128,10 @@ class AppriseNotifier:
                 "is no longer in [notify.apprise] urls"
             )
         return [self.urls[key] for key in route]
+
+
+def build(config: AppriseNotifyConfig, watch: WatchConfig) -> AppriseNotifier:
+    return AppriseNotifier(config)
+
+
+SPEC = ChannelSpec(KIND, parse, build)

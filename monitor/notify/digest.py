@@ -2,7 +2,8 @@
 
 News is the cycle's changes plus *notices*: a study that has failed several cycles in a row,
 or one that recovered. ``route`` says where a part of a digest goes (email addresses, or the
-id of an Apprise URL); it is empty for channels with a single destination.
+id of an Apprise URL); it is empty for channels with a single destination. Each study links
+to the page of its registry that shows what changed (``Registry.links``).
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from typing import Any
 
 import orjson
 
+from monitor import registries
 from monitor.models import severity_rank
 
-HISTORY_URL = "https://clinicaltrials.gov/study/{nct_id}?tab=history"
 TEST_SUBJECT = "[trialmon] test message"
 TEST_TEXT = "This is a test message from trialmon: if you read it, this channel works."
 
 
-def history_url(nct_id: str) -> str:
-    return HISTORY_URL.format(nct_id=nct_id)
+def history_url(trial_id: str, registry: str = "") -> str:
+    """The registry's page of what changed in a trial (its history tab, else its page)."""
+    kind = registry if registry in registries.REGISTRIES else registries.kind_of(trial_id)
+    return registries.get(kind).links.history_page(trial_id)
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,11 @@ class DigestChange:
 
 @dataclass(frozen=True)
 class StudyDigest:
-    nct_id: str
+    trial_id: str
     title: str | None
     changes: tuple[DigestChange, ...]
     queries: tuple[str, ...] = ()  # the watched queries that found this study
+    registry: str = ""  # its registry's kind (empty: the one whose ids have its form)
 
     @property
     def top_severity(self) -> str:
@@ -49,14 +53,14 @@ class StudyDigest:
 
     @property
     def history_url(self) -> str:
-        return history_url(self.nct_id)
+        return history_url(self.trial_id, self.registry)
 
 
 @dataclass(frozen=True)
 class Notice:
     """A study failing ``failures`` cycles in a row (``event="failing"``), or recovered."""
 
-    nct_id: str
+    trial_id: str
     event: str
     failures: int
     message: str
@@ -103,14 +107,14 @@ class Digest:
         parts += [f"{recovered} recovered"] if recovered else []
         return f"; studies {', '.join(parts)}" if parts else ""
 
-    def only(self, nct_ids: Collection[str], route: tuple[str, ...]) -> Digest:
-        """The part of this digest about ``nct_ids``, addressed to ``route``."""
-        studies = tuple(s for s in self.studies if s.nct_id in nct_ids)
-        notices = tuple(n for n in self.notices if n.nct_id in nct_ids)
+    def only(self, trial_ids: Collection[str], route: tuple[str, ...]) -> Digest:
+        """The part of this digest about ``trial_ids``, addressed to ``route``."""
+        studies = tuple(s for s in self.studies if s.trial_id in trial_ids)
+        notices = tuple(n for n in self.notices if n.trial_id in trial_ids)
         return replace(self, studies=studies, notices=notices, route=route)
 
-    def nct_ids(self) -> list[str]:
-        ids = [s.nct_id for s in self.studies] + [n.nct_id for n in self.notices]
+    def trial_ids(self) -> list[str]:
+        ids = [s.trial_id for s in self.studies] + [n.trial_id for n in self.notices]
         return list(dict.fromkeys(ids))
 
     def to_json(self) -> str:
@@ -123,7 +127,7 @@ class Digest:
             run_id=data["run_id"],
             created_at=data["created_at"],
             studies=tuple(_study(s) for s in data["studies"]),
-            notices=tuple(Notice(**n) for n in data.get("notices", ())),
+            notices=tuple(_notice(n) for n in data.get("notices", ())),
             route=tuple(data.get("route", ())),
             test=bool(data.get("test", False)),
         )
@@ -131,7 +135,17 @@ class Digest:
 
 def _study(data: Mapping[str, Any]) -> StudyDigest:
     changes = tuple(DigestChange(**c) for c in data["changes"])
-    return StudyDigest(data["nct_id"], data["title"], changes, tuple(data.get("queries", ())))
+    queries = tuple(data.get("queries", ()))
+    return StudyDigest(_trial(data), data["title"], changes, queries, data.get("registry", ""))
+
+
+def _notice(data: Mapping[str, Any]) -> Notice:
+    return Notice(_trial(data), data["event"], data["failures"], data["message"])
+
+
+def _trial(data: Mapping[str, Any]) -> str:
+    """The trial id of a stored digest part (``nct_id`` in digests queued by trialmon 0.1)."""
+    return str(data["trial_id"] if "trial_id" in data else data["nct_id"])
 
 
 def build_digest(
@@ -147,19 +161,22 @@ def build_digest(
     """Group change rows by study, keep those at or above ``min_severity``, order them."""
     floor = severity_rank(min_severity)
     grouped: dict[str, list[DigestChange]] = {}
+    kinds: dict[str, str] = {}
     for row in rows:
         if severity_rank(row["severity"]) >= floor:
-            grouped.setdefault(row["nct_id"], []).append(_change(row))
+            grouped.setdefault(row["trial_id"], []).append(_change(row))
+            kinds[row["trial_id"]] = row.get("registry") or ""
     studies = [
         StudyDigest(
-            nct,
-            titles.get(nct),
+            trial_id,
+            titles.get(trial_id),
             tuple(sorted(cs, key=lambda c: -severity_rank(c.severity))),
-            (queries or {}).get(nct, ()),
+            (queries or {}).get(trial_id, ()),
+            kinds[trial_id],
         )
-        for nct, cs in grouped.items()
+        for trial_id, cs in grouped.items()
     ]
-    studies.sort(key=lambda s: (-severity_rank(s.top_severity), s.nct_id))
+    studies.sort(key=lambda s: (-severity_rank(s.top_severity), s.trial_id))
     return Digest(run_id, created_at, tuple(studies), tuple(notices))
 
 
@@ -195,12 +212,12 @@ def render_text(digest: Digest) -> str:
     for study in digest.studies:
         title = f" — {study.title}" if study.title else ""
         lines.append("")
-        lines.append(f"{study.nct_id}{title}")
+        lines.append(f"{study.trial_id}{title}")
         lines.extend(f"  [{c.severity}] {c.category}: {c.summary}" for c in study.changes)
         lines.append(f"  history: {study.history_url}")
     if digest.notices:
         lines += ["", "Studies that cannot be checked:"]
-        lines += [f"  {n.nct_id}: {n.line()}" for n in digest.notices]
+        lines += [f"  {n.trial_id}: {n.line()}" for n in digest.notices]
     return "\n".join(lines)
 
 
@@ -212,7 +229,7 @@ def render_html(digest: Digest) -> str:
     parts += [_study_html(s) for s in digest.studies]
     if digest.notices:
         parts.append("<h3>Studies that cannot be checked</h3><ul>")
-        parts += [f"<li>{_link(n.nct_id)}: {_esc(n.line())}</li>" for n in digest.notices]
+        parts += [f"<li>{_link(n.trial_id)}: {_esc(n.line())}</li>" for n in digest.notices]
         parts.append("</ul>")
     body = "\n".join(parts)
     return (
@@ -226,11 +243,11 @@ def _study_html(study: StudyDigest) -> str:
         f"<li><strong>[{_esc(c.severity)}]</strong> {_esc(c.category)}: {_esc(c.summary)}</li>"
         for c in study.changes
     )
-    return f"<h3>{_link(study.nct_id)}{title}</h3>\n<ul>{items}</ul>"
+    return f"<h3>{_link(study.trial_id, study.registry)}{title}</h3>\n<ul>{items}</ul>"
 
 
-def _link(nct_id: str) -> str:
-    return f'<a href="{_esc(history_url(nct_id))}">{_esc(nct_id)}</a>'
+def _link(trial_id: str, registry: str = "") -> str:
+    return f'<a href="{_esc(history_url(trial_id, registry))}">{_esc(trial_id)}</a>'
 
 
 def _esc(text: str) -> str:

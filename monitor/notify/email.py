@@ -17,22 +17,101 @@ import base64
 import hashlib
 import logging
 import os
-import smtplib
 import socket
-import ssl
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitor.config import EmailNotifyConfig, QueryWatch
+from monitor import registries
+from monitor.configkit import QueryWatch, Table, WatchConfig
 from monitor.errors import ConfigError, DeliveryError
+from monitor.models import SEVERITIES
+from monitor.notify.channel import ChannelBase, ChannelSpec
 from monitor.notify.digest import Digest, render_html, render_text
 
+if TYPE_CHECKING:  # smtplib and ssl are imported when a message is sent, not at config load
+    import smtplib
+    import ssl
+
 log = logging.getLogger(__name__)
+KIND = "email"
 
 
-class EmailNotifier:
-    channel = "email"
+@dataclass(frozen=True)
+class EmailNotifyConfig:
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password_env: str = "TRIALMON_SMTP_PASSWORD"
+    sender: str = "trialmon@localhost"
+    recipients: tuple[str, ...] = ()
+    min_severity: str = "major"
+    timeout: float = 30
+    study_recipients: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    ca_file: str | None = None  # extra CA certificates (PEM) to trust, e.g. a private CA
+
+
+def parse(t: Table) -> EmailNotifyConfig:
+    """``[notify.email]``."""
+    d = EmailNotifyConfig()
+    routes = t.get("study_recipients", dict, {})
+    study_recipients = {}
+    for nct, rcpts in routes.items():
+        key = registries.trial_id(nct, t.key(f"study_recipients.{nct}"))
+        if not isinstance(rcpts, list) or not all(isinstance(r, str) for r in rcpts):
+            raise ConfigError(
+                f"{t.key(f'study_recipients.{nct}')}: expected a list of addresses, got {rcpts!r}"
+            )
+        study_recipients[key] = tuple(rcpts)
+    cfg = EmailNotifyConfig(
+        enabled=t.get("enabled", bool, d.enabled),
+        host=t.get("host", str, d.host),
+        port=t.positive("port", d.port, int),
+        security=t.choice("security", ("starttls", "ssl", "none"), d.security),
+        username=t.get("username", str, d.username),
+        password_env=t.get("password_env", str, d.password_env),
+        sender=t.get("sender", str, d.sender),
+        recipients=t.strings("recipients"),
+        min_severity=t.choice("min_severity", SEVERITIES, d.min_severity),
+        timeout=t.positive("timeout", d.timeout),
+        study_recipients=study_recipients,
+        ca_file=_ca_file(t),
+    )
+    if "password" in t.data:
+        raise ConfigError(
+            f"{t.key('password')}: passwords are never read from the file; "
+            f"put it in the variable named by password_env ({cfg.password_env})"
+        )
+    if cfg.port > 65535:
+        raise ConfigError(f"{t.key('port')}: {cfg.port} is not a TCP port (1 to 65535)")
+    t.done()
+    return cfg
+
+
+def _ca_file(t: Table) -> str | None:
+    value = t.get("ca_file", str, None)
+    if value is not None and not Path(value).is_file():
+        raise ConfigError(f"{t.key('ca_file')}: {value!r} is not a readable file")
+    return value
+
+
+def check(email: EmailNotifyConfig, watch: WatchConfig) -> None:
+    """Refused at load: email enabled with nobody to write to."""
+    routed = email.recipients or email.study_recipients or any(q.recipients for q in watch.queries)
+    if email.enabled and not routed:
+        raise ConfigError(
+            "[notify.email] recipients: email is enabled but no recipient is set "
+            "(recipients, study_recipients or a query's recipients)"
+        )
+
+
+class EmailNotifier(ChannelBase):
+    channel = KIND
 
     def __init__(
         self,
@@ -66,8 +145,8 @@ class EmailNotifier:
 
     # ------------------------------------------------------------ routing
 
-    def recipients_for(self, nct_id: str, queries: Sequence[str]) -> set[str]:
-        found = set(self.config.recipients) | set(self.config.study_recipients.get(nct_id, ()))
+    def recipients_for(self, trial_id: str, queries: Sequence[str]) -> set[str]:
+        found = set(self.config.recipients) | set(self.config.study_recipients.get(trial_id, ()))
         for name in queries:
             found |= set(self.query_recipients.get(name, ()))
         return found
@@ -76,11 +155,11 @@ class EmailNotifier:
         """One digest per set of addresses that receive the same studies."""
         if digest.test:
             return [digest.only((), tuple(sorted(self.all_recipients())))]
-        queries = {s.nct_id: s.queries for s in digest.studies}
+        queries = {s.trial_id: s.queries for s in digest.studies}
         studies_of: dict[str, set[str]] = {}
-        for nct_id in digest.nct_ids():
-            for address in self.recipients_for(nct_id, queries.get(nct_id, ())):
-                studies_of.setdefault(address, set()).add(nct_id)
+        for trial_id in digest.trial_ids():
+            for address in self.recipients_for(trial_id, queries.get(trial_id, ())):
+                studies_of.setdefault(address, set()).add(trial_id)
         groups: dict[frozenset[str], list[str]] = {}
         for address, ncts in studies_of.items():
             groups.setdefault(frozenset(ncts), []).append(address)
@@ -99,6 +178,8 @@ class EmailNotifier:
         if not digest.route:
             raise DeliveryError("email digest has no recipient")
         message = self.message(digest)
+        import smtplib
+
         try:
             self._deliver(message, list(digest.route))
         except (smtplib.SMTPException, OSError) as e:
@@ -135,6 +216,8 @@ class EmailNotifier:
             log.warning("email: the server refused %s", ", ".join(sorted(refused)))
 
     def _connect(self) -> smtplib.SMTP:
+        import smtplib
+
         c = self.config
         if c.security == "ssl":
             return smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=self._context())
@@ -149,6 +232,8 @@ class EmailNotifier:
         return smtp
 
     def _context(self) -> ssl.SSLContext:
+        import ssl
+
         if self.ssl_context is not None:
             return self.ssl_context
         return ssl.create_default_context(cafile=self.config.ca_file)
@@ -181,6 +266,9 @@ def secret_forms(username: str, password: str) -> list[str]:
 
 def plain_reason(e: BaseException) -> str:
     """A one-line reason in plain words for an smtplib, socket or ssl error."""
+    import smtplib
+    import ssl
+
     if isinstance(e, smtplib.SMTPAuthenticationError):
         return f"the server refused the login ({e.smtp_code})"
     if isinstance(e, smtplib.SMTPRecipientsRefused):
@@ -197,6 +285,8 @@ def plain_reason(e: BaseException) -> str:
 
 
 def _socket_reason(e: BaseException) -> str:
+    import smtplib
+
     if isinstance(e, ConnectionRefusedError):
         return "connection refused (is the SMTP server running?)"
     if isinstance(e, TimeoutError | socket.timeout):
@@ -212,3 +302,10 @@ def _socket_reason(e: BaseException) -> str:
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def build(config: EmailNotifyConfig, watch: WatchConfig) -> EmailNotifier:
+    return EmailNotifier(config, watch.queries)
+
+
+SPEC = ChannelSpec(KIND, parse, build, check)

@@ -18,8 +18,8 @@ META_KEY = "notify.failing_reported"
 def take_notices(store: Store, threshold: int) -> list[Notice]:
     """The new failing and recovered notices; remembers them (call inside a transaction)."""
     reported = _reported(store)
-    failing = _failing(store, threshold)
-    counts = _failure_counts(store, reported)
+    failing = store.failing_at_least(threshold)
+    counts = store.failure_counts(sorted(reported))
     news = [
         Notice(nct, "failing", count, message)
         for nct, (count, message) in failing.items()
@@ -36,22 +36,3 @@ def take_notices(store: Store, threshold: int) -> list[Notice]:
 def _reported(store: Store) -> set[str]:
     text = store.get_meta(META_KEY)
     return set(orjson.loads(text)) if text else set()
-
-
-def _failing(store: Store, threshold: int) -> dict[str, tuple[int, str]]:
-    sql = (
-        "select nct_id, consecutive_failures, last_error from studies "
-        "where consecutive_failures >= ? order by nct_id"
-    )
-    rows = store.db.execute(sql, [threshold]).fetchall()
-    return {nct: (int(count), str(error or "")) for nct, count, error in rows}
-
-
-def _failure_counts(store: Store, nct_ids: set[str]) -> dict[str, int]:
-    """Current failure counts of these studies (a study no longer stored is left out)."""
-    if not nct_ids:
-        return {}
-    ids = sorted(nct_ids)
-    marks = ",".join("?" * len(ids))
-    sql = f"select nct_id, consecutive_failures from studies where nct_id in ({marks})"
-    return {nct: int(count or 0) for nct, count in store.db.execute(sql, ids).fetchall()}

@@ -1,7 +1,7 @@
 """The log channel: a text digest or one JSON object per change per line, to stderr or a file.
 
-In ``json`` format each change is one object with ``nct_id, category, severity, field,
-old_value, new_value, summary, detected_at, run_id``; a notice (a study failing or recovered)
+In ``json`` format each change is one object with ``trial_id, registry, category, severity,
+field, old_value, new_value, summary, detected_at, run_id``; a notice (a study failing or recovered)
 is one object with ``event`` set to ``failing`` or ``recovered``, and a delivery the outbox gave
 up on is one object with ``event`` set to ``delivery_failed``.
 """
@@ -10,26 +10,50 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 
-from monitor.config import LogNotifyConfig
+from monitor import registries
+from monitor.configkit import Table, WatchConfig
 from monitor.errors import DeliveryError
+from monitor.models import SEVERITIES
+from monitor.notify.channel import ChannelBase, ChannelSpec
 from monitor.notify.digest import Digest, render_text
 
+KIND = "log"
 
-class LogNotifier:
-    channel = "log"
+
+@dataclass(frozen=True)
+class LogNotifyConfig:
+    enabled: bool = True
+    format: str = "text"
+    min_severity: str = "minor"
+    file: str | None = None
+
+
+def parse(t: Table) -> LogNotifyConfig:
+    """``[notify.log]``."""
+    d = LogNotifyConfig()
+    cfg = LogNotifyConfig(
+        enabled=t.get("enabled", bool, d.enabled),
+        format=t.choice("format", ("text", "json"), d.format),
+        min_severity=t.choice("min_severity", SEVERITIES, d.min_severity),
+        file=t.get("file", str, d.file),
+    )
+    t.done()
+    return cfg
+
+
+class LogNotifier(ChannelBase):
+    channel = KIND
 
     def __init__(self, config: LogNotifyConfig, stream: TextIO | None = None) -> None:
         self.config = config
         self.min_severity = config.min_severity
         self.stream = stream
-
-    def split(self, digest: Digest) -> list[Digest]:
-        return [digest]
 
     def describe(self, digest: Digest) -> str:
         return f"to {self.config.file or 'stderr'}"
@@ -56,12 +80,13 @@ class LogNotifier:
         except OSError:
             return False
 
-    def notice(self, text: str, **fields: Any) -> None:
+    def notice(self, text: str, **fields: Any) -> bool:
         """A one-line operational notice (e.g. a delivery given up) on this channel."""
         if self.config.format == "json":
             self._emit(orjson.dumps({**fields, "message": text}).decode())
         else:
             self._emit(f"trialmon: {text}")
+        return True
 
     def _emit(self, text: str) -> None:
         try:
@@ -89,7 +114,8 @@ def json_lines(digest: Digest) -> str:
     for study in digest.studies:
         for c in study.changes:
             obj = {
-                "nct_id": study.nct_id,
+                "trial_id": study.trial_id,
+                "registry": study.registry or registries.kind_of(study.trial_id),
                 "category": c.category,
                 "severity": c.severity,
                 "field": c.field,
@@ -103,7 +129,7 @@ def json_lines(digest: Digest) -> str:
     for n in digest.notices:
         lines.append(
             {
-                "nct_id": n.nct_id,
+                "trial_id": n.trial_id,
                 "event": n.event,
                 "failures": n.failures,
                 "summary": n.line(),
@@ -112,3 +138,10 @@ def json_lines(digest: Digest) -> str:
             }
         )
     return "\n".join(orjson.dumps(line).decode() for line in lines)
+
+
+def build(config: LogNotifyConfig, watch: WatchConfig) -> LogNotifier:
+    return LogNotifier(config)
+
+
+SPEC = ChannelSpec(KIND, parse, build)

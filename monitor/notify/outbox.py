@@ -21,10 +21,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from monitor.errors import DeliveryError
 from monitor.models import severity_rank
+from monitor.notify.channel import Channel
 from monitor.notify.digest import Digest, build_digest
 from monitor.notify.failures import take_notices
 from monitor.store import Store
@@ -33,20 +34,6 @@ log = logging.getLogger(__name__)
 NOTICE_SEVERITY = "major"  # a channel at min_severity critical does not get failure notices
 QUERY_PREFIX = 'New study matching query "'
 IN_DOUBT = "interrupted while sending"
-
-
-class Notifier(Protocol):
-    channel: str
-    min_severity: str
-
-    def split(self, digest: Digest) -> list[Digest]:
-        """The digest as the messages to send, each with its ``route``."""
-
-    def send(self, digest: Digest) -> None:
-        """Deliver the digest or raise DeliveryError."""
-
-    def describe(self, digest: Digest) -> str:
-        """Where the digest goes, in a few words (``to a@example.org via host:587``)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +53,7 @@ class Outbox:
     def __init__(
         self,
         store: Store,
-        notifiers: Sequence[Notifier],
+        notifiers: Sequence[Channel],
         max_attempts: int = 10,
         alert_after_failures: int = 3,
     ) -> None:
@@ -82,17 +69,16 @@ class Outbox:
 
         Queued before the runs are closed, so a crash in between leaves them to the next try.
         """
-        sql = "select id from runs where status = 'running' order by id"
-        for (run_id,) in self.store.db.execute(sql).fetchall():
+        for run_id in self.store.runs_left_running():
             self.enqueue(run_id, now)
         self.store.mark_interrupted_runs(now)
 
     def enqueue(self, run_id: int, now: str) -> None:
         """Queue this run's digests for every channel with something to say (idempotent)."""
         rows = self.store.run_changes(run_id)
-        nct_ids = {r["nct_id"] for r in rows}
-        titles, queries = self._titles(nct_ids), query_names(self.store, nct_ids)
-        with self.store.db.atomic():
+        trial_ids = {r["trial_id"] for r in rows}
+        titles, queries = self._titles(trial_ids), query_names(self.store, trial_ids)
+        with self.store.transaction():
             notices = take_notices(self.store, self.alert_after_failures)
             for channel, notifier in self.notifiers.items():
                 if self._has_delivery(run_id, channel):
@@ -103,31 +89,25 @@ class Outbox:
                 )
                 self._insert(channel, notifier, digest)
 
-    def _insert(self, channel: str, notifier: Notifier, digest: Digest) -> None:
+    def _insert(self, channel: str, notifier: Channel, digest: Digest) -> None:
         if digest.empty:
             return
         for part in notifier.split(digest):
             if not part.empty:
-                self.store.db.table("deliveries").insert(_row(channel, part))
+                self.store.queue_delivery(_row(channel, part))
 
     def _has_delivery(self, run_id: int, channel: str) -> bool:
-        sql = "select 1 from deliveries where run_id = ? and channel = ?"
-        return self.store.db.execute(sql, [run_id, channel]).fetchone() is not None
+        return self.store.has_delivery(run_id, channel)
 
-    def _titles(self, nct_ids: set[str]) -> dict[str, str | None]:
-        return {n: (s or {}).get("title") for n in nct_ids for s in [self.store.study(n)]}
+    def _titles(self, trial_ids: set[str]) -> dict[str, str | None]:
+        return {n: (s or {}).get("title") for n in trial_ids for s in [self.store.study(n)]}
 
     # ------------------------------------------------------------ delivering
 
     def pending(self) -> list[Pending]:
-        sql = (
-            "select id, channel, attempts, payload, last_error from deliveries "
-            "where status = 'pending' order by id"
-        )
-        rows = self.store.db.execute(sql).fetchall()
         return [
-            Pending(i, ch, att or 0, Digest.from_json(p), err == IN_DOUBT)
-            for i, ch, att, p, err in rows
+            Pending(i, ch, att, Digest.from_json(p), err == IN_DOUBT)
+            for i, ch, att, p, err in self.store.pending_deliveries()
         ]
 
     def deliver(self, now: str) -> tuple[int, int]:
@@ -148,8 +128,8 @@ class Outbox:
                 blocked.add(item.destination)
         return sent, failed
 
-    def _attempt(self, item: Pending, notifier: Notifier, now: str) -> bool:
-        if item.in_doubt and _delivered(notifier, item.digest):
+    def _attempt(self, item: Pending, notifier: Channel, now: str) -> bool:
+        if item.in_doubt and notifier.delivered(item.digest):
             log.info("digest %s on %s was delivered before a crash", item.id, item.channel)
             self._update(item.id, status="sent", sent_at=now, last_error=None)
             return True
@@ -178,23 +158,18 @@ class Outbox:
             )
 
     def _update(self, delivery_id: int, **values: Any) -> None:
-        with self.store.db.atomic():
-            self.store.db.table("deliveries").update(delivery_id, values)
+        self.store.update_delivery(delivery_id, values)
 
     def _report_given_up(self, item: Pending, attempts: int, error: str) -> None:
-        """Said once, when the row turns ``failed``: on the log channel, else as a log error."""
+        """Said once, when the row turns ``failed``: on the other channels that carry notices
+        (the log channel), else as a log error."""
         text = (
             f"digest {item.id} of run {item.digest.run_id} on {item.channel} given up after "
             f"{attempts} attempts (status failed): {error}"
         )
-        log_channel = self.notifiers.get("log")
-        if log_channel is None or item.channel == "log" or not hasattr(log_channel, "notice"):
-            log.error("%s", text)
-            return
         fields = {"event": "delivery_failed", "delivery_id": item.id, "channel": item.channel}
-        try:
-            log_channel.notice(text, **fields, run_id=item.digest.run_id)
-        except DeliveryError:
+        others = [n for kind, n in self.notifiers.items() if kind != item.channel]
+        if not any(_notice(n, text, {**fields, "run_id": item.digest.run_id}) for n in others):
             log.error("%s", text)
 
 
@@ -209,28 +184,22 @@ def _row(channel: str, digest: Digest) -> dict[str, object]:
     }
 
 
-def _delivered(notifier: Notifier, digest: Digest) -> bool:
-    """Optional ``delivered(digest)`` of a channel: did a send cut short by a crash get through?"""
-    check = getattr(notifier, "delivered", None)
-    return bool(check(digest)) if check is not None else False
+def _notice(channel: Channel, text: str, fields: dict[str, Any]) -> bool:
+    """Whether ``channel`` carried the notice (a channel that cannot write it: no)."""
+    try:
+        return channel.notice(text, **fields)
+    except DeliveryError:
+        return False
 
 
-def _gets_notices(notifier: Notifier) -> bool:
+def _gets_notices(notifier: Channel) -> bool:
     return severity_rank(notifier.min_severity) <= severity_rank(NOTICE_SEVERITY)
 
 
-def query_names(store: Store, nct_ids: set[str]) -> dict[str, tuple[str, ...]]:
+def query_names(store: Store, trial_ids: set[str]) -> dict[str, tuple[str, ...]]:
     """The watched queries that found each study, from its ``New study matching query`` rows."""
-    if not nct_ids:
-        return {}
-    ids = sorted(nct_ids)
-    marks = ",".join("?" * len(ids))
-    sql = (
-        "select nct_id, summary from changes where category = 'record' "
-        f"and summary like ? and nct_id in ({marks}) order by id"
-    )
     found: dict[str, list[str]] = {}
-    for nct, summary in store.db.execute(sql, [QUERY_PREFIX + "%", *ids]).fetchall():
+    for nct, summary in store.summaries_like(QUERY_PREFIX, sorted(trial_ids)):
         name = summary[len(QUERY_PREFIX) :].removesuffix('"')
         found.setdefault(nct, []).append(name)
     return {nct: tuple(dict.fromkeys(names)) for nct, names in found.items()}

@@ -1,9 +1,9 @@
 """The offline source: every file directly in a directory is one record of one study.
 
-A file is one of: an API v2 study (``*.json`` with ``protocolSection``), a ``/api/v2/studies``
-page (``*.json`` with ``studies``), a record-history version (``{"studyVersion": N, "study":
-{...}}``) or a registry page rendered as text (``*.txt``, read by ``seedtext``). Other files
-(other suffixes, hidden files, ``README*``) are skipped; subfolders are not read.
+Which files hold which studies is each registry's knowledge (``Registry.offline``: its
+suffixes, its JSON shapes, its other file formats); this module lists the directory, parses
+a JSON file once and offers it to each registry in turn. Other files (other suffixes, hidden
+files, ``README*``) are skipped; subfolders are not read.
 
 Errors are values: a malformed file yields a ``StudyError`` naming it and the other files go
 on; a study held by two files yields one ``StudyError`` naming both and no record. The
@@ -16,10 +16,8 @@ file (the usual case) is parsed once, in the second pass, which then reports its
 from __future__ import annotations
 
 import codecs
-import hashlib
 import logging
 import os
-import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,73 +25,70 @@ from typing import Any
 
 import orjson
 
+from monitor import registries
 from monitor.errors import ParseError, RecordError, SourceError
-from monitor.models import RawRecord, RecordEvent, StudyError
-from monitor.normalize import HASH_VERSION
-from monitor.sources.seedtext import parse_page
+from monitor.models import Item, RawRecord, RecordEvent, StudyError
+from monitor.registries.base import FileRead, Offline
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "files"
 JSON_SUFFIX = ".json"
-TEXT_SUFFIX = ".txt"
-NCT_RE = re.compile(r"^NCT\d{8}$")
-NCT_KEY_RE = re.compile(rb'"nctId"\s*:\s*"([^"\\]*)"')
-# versionHolder's value inside the miscInfoModule object (no brace or bracket crossed to reach it)
-VERSION_HOLDER_RE = re.compile(
-    rb'("miscInfoModule"\s*:\s*\{[^{}\[\]]*?"versionHolder"\s*:\s*)"[^"\\]*"'
-)
 READ_MORE = 1 << 16  # bytes read at once past the size fstat gave
-NCT_KEY = b'"nctId"'
-HOLDER_KEY = b'"versionHolder"'
-MODULE_KEY = b'"miscInfoModule"'
-KEY_PREFIX = f"{HASH_VERSION}:file:"
 CHUNK = 500  # files whose stored keys are looked up in one query
 
-Item = RawRecord | StudyError | RecordEvent
 Known = Callable[[Sequence[str]], Mapping[str, str]]
+Shapes = Sequence[tuple[str, Offline]]  # (registry kind, its offline shapes)
 
 
 @dataclass(frozen=True)
 class _Study:
     """One study found in a file."""
 
-    nct_id: str
+    trial_id: str
+    registry: str
     data: dict[str, Any]
     version: int | None = None
 
 
 def iter_records(
-    directory: Path, watched: Collection[str], known: Known | None = None
+    directory: Path,
+    watched: Collection[str],
+    known: Known | None = None,
+    shapes: Shapes | None = None,
 ) -> Iterator[Item]:
     """Yield the record of every study in ``directory`` (only the watched ones if any are).
 
     Raises ``SourceError`` at once (not at the first ``next``) when ``directory`` is not a
     directory; every other problem is yielded as a ``StudyError``. ``known`` gives the source
     key stored for each of some studies (``Store.source_hashes``): a file whose key did not
-    move becomes an ``unchanged`` event, unparsed.
+    move becomes an ``unchanged`` event, unparsed. ``shapes`` are the registries' file shapes
+    (default: every registry of the table).
     """
-    files = _record_files(directory)
-    return _both_passes(files, {nct_id.upper() for nct_id in watched}, known)
+    reader = _Reader(shapes if shapes is not None else registries.offline_shapes())
+    files = _record_files(directory, reader.suffixes)
+    return _both_passes(reader, files, {trial_id.upper() for trial_id in watched}, known)
 
 
-def _both_passes(files: list[str], wanted: set[str], known: Known | None) -> Iterator[Item]:
+def _both_passes(
+    reader: _Reader, files: list[str], wanted: set[str], known: Known | None
+) -> Iterator[Item]:
     index: dict[str, list[int]] = {}
     scanned: dict[int, str | None] = {}  # file number -> key, for the files _scan indexed
     for number, path in enumerate(files):
-        found = _scan(path)
+        found = _scan(reader, path)
         if found is not None:
-            nct_id, scanned[number] = found
-            if not wanted or nct_id in wanted:
-                index.setdefault(nct_id, []).append(number)
+            trial_id, scanned[number] = found
+            if not wanted or trial_id in wanted:
+                index.setdefault(trial_id, []).append(number)
             continue
-        studies, errors = _read(path)
+        studies, errors = _read(reader, path)
         yield from errors
         for study in studies:
-            if not wanted or study.nct_id in wanted:
-                index.setdefault(study.nct_id, []).append(number)
+            if not wanted or study.trial_id in wanted:
+                index.setdefault(study.trial_id, []).append(number)
     yield from _duplicates(index, files)
-    yield from _second_pass(_Plan.of(index, files, scanned), known)
+    yield from _second_pass(reader, _Plan.of(index, files, scanned), known)
 
 
 @dataclass(frozen=True)
@@ -116,12 +111,12 @@ class _Plan:
     ) -> _Plan:
         only: dict[int, str | None] = dict.fromkeys(scanned)
         several: dict[int, set[str]] = {}
-        for nct_id, numbers in index.items():
+        for trial_id, numbers in index.items():
             if len(numbers) == 1:
                 if numbers[0] in only:
-                    only[numbers[0]] = nct_id
+                    only[numbers[0]] = trial_id
                 else:
-                    several.setdefault(numbers[0], set()).add(nct_id)
+                    several.setdefault(numbers[0], set()).add(trial_id)
         return cls(files, scanned, only, several)
 
     def numbers(self) -> list[int]:
@@ -131,14 +126,14 @@ class _Plan:
         path = self.files[number]
         if number not in self.only:
             return _Pending(path, self.several[number], False)
-        nct_id = self.only[number]
-        return _Pending(path, {nct_id} if nct_id else set(), True, self.scanned[number])
+        trial_id = self.only[number]
+        return _Pending(path, {trial_id} if trial_id else set(), True, self.scanned[number])
 
 
-def _second_pass(plan: _Plan, known: Known | None) -> Iterator[Item]:
+def _second_pass(reader: _Reader, plan: _Plan, known: Known | None) -> Iterator[Item]:
     numbers = plan.numbers()
     for start in range(0, len(numbers), CHUNK):
-        yield from _chunk(plan, numbers[start : start + CHUNK], known)
+        yield from _chunk(reader, plan, numbers[start : start + CHUNK], known)
 
 
 @dataclass
@@ -151,51 +146,59 @@ class _Pending:
     key: str | None = None
 
 
-def _chunk(plan: _Plan, numbers: list[int], known: Known | None) -> Iterator[Item]:
+def _chunk(reader: _Reader, plan: _Plan, numbers: list[int], known: Known | None) -> Iterator[Item]:
     """One lookup of stored keys for the chunk's files, then each file in order."""
     only, scanned = plan.only, plan.scanned
     ids = [only.get(n) if scanned.get(n) else None for n in numbers]
-    keyed = [nct_id for nct_id in ids if nct_id]
+    keyed = [trial_id for trial_id in ids if trial_id]
     stored = known(keyed) if known and keyed else {}
-    for number, nct_id in zip(numbers, ids, strict=True):
-        if nct_id is not None and stored.get(nct_id) == scanned[number]:
-            yield RecordEvent(nct_id, "unchanged")
+    for number, trial_id in zip(numbers, ids, strict=True):
+        if trial_id is not None and stored.get(trial_id) == scanned[number]:
+            yield RecordEvent(trial_id, "unchanged")
         else:
-            yield from _records_of(plan.pending(number))
+            yield from _records_of(reader, plan.pending(number))
 
 
-def _records_of(pending: _Pending) -> Iterator[Item]:
+def _records_of(reader: _Reader, pending: _Pending) -> Iterator[Item]:
     path, expected = pending.path, pending.expected
     raw = _bytes(path)
-    key = file_key(raw) if pending.scanned and raw is not None else None  # of what is parsed
-    studies, errors = _read(path, raw)
+    # the key of what is parsed now (the file may have changed since the first pass)
+    key = reader.file_key(raw) if pending.scanned and raw is not None else None
+    studies, errors = _read(reader, path, raw)
     if pending.scanned:  # not parsed by the first pass, so its errors were not yielded yet
         yield from errors
     for study in studies:
-        if study.nct_id in expected:
-            expected.discard(study.nct_id)
+        if study.trial_id in expected:
+            expected.discard(study.trial_id)
             yield RawRecord(
-                study.nct_id, study.data, SOURCE, str(path), version=study.version, source_key=key
+                study.trial_id,
+                study.data,
+                SOURCE,
+                str(path),
+                version=study.version,
+                source_key=key,
+                registry=study.registry,
             )
     if pending.scanned and errors:
         return
-    for nct_id in sorted(expected):
-        yield StudyError(nct_id, f"{path}: {nct_id} no longer readable (file changed while read)")
+    for trial_id in sorted(expected):
+        message = f"{path}: {trial_id} no longer readable (file changed while read)"
+        yield StudyError(trial_id, message)
 
 
 def _duplicates(index: dict[str, list[int]], files: list[str]) -> Iterator[StudyError]:
-    for nct_id in sorted(index):
-        numbers = index[nct_id]
+    for trial_id in sorted(index):
+        numbers = index[trial_id]
         if len(numbers) > 1:
             names = ", ".join(str(files[n]) for n in numbers)
-            message = f"{nct_id} is held by {len(numbers)} records in one directory: {names}"
-            yield StudyError(nct_id, f"{message}; keep one of them", transient=False)
+            message = f"{trial_id} is held by {len(numbers)} records in one directory: {names}"
+            yield StudyError(trial_id, f"{message}; keep one of them", transient=False)
 
 
 # -- listing -----------------------------------------------------------------------------------
 
 
-def _record_files(directory: Path) -> list[str]:
+def _record_files(directory: Path, suffixes: tuple[str, ...]) -> list[str]:
     if not directory.exists():
         raise SourceError(f"offline source directory {directory} does not exist")
     if not directory.is_dir():
@@ -203,77 +206,107 @@ def _record_files(directory: Path) -> list[str]:
     try:
         with os.scandir(directory) as entries:
             # str, not Path: a Path per file costs more; one directory, so paths sort as names
-            paths = sorted(e.path for e in entries if _is_record_file(e))
+            paths = sorted(e.path for e in entries if _is_record_file(e, suffixes))
     except OSError as e:
         raise SourceError(f"cannot list offline source directory {directory}: {e}") from e
     logger.debug("%s: %d record files", directory, len(paths))
     return paths
 
 
-def _is_record_file(entry: os.DirEntry[str]) -> bool:
+def _is_record_file(entry: os.DirEntry[str], suffixes: tuple[str, ...]) -> bool:
     name = entry.name
     if name.startswith(".") or name.upper().startswith("README"):
         return False
-    if not name.lower().endswith((JSON_SUFFIX, TEXT_SUFFIX)):
-        logger.debug("skipping %s: not a .json or .txt file", entry.path)
+    if not name.lower().endswith(suffixes):
+        logger.debug("skipping %s: not a %s file", entry.path, " or ".join(suffixes))
         return False
     return entry.is_file()
 
 
-# -- the first pass's shortcut ----------------------------------------------------------------
+# -- the first pass's shortcut, and reading one file through the registries' shapes ----------
 
 
-def _scan(path: str) -> tuple[str, str | None] | None:
-    """The study id and key of a JSON file that names exactly one, found without parsing it.
+def _scan(reader: _Reader, path: str) -> tuple[str, str | None] | None:
+    """The trial id and key of a JSON file that names exactly one, found without parsing.
 
-    ``"nctId"`` can occur in a file's bytes only as a key (inside a JSON string its quotes
-    would be escaped), so a file with one such key holds at most one study, with that id: the
-    first pass indexes it from the scan and the second pass parses it once, or not at all when
-    its key (:func:`file_key`) did not move. Anything else (text pages, no or several ids, an
-    id that is not an NCT number) is parsed as before.
+    A registry recognises such a file from its bytes (``Offline.scan``): the first pass
+    indexes it from the scan and the second pass parses it once, or not at all when its key
+    did not move. Anything else (text pages, several ids ...) is parsed as before.
     """
     if not path.lower().endswith(JSON_SUFFIX):
         return None
     raw = _bytes(path)
-    if raw is None:
+    return reader.scan(raw) if raw is not None else None
+
+
+def _read(
+    reader: _Reader, path: str, raw: bytes | None = None
+) -> tuple[list[_Study], list[StudyError]]:
+    """The studies of one file, and the errors that stop some or all of them being read."""
+    try:
+        if raw is None:
+            with open(path, "rb") as f:
+                raw = f.read()
+        return reader.studies(path, raw.removeprefix(codecs.BOM_UTF8))
+    except ParseError as e:
+        return [], [StudyError(None, str(e), transient=False)]
+    except RecordError as e:
+        return [], [StudyError(None, f"{path}: {e}", transient=False)]
+    except OSError as e:
+        return [], [StudyError(None, f"{path}: cannot read: {e.strerror or e}")]
+
+
+class _Reader:
+    """The registries' file shapes, asked in the table's order."""
+
+    def __init__(self, shapes: Shapes) -> None:
+        self.shapes = list(shapes)
+        self.suffixes = tuple(dict.fromkeys(s for _, o in self.shapes for s in o.suffixes))
+
+    def scan(self, raw: bytes) -> tuple[str, str | None] | None:
+        """The one trial id a registry finds in a JSON file's bytes, and the file's key."""
+        for _, offline in self.shapes:
+            trial_id = offline.scan(raw)
+            if trial_id is not None:
+                return trial_id, offline.file_key(raw)
         return None
-    at = raw.find(NCT_KEY)  # near the start; the rfind makes sure it is the only one
-    found = NCT_KEY_RE.match(raw, at) if at >= 0 and raw.rfind(NCT_KEY) == at else None
-    if found is None:
-        return None
-    nct_id = found.group(1).decode("ascii", "replace").strip().upper()
-    return (nct_id, file_key(raw)) if NCT_RE.match(nct_id) else None
+
+    def file_key(self, raw: bytes) -> str | None:
+        found = self.scan(raw)
+        return found[1] if found is not None else None
+
+    def studies(self, path: str, raw: bytes) -> tuple[list[_Study], list[StudyError]]:
+        """A file parsed once and offered to each registry that reads its suffix."""
+        suffix = os.path.splitext(path)[1].lower()
+        doc = _json_object(raw) if suffix == JSON_SUFFIX else None
+        for kind, offline in self.shapes:
+            if suffix not in offline.suffixes:
+                continue
+            if doc is not None:
+                read = offline.from_json(doc, path)
+            else:
+                read = offline.from_file(suffix, raw, path)
+            if read is not None:
+                return _found(kind, path, read)
+        what = " nor ".join(o.shapes for _, o in self.shapes if suffix in o.suffixes)
+        keys = ", ".join(sorted(doc)[:5]) if doc is not None else ""
+        raise RecordError(f"not {what} (keys: {keys or 'none'})")
 
 
-def _only(raw: bytes, key: bytes) -> int:
-    """Where ``key`` occurs in ``raw`` if it occurs exactly once; -1 if it does not, -2 if more.
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise RecordError(f"not valid JSON: {e}") from e
+    if not isinstance(doc, dict):
+        raise RecordError(f"expected a JSON object, found {type(doc).__name__}")
+    return doc
 
-    Two searches (from either end) cost less than ``bytes.count``, which cannot stop early.
-    """
-    at = raw.find(key)
-    return at if at < 0 or raw.rfind(key) == at else -2
 
-
-def file_key(raw: bytes) -> str | None:
-    """The source key of a one-study file: its bytes, but for the registry's daily stamp.
-
-    ``derivedSection.miscInfoModule.versionHolder`` is the date of the registry's data
-    release: it moves every day when nothing else does, and ``normalize`` never reads it, so
-    its value is blanked before hashing. It is blanked only where it is unambiguous (one
-    ``versionHolder`` key, in the one ``miscInfoModule`` object); otherwise there is no key
-    (``None``), and the pipeline hashes the parsed record instead.
-    """
-    holder = raw.rfind(HOLDER_KEY)  # near the end
-    if holder < 0:
-        return KEY_PREFIX + hashlib.sha256(raw).hexdigest()
-    module = _only(raw, MODULE_KEY) if raw.find(HOLDER_KEY) == holder else -2
-    found = VERSION_HOLDER_RE.match(raw, module) if module >= 0 else None
-    if found is None:
-        return None
-    view = memoryview(raw)
-    digest = hashlib.sha256(view[: found.end(1)])  # up to the value, then from after it
-    digest.update(view[found.end() :])
-    return KEY_PREFIX + digest.hexdigest()
+def _found(kind: str, path: str, read: FileRead) -> tuple[list[_Study], list[StudyError]]:
+    studies = [_Study(s.trial_id, kind, s.data, s.version) for s in read.studies]
+    errors = [StudyError(None, f"{path}: {e}", transient=False) for e in read.errors]
+    return studies, errors
 
 
 # -- reading one file --------------------------------------------------------------------------
@@ -300,89 +333,3 @@ def _bytes(path: str) -> bytes | None:
         return None
     finally:
         os.close(fd)
-
-
-def _read(path: str, raw: bytes | None = None) -> tuple[list[_Study], list[StudyError]]:
-    """The studies of one file, and the errors that stop some or all of them being read."""
-    try:
-        if raw is None:
-            with open(path, "rb") as f:
-                raw = f.read()
-        raw = raw.removeprefix(codecs.BOM_UTF8)
-        if path.lower().endswith(TEXT_SUFFIX):
-            return [_from_text(path, raw)], []
-        return _from_json(path, raw)
-    except ParseError as e:
-        return [], [StudyError(None, str(e), transient=False)]
-    except RecordError as e:
-        return [], [StudyError(None, f"{path}: {e}", transient=False)]
-    except OSError as e:
-        return [], [StudyError(None, f"{path}: cannot read: {e.strerror or e}")]
-
-
-def _from_text(path: str, raw: bytes) -> _Study:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise RecordError(f"not UTF-8 text: {e}") from e
-    data = parse_page(text, str(path))
-    return _Study(_nct_id(data), data)
-
-
-def _from_json(path: str, raw: bytes) -> tuple[list[_Study], list[StudyError]]:
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise RecordError(f"not valid JSON: {e}") from e
-    if isinstance(doc, dict) and "studies" in doc and "protocolSection" not in doc:
-        return _from_page(path, doc["studies"])
-    return [_one_study(doc)], []
-
-
-def _one_study(doc: Any) -> _Study:
-    if not isinstance(doc, dict):
-        raise RecordError(f"expected a JSON object, found {type(doc).__name__}")
-    if "protocolSection" in doc:
-        return _Study(_nct_id(doc), doc)
-    if "studyVersion" in doc and "study" in doc:
-        return _history_version(doc)
-    keys = ", ".join(sorted(doc)[:5]) or "none"
-    raise RecordError(
-        "not an API v2 study, a studies page or a history version "
-        f"(no protocolSection, studies or studyVersion key; keys: {keys})"
-    )
-
-
-def _history_version(doc: dict[str, Any]) -> _Study:
-    version = doc["studyVersion"]
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise RecordError(f"studyVersion is not a version number: {version!r}")
-    study = doc["study"]
-    if not isinstance(study, dict) or "protocolSection" not in study:
-        raise RecordError("history version whose 'study' has no protocolSection")
-    return _Study(_nct_id(study), study, version)
-
-
-def _from_page(path: str, studies: Any) -> tuple[list[_Study], list[StudyError]]:
-    if not isinstance(studies, list):
-        raise RecordError("'studies' is not a list")
-    found: list[_Study] = []
-    errors: list[StudyError] = []
-    for position, study in enumerate(studies):
-        try:
-            if not isinstance(study, dict) or "protocolSection" not in study:
-                raise RecordError("not an API v2 study (no protocolSection)")
-            found.append(_Study(_nct_id(study), study))
-        except RecordError as e:
-            errors.append(StudyError(None, f"{path}: studies[{position}]: {e}", transient=False))
-    return found, errors
-
-
-def _nct_id(study: dict[str, Any]) -> str:
-    section = study.get("protocolSection")
-    module = section.get("identificationModule") if isinstance(section, dict) else None
-    value = module.get("nctId") if isinstance(module, dict) else None
-    nct_id = value.strip().upper() if isinstance(value, str) else ""
-    if not NCT_RE.match(nct_id):
-        raise RecordError(f"no valid protocolSection.identificationModule.nctId: {value!r}")
-    return nct_id

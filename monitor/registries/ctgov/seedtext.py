@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.errors import ParseError
+from monitor.registries.ctgov.ids import NCT_RE
+from monitor.registries.ctgov.vocabulary import VOCABULARY
 
 logger = logging.getLogger(__name__)
 
-NCT_RE = re.compile(r"^NCT\d{8}$")
 DATE_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 TOKEN_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 AGE_RE = re.compile(r"^\d+ [A-Za-z]+$")
@@ -35,24 +36,7 @@ OFFICIAL_ROLE_RE = re.compile(r"^Role: (\S+)$")
 ID_TYPE_RE = re.compile(r"^Identifier Type: (.+)$")
 ID_SOURCE_RE = re.compile(r"^Identifier Source: (\S+)$")
 
-STATUSES = frozenset(
-    {
-        "ACTIVE_NOT_RECRUITING",
-        "COMPLETED",
-        "ENROLLING_BY_INVITATION",
-        "NOT_YET_RECRUITING",
-        "RECRUITING",
-        "SUSPENDED",
-        "TERMINATED",
-        "WITHDRAWN",
-        "AVAILABLE",
-        "NO_LONGER_AVAILABLE",
-        "TEMPORARILY_NOT_AVAILABLE",
-        "APPROVED_FOR_MARKETING",
-        "WITHHELD",
-        "UNKNOWN",
-    }
-)
+STATUSES = frozenset(VOCABULARY.statuses)
 PHASES = frozenset({"EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA"})
 STUDY_TYPES = frozenset({"INTERVENTIONAL", "OBSERVATIONAL", "EXPANDED_ACCESS"})
 SEXES = frozenset({"ALL", "FEMALE", "MALE"})

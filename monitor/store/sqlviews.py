@@ -6,9 +6,11 @@
                     (``2025-06`` → ``2025-06-30`` is a precision change with a shift of 0);
 ``latest_changes``  each study's most recent batch of changes, with its title and status.
 
+Every view has the trial's id and its registry (``trial_id``, ``registry``).
+
 The views read ``changes`` (fields ``status.overall_status`` and ``dates.start``,
 ``dates.primary_completion``, ``dates.completion`` as monitor.classify names them, with values
-``{"date": ..., "type": ...}``) and the canonical ``snapshots.record`` of monitor.normalize
+``{"date": ..., "type": ...}``) and the canonical ``snapshots.record``
 (``status.why_stopped``, ``sponsor.lead.name``). They are created by a store migration; a later
 change of a view is a new migration that calls :func:`create_views` again (it drops and
 recreates them).
@@ -17,6 +19,8 @@ recreates them).
 from __future__ import annotations
 
 from sqlite_utils import Database
+
+from monitor.store.db import severity_rank_sql
 
 VIEW_NAMES: tuple[str, ...] = ("status_history", "date_shifts", "latest_changes")
 
@@ -30,14 +34,13 @@ DATE_FIELDS: dict[str, str] = {
 
 VERSION_DATE = "coalesce(s.last_update_posted, substr(s.captured_at, 1, 10))"
 
-SEVERITY_RANK = (
-    "CASE c.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2 WHEN 'minor' THEN 1 ELSE 0 END"
-)
+SEVERITY_RANK = severity_rank_sql("c.severity")
 
 STATUS_HISTORY = f"""
 SELECT
   c.id AS change_id,
-  c.nct_id,
+  c.trial_id,
+  c.registry,
   t.title,
   json_extract(c.old_value, '$') AS from_status,
   json_extract(c.new_value, '$') AS to_status,
@@ -50,9 +53,9 @@ SELECT
   c.summary
 FROM changes c
 LEFT JOIN snapshots s ON s.id = c.to_snapshot_id
-LEFT JOIN studies t ON t.nct_id = c.nct_id
+LEFT JOIN studies t ON t.trial_id = c.trial_id
 WHERE c.category = 'status' AND c.field = 'status.overall_status'
-ORDER BY c.nct_id, version_date, c.id
+ORDER BY c.trial_id, version_date, c.id
 """
 
 
@@ -90,7 +93,8 @@ DATE_SHIFTS = f"""
 WITH raw AS (
   SELECT
     c.id AS change_id,
-    c.nct_id,
+    c.trial_id,
+    c.registry,
     CASE c.field {" ".join(f"WHEN '{k}' THEN '{v}'" for k, v in DATE_FIELDS.items())}
     END AS date_field,
     c.field,
@@ -112,7 +116,8 @@ cut AS (
 )
 SELECT
   cut.change_id,
-  cut.nct_id,
+  cut.trial_id,
+  cut.registry,
   t.title,
   json_extract(s.record, '$.sponsor.lead.name') AS lead_sponsor,
   cut.date_field,
@@ -143,14 +148,15 @@ SELECT
   cut.summary
 FROM cut
 LEFT JOIN snapshots s ON s.id = cut.to_snapshot_id
-LEFT JOIN studies t ON t.nct_id = cut.nct_id
-ORDER BY cut.nct_id, version_date, cut.change_id
+LEFT JOIN studies t ON t.trial_id = cut.trial_id
+ORDER BY cut.trial_id, version_date, cut.change_id
 """
 
 LATEST_CHANGES = f"""
 SELECT
   c.id AS change_id,
-  c.nct_id,
+  c.trial_id,
+  c.registry,
   t.title,
   t.overall_status,
   c.detected_at,
@@ -164,9 +170,9 @@ SELECT
   c.from_snapshot_id,
   c.to_snapshot_id
 FROM changes c
-JOIN (SELECT nct_id, max(detected_at) AS latest FROM changes GROUP BY nct_id) m
-  ON m.nct_id = c.nct_id AND m.latest = c.detected_at
-LEFT JOIN studies t ON t.nct_id = c.nct_id
+JOIN (SELECT trial_id, max(detected_at) AS latest FROM changes GROUP BY trial_id) m
+  ON m.trial_id = c.trial_id AND m.latest = c.detected_at
+LEFT JOIN studies t ON t.trial_id = c.trial_id
 ORDER BY c.detected_at DESC, severity_rank DESC, c.id
 """
 
@@ -179,6 +185,12 @@ VIEWS: dict[str, str] = {
 
 def create_views(db: Database) -> None:
     """(Re)create every view; called from a store migration."""
+    drop_views(db)
     for name, sql in VIEWS.items():
-        db.execute(f"DROP VIEW IF EXISTS {name}")
         db.execute(f"CREATE VIEW {name} AS {sql.strip()}")
+
+
+def drop_views(db: Database) -> None:
+    """Drop every view (before a migration renames the columns they read)."""
+    for name in VIEW_NAMES:
+        db.execute(f"DROP VIEW IF EXISTS {name}")

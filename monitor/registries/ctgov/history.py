@@ -17,23 +17,17 @@ HTTP client, with its rate limiter and retries); a study the registry has no his
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from monitor.errors import NotFoundError, PermanentFetchError
-from monitor.models import RawRecord
+from monitor.models import HISTORY_SOURCE, RawRecord
+from monitor.registries.base import JsonGetter, VersionInfo
+from monitor.registries.ctgov.ids import KIND
 
 log = logging.getLogger(__name__)
 
-SOURCE = "history"
-
-
-class JsonGetter(Protocol):
-    """What the history source needs of an HTTP client: the parsed JSON body of a GET."""
-
-    def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any: ...
+SOURCE = HISTORY_SOURCE
 
 
 class HistoryFormatError(PermanentFetchError):
@@ -45,20 +39,6 @@ class HistoryFormatError(PermanentFetchError):
             "(the registry's internal endpoint may have changed)"
         )
         self.endpoint = endpoint
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """One entry of a study's version list."""
-
-    version: int
-    date: str
-    status: str | None = None
-
-    @property
-    def captured_at(self) -> str:
-        """The version's date as an ISO UTC time, the form of ``snapshots.captured_at``."""
-        return f"{self.date}T00:00:00Z"
 
 
 def history_path(nct_id: str) -> str:
@@ -88,12 +68,13 @@ def fetch_version(client: JsonGetter, nct_id: str, info: VersionInfo) -> RawReco
     endpoint = version_path(nct_id, info.version)
     study = parse_version(client.get_json(endpoint, None), endpoint, info.version, nct_id)
     return RawRecord(
-        nct_id=nct_id,
+        trial_id=nct_id,
         data=study,
         source=SOURCE,
         origin=endpoint,
         captured_at=info.captured_at,
         version=info.version,
+        registry=KIND,
     )
 
 
@@ -186,3 +167,13 @@ def _check_identity(protocol: dict[str, Any], endpoint: str, nct_id: str) -> Non
 def _kind(value: Any) -> str:
     names = {dict: "an object", list: "a list", str: "text", type(None): "null"}
     return names.get(type(value), type(value).__name__)
+
+
+class CtgovHistory:
+    """The record history of ClinicalTrials.gov (``Registry.history``)."""
+
+    def versions(self, http: JsonGetter, trial_id: str) -> list[VersionInfo]:
+        return fetch_versions(http, trial_id)
+
+    def version(self, http: JsonGetter, trial_id: str, info: VersionInfo) -> RawRecord:
+        return fetch_version(http, trial_id, info)

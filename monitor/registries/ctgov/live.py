@@ -7,7 +7,7 @@ One cycle, in requests (all through one :class:`~monitor.http.Http`, so one rate
 2. Watermarks: ``GET /api/v2/studies?filter.ids=...&fields=NCTId,NCTIdAlias,LastUpdatePostDate``
    for the watched ids, in batches whose URL stays under 8 KB, and each saved search the same
    way: incrementally (``filter.advanced=AREA[LastUpdatePostDate]RANGE[last success - 2 days,
-   MAX]``), fully on its first pass and every ``[ctgov] full_pass_every`` cycles.
+   MAX]``), fully on its first pass and every ``full_pass_every`` cycles.
 3. Full records, again by ``filter.ids``, only for studies whose ``LastUpdatePostDate`` moved
    since the stored snapshot (or that have none).
 4. A watched id missing from the watermarks: ``GET /api/v2/studies/{id}``. 404 confirms the
@@ -15,45 +15,52 @@ One cycle, in requests (all through one :class:`~monitor.http.Http`, so one rate
 
 Errors are values: a failed request becomes a :class:`StudyError` for the studies it concerned
 and the cycle goes on. The source's own progress (the data release seen, each saved search's
-last success) is saved by a :class:`Checkpoint` processed after every record before it.
+last success) is saved by a :class:`Checkpoint` processed after every record before it; what it
+learns with an event (a study gone or moved, a search's new member) is written with the
+event's change (``RecordEvent.writes``). Its state's layout is in :mod:`.state`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import orjson
 
-from monitor.config import Config, QueryWatch
+from monitor.configkit import QueryWatch
 from monitor.errors import (
     FetchError,
     NotFoundError,
     PermanentFetchError,
     TransientFetchError,
 )
-from monitor.http import Clock, Http, json_body, polite
-from monitor.models import Checkpoint, RawRecord, RecordEvent, StudyError
-from monitor.store import Store
+from monitor.http import Http, json_body
+from monitor.models import Checkpoint, Item, RawRecord, RecordEvent, StateWrite, StudyError
+from monitor.registries.base import LiveContext
+from monitor.registries.ctgov.ids import KIND, NCT_IN_TEXT
+from monitor.registries.ctgov.state import (
+    DATA_TIMESTAMP,
+    QUERIES,
+    RELEASE,
+    STUDIES,
+    members_scope,
+    study_state,
+)
+from monitor.times import iso
 
 log = logging.getLogger(__name__)
 
-Item = RawRecord | StudyError | RecordEvent | Checkpoint
-STUDIES = "/api/v2/studies"
+STUDIES_PATH = "/api/v2/studies"
 VERSION = "/api/v2/version"
 WATERMARK_FIELDS = "NCTId,NCTIdAlias,LastUpdatePostDate"
 MAX_URL = 8000  # bytes; the API refuses longer URLs
 TOKEN_RESERVE = 256  # room left in each URL for a nextPageToken
 MAX_EMPTY_PAGES = 20
-RELEASE_KEY = "ctgov.data_timestamp"
-NCT_IN_TEXT = re.compile(r"NCT\d{8}", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------- plain helpers
@@ -146,15 +153,15 @@ class Api:
                 return
             if token in seen or empty > MAX_EMPTY_PAGES:
                 why = "repeated a page token" if token in seen else "sent only empty pages"
-                raise PermanentFetchError(f"{STUDIES}: the registry {why} ({token[:40]!r})")
+                raise PermanentFetchError(f"{STUDIES_PATH}: the registry {why} ({token[:40]!r})")
             seen.add(token)
 
     def _page(self, query: Mapping[str, str | int]) -> tuple[list[Any], str | None]:
-        body = self.http.get_json(STUDIES, query)
+        body = self.http.get_json(STUDIES_PATH, query)
         studies = body.get("studies", []) if isinstance(body, dict) else None
         token = body.get("nextPageToken") if isinstance(body, dict) else None
         if not isinstance(studies, list) or not (token is None or isinstance(token, str)):
-            raise PermanentFetchError(f"{STUDIES}: not a page of studies: {str(body)[:100]!r}")
+            raise PermanentFetchError(f"{STUDIES_PATH}: not a page of studies: {str(body)[:100]!r}")
         return studies, token
 
     def search(self, params: Mapping[str, str | int]) -> list[Any]:
@@ -165,18 +172,19 @@ class Api:
         found = self.search({**params, "fields": WATERMARK_FIELDS, "pageSize": self.page_size})
         marks = [to_mark(s) for s in found]
         if any(m is None for m in marks):
-            raise PermanentFetchError(f"{STUDIES}: a study without a valid NCTId in the answer")
+            message = f"{STUDIES_PATH}: a study without a valid NCTId in the answer"
+            raise PermanentFetchError(message)
         return [m for m in marks if m is not None]
 
     def batches(self, ids: Sequence[str], params: Mapping[str, str | int]) -> list[list[str]]:
         """Id batches for ``filter.ids`` with ``params``, each URL under 8 KB."""
         probe = {**params, "filter.ids": "", "pageToken": "x" * TOKEN_RESERVE}
-        room = MAX_URL - len(str(self.http.url(STUDIES, probe)))
+        room = MAX_URL - len(str(self.http.url(STUDIES_PATH, probe)))
         return list(id_batches(ids, room, self.page_size))
 
     def study(self, nct_id: str) -> tuple[str | None, Any]:
         """``GET /api/v2/studies/{id}``: (the id it moved to, None) on 301, else (None, study)."""
-        response = self.http.get(f"{STUDIES}/{nct_id}")
+        response = self.http.get(f"{STUDIES_PATH}/{nct_id}")
         if response.is_redirect:
             moved = NCT_IN_TEXT.search(response.headers.get("location", ""))
             if moved is None:
@@ -213,20 +221,20 @@ class Plan:
 class CtgovSource:
     """Items of one cycle over the watched studies and saved searches (see the module doc)."""
 
-    def __init__(
-        self, http: Http, store: Store, config: Config, *, now: datetime, force: bool = False
-    ) -> None:
-        self.api = Api(http, config.ctgov.page_size)
-        self.store = store
-        self.watch = config.watch
-        self.full_pass_every = config.ctgov.full_pass_every
-        self.now = now
-        self.force = force
+    def __init__(self, ctx: LiveContext) -> None:
+        self.api = Api(ctx.http, ctx.config.page_size)
+        self.state = ctx.state
+        self.markers = ctx.markers
+        self.studies = ctx.studies
+        self.queries = ctx.queries
+        self.full_pass_every = ctx.config.full_pass_every
+        self.now = ctx.now
+        self.force = ctx.force
         self.failed = False
 
     @property
     def stamp(self) -> str:
-        return self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso(self.now)
 
     def items(self) -> Iterator[Item]:
         """The records, events and errors of one cycle, ending with a checkpoint."""
@@ -250,43 +258,46 @@ class CtgovSource:
 
     def unreachable(self, error: FetchError) -> Iterator[Item]:
         message = f"registry unreachable: {error}"
-        for nct in self.watch.studies:
+        for nct in self.studies:
             yield StudyError(nct, message)
-        for query in self.watch.queries:
+        for query in self.queries:
             yield StudyError(None, f'saved search "{query.name}": {message}')
 
     def nothing_new(self, release: str) -> bool:
         """The last complete cycle saw this release and every watch has been looked at."""
-        if self.force or self.store.get_meta(RELEASE_KEY) != release:
+        if self.force or self.state.get(RELEASE, DATA_TIMESTAMP) != release:
             return False
-        known = self.store.last_update_posted(list(self.watch.studies))
+        known = self.markers(list(self.studies))
         gone = {w.nct_id for w in self.watched() if w.gone}
-        if any(nct not in known and nct not in gone for nct in self.watch.studies):
+        if any(nct not in known and nct not in gone for nct in self.studies):
             return False
-        return all(self.query_mode(q)[0] != "baseline" for q in self.watch.queries)
+        return all(self.query_mode(q)[0] != "baseline" for q in self.queries)
 
     def all_unchanged(self) -> Iterator[Item]:
         ids = {w.nct_id for w in self.watched() if not w.gone}
-        for query in self.watch.queries:
-            ids |= self.store.query_members(query.name)
+        for query in self.queries:
+            ids |= self.members(query)
         for nct in sorted(ids):
             yield RecordEvent(nct, "unchanged")
 
+    def members(self, query: QueryWatch) -> set[str]:
+        return set(self.state.scope(members_scope(query.name)))
+
     def watched(self) -> list[Watched]:
-        state = self.store.ctgov_studies()
+        state = self.state.scope(STUDIES)
         return [
             Watched(
                 nct,
                 (state.get(nct) or {}).get("current_id") or nct,
                 bool((state.get(nct) or {}).get("gone_since")),
             )
-            for nct in self.watch.studies
+            for nct in self.studies
         ]
 
     def cycle(self, release: str | None) -> Iterator[Item]:
         plan = Plan()
         yield from self.plan_watched(plan)
-        for query in self.watch.queries:
+        for query in self.queries:
             yield from self.plan_query(plan, query)
         yield from self.fetch_records(plan)
         yield from plan.events
@@ -298,7 +309,7 @@ class CtgovSource:
         for save in plan.saves:
             save()
         if release is not None and not self.failed:
-            self.store.set_meta(RELEASE_KEY, release)
+            self.state.put(RELEASE, DATA_TIMESTAMP, release)
 
     def error(self, nct: str | None, message: str, transient: bool = True) -> StudyError:
         self.failed = True
@@ -339,7 +350,7 @@ class CtgovSource:
         marks: dict[str, Mark] = {m.nct_id: m for m in found}
         for m in found:
             marks.update((alias, m) for alias in m.aliases if alias not in marks)
-        stored = self.store.last_update_posted([w.nct_id for w in watched])
+        stored = self.markers([w.nct_id for w in watched])
         for w in watched:
             mark = marks.get(w.current)
             if w.current in failures:
@@ -351,20 +362,27 @@ class CtgovSource:
                 yield from self.follow(plan, w, mark, stored.get(w.nct_id))
 
     def follow(self, plan: Plan, w: Watched, mark: Mark, stored: str | None) -> Iterator[Item]:
+        writes = self.study_writes(w.nct_id, mark.nct_id, gone=False)
         if mark.nct_id != w.current:
-            plan.events.append(RecordEvent(w.nct_id, "alias", detail=mark.nct_id))
+            plan.events.append(RecordEvent(w.nct_id, "alias", detail=mark.nct_id, writes=writes))
         if w.gone:
-            plan.events.append(RecordEvent(w.nct_id, "returned"))
+            plan.events.append(RecordEvent(w.nct_id, "returned", writes=writes))
         if stored is None or stored != mark.posted:
             plan.fetch.setdefault(mark.nct_id, w.nct_id)
         else:
             yield RecordEvent(w.nct_id, "unchanged")
 
+    def study_writes(self, nct_id: str, current: str, *, gone: bool) -> tuple[StateWrite, ...]:
+        """What the state learns of a watched study: the id it answers under, gone or not."""
+        moved = current if current != nct_id else None
+        value = study_state(moved, iso(self.now) if gone else None)
+        return (StateWrite(KIND, STUDIES, nct_id, value),)
+
     # ------------------------------------------------------------ saved searches
 
     def query_mode(self, query: QueryWatch) -> tuple[str, dict[str, Any] | None]:
         """ "baseline" (first pass or new params), "full" or "incremental", and the state."""
-        state = self.store.query_state(query.name)
+        state = self.state.get(QUERIES, query.name)
         if state is None or state["params_hash"] != params_hash(query.params):
             return "baseline", state
         if (state["cycles_since_full"] or 0) + 1 >= self.full_pass_every:
@@ -387,7 +405,7 @@ class CtgovSource:
             yield self.error(None, f'saved search "{query.name}": {e}', transient)
             return
         found = [m.nct_id for m in marks]
-        stored = self.store.last_update_posted(found)
+        stored = self.markers(found)
         for mark in marks:
             if mark.nct_id in plan.handled:
                 continue  # a watched study, or found by an earlier search
@@ -404,18 +422,20 @@ class CtgovSource:
     ) -> Iterator[Item]:
         # Every study a search finds for the first time is news (CONTRACT.md), on its first pass
         # too: the digest then lists what the new search matches, once.
-        members = self.store.query_members(query.name)
+        members = self.members(query)
         plan.query_news.append((query, [n for n in found if n not in members]))
         if mode == "full":  # not on a baseline: new parameters are the user's own doing
             for nct in sorted(members - set(found)):
-                yield RecordEvent(nct, "left_query", query=query.name)
+                leave = (StateWrite(KIND, members_scope(query.name), nct, None),)
+                yield RecordEvent(nct, "left_query", query=query.name, writes=leave)
 
     def query_events(self, plan: Plan) -> Iterator[Item]:
         """New members, once their records are stored (a failed fetch waits for next time)."""
         for query, news in plan.query_news:
             for nct in news:
                 if nct in plan.fetched or nct not in plan.fetch:
-                    yield RecordEvent(nct, "new_in_query", query=query.name)
+                    join = (StateWrite(KIND, members_scope(query.name), nct, self.stamp),)
+                    yield RecordEvent(nct, "new_in_query", query=query.name, writes=join)
 
     def save_query(
         self,
@@ -436,7 +456,9 @@ class CtgovSource:
             "last_full_pass": self.stamp if full else (state or {}).get("last_full_pass"),
             "cycles_since_full": since_full,
         }
-        self.store.save_query_state(row, baseline=found if mode == "baseline" else None)
+        self.state.put(QUERIES, query.name, row)
+        if mode == "baseline":  # its members are what it found (the baseline)
+            self.state.replace(members_scope(query.name), dict.fromkeys(found, self.stamp))
 
     # ------------------------------------------------------------ full records
 
@@ -465,7 +487,7 @@ class CtgovSource:
         mark = to_mark(study) if nct else None
         if nct is None or mark is None:
             yield self.error(
-                None, f"{STUDIES}: a record of the wrong shape (no valid nctId)", False
+                None, f"{STUDIES_PATH}: a record of the wrong shape (no valid nctId)", False
             )
             return
         key = next((n for n in (nct, *mark.aliases) if n in wanted), None)
@@ -473,7 +495,8 @@ class CtgovSource:
             return
         wanted.discard(key)
         plan.fetched.add(key)
-        yield RawRecord(plan.fetch[key], study, "ctgov", f"{STUDIES}/{nct}")
+        origin = f"{STUDIES_PATH}/{nct}"
+        yield RawRecord(plan.fetch[key], study, KIND, origin, registry=KIND)
 
     # ------------------------------------------------------------ missing studies
 
@@ -489,28 +512,18 @@ class CtgovSource:
             moved, study = self.api.study(w.current)
         except NotFoundError:
             log.info("%s: the registry answers 404; the study is gone", w.nct_id)
-            yield RecordEvent(w.nct_id, "gone")
+            writes = self.study_writes(w.nct_id, w.current, gone=True)
+            yield RecordEvent(w.nct_id, "gone", writes=writes)
             return
         except FetchError as e:
             yield self.fetch_error(w.nct_id, e)
             return
         if moved is not None and hops > 0:
-            yield RecordEvent(w.nct_id, "alias", detail=moved)
+            writes = self.study_writes(w.nct_id, moved, gone=w.gone)
+            yield RecordEvent(w.nct_id, "alias", detail=moved, writes=writes)
             yield from self.probe(Watched(w.nct_id, moved, w.gone), hops - 1)
         elif study_id(study) is None:
             yield self.error(w.nct_id, f"{w.nct_id}: a record of the wrong shape", False)
         else:
-            yield RawRecord(w.nct_id, study, "ctgov", f"{STUDIES}/{w.current}")
-
-
-def build(
-    config: Config,
-    client: httpx.Client,
-    store: Store,
-    *,
-    now: datetime,
-    force: bool = False,
-    clock: Clock | None = None,
-) -> CtgovSource:
-    """The live source over ``client`` (built by the CLI), with its one rate limiter."""
-    return CtgovSource(polite(client, config.ctgov, clock), store, config, now=now, force=force)
+            origin = f"{STUDIES_PATH}/{w.current}"
+            yield RawRecord(w.nct_id, study, KIND, origin, registry=KIND)

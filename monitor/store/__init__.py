@@ -1,0 +1,107 @@
+"""SQLite storage through sqlite-utils: the one package that holds SQL.
+
+Shaped like git-history: ``studies`` holds the latest state per study, ``snapshots`` one row
+per distinct version, ``changes`` one row per changed field. ``runs`` and ``deliveries`` record
+the cycles and the notification outbox. Every write of one study is one transaction.
+
+The package, by what each part does (every SQL string of trialmon is in one of them)::
+
+    db.py          the connection (BEGIN IMMEDIATE writers), batching and SQL helpers
+    migrations.py  the schema as ordered migrations, and the registries' upgrades
+    sqlviews.py    the SQL views for sqlite-utils and Datasette (created by a migration)
+    rows.py        the values read and written (Latest, NewSnapshot, ...), no SQL
+    live.py        writes of a cycle: runs, snapshots with their changes, checks, failures
+    backfill.py    the record-history backfill's bookkeeping
+    outbox.py      the deliveries rows of the notification outbox
+    reads.py       read queries: what a cycle reads, what the query commands show
+    state.py       each registry's own bookkeeping, as keyed JSON values
+
+:class:`Store` is all of them over one connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from monitor.errors import StoreError
+from monitor.store.backfill import BackfillWrites
+from monitor.store.db import connect, to_json
+from monitor.store.migrations import Upgrades, apply
+from monitor.store.outbox import OutboxRows
+from monitor.store.reads import Reads
+from monitor.store.rows import BackfillRun, DoneVersion, Latest, NewSnapshot, change_row
+from monitor.store.state import RegistryState, StateUpgrade
+
+__all__ = [
+    "BackfillRun",
+    "DoneVersion",
+    "Latest",
+    "NewSnapshot",
+    "RegistryState",
+    "StateUpgrade",
+    "Store",
+    "Upgrades",
+    "change_row",
+    "to_json",
+]
+
+
+class Store(BackfillWrites, OutboxRows, Reads):
+    """The database of one trialmon installation."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path | str, upgrades: Upgrades | None = None) -> Store:
+        """Open (creating folder and file if missing), enable WAL, apply migrations.
+
+        ``upgrades`` (``monitor.registries.upgrades()``) lets the migrations rewrite what an
+        older trialmon stored; the CLI always passes it.
+        """
+        path = Path(path)
+        db: Database | None = None
+        try:
+            db = connect(path)
+            apply(db, upgrades)
+        except (OSError, sqlite3.Error) as e:
+            if db is not None:  # no connection left open (Python 3.13 warns of one)
+                db.close()
+            raise StoreError(f"database {str(path)!r} is unusable: {e}") from e
+        return cls(db)
+
+    @classmethod
+    def open_existing(cls, path: Path | str, upgrades: Upgrades | None = None) -> Store:
+        """Open a database that must exist: query commands never create one (a mistyped
+        ``--db`` is an error, not a new empty database)."""
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(
+                f"no database at {str(path)!r} (check --db or `database`; "
+                "`trialmon run` creates it)"
+            )
+        return cls.open(path, upgrades)
+
+    @classmethod
+    def memory(cls, upgrades: Upgrades | None = None) -> Store:
+        db = Database(memory=True)
+        apply(db, upgrades)
+        return cls(db)
+
+    def state(self, registry: str) -> RegistryState:
+        """A registry's keyed bookkeeping (see :mod:`monitor.store.state`)."""
+        return RegistryState(self.db, registry)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside is one transaction (nested: a savepoint of the outer one)."""
+        with self.db.atomic():
+            yield
