@@ -69,10 +69,12 @@ class Store(BackfillWrites, OutboxRows, Reads):
         try:
             db = connect(path)
             apply(db, upgrades)
-        except (OSError, sqlite3.Error) as e:
-            if db is not None:  # no connection left open (Python 3.13 warns of one)
+        except BaseException as e:
+            if db is not None:  # refused or unusable: no connection left open
                 db.close()
-            raise StoreError(f"database {str(path)!r} is unusable: {e}") from e
+            if isinstance(e, (OSError, sqlite3.Error)):
+                raise StoreError(f"database {str(path)!r} is unusable: {e}") from e
+            raise
         return cls(db)
 
     @classmethod
