@@ -146,7 +146,6 @@ def run_backfill(bf: Backfill, trial_ids: Iterable[str]) -> BackfillReport:
 def backfill_study(bf: Backfill, trial_id: str, run: RunReport) -> StudyResult:
     """Import one study's versions; a fetch or record error ends this study only."""
     result = StudyResult(trial_id)
-    run.checked += 1
     try:
         walk(bf, trial_id, result, run)
     except (FetchError, RecordError) as e:
@@ -159,11 +158,13 @@ def backfill_study(bf: Backfill, trial_id: str, run: RunReport) -> StudyResult:
 
 
 def count(run: RunReport, result: StudyResult) -> None:
+    if result.error is not None:
+        return  # a failed study is counted once, as failed
     if result.changes:
         run.changed += 1
     elif result.stored:
         run.new += 1
-    elif result.error is None:
+    else:
         run.unchanged += 1
 
 

@@ -26,6 +26,15 @@ SERIES_COLORS: dict[str, str] = {
     "primary_completion": "#c05621",
     "completion": "#2f855a",
 }
+# Completion is often equal to primary completion: drawn first and wider, with the primary
+# completion dashed on top, so where they coincide both colours show.
+DRAW_ORDER = ("completion", "primary_completion", "start")
+STROKES: dict[str, str] = {
+    "completion": 'stroke-width="5"',
+    "primary_completion": 'stroke-width="2" stroke-dasharray="8 5"',
+    "start": 'stroke-width="2"',
+}
+RADII = {"completion": 6, "primary_completion": 4, "start": 4}
 
 
 @dataclass(frozen=True)
@@ -57,9 +66,20 @@ class Axis:
 
 
 def padded(days: Sequence[date]) -> tuple[int, int]:
+    """The range of ``days`` with a margin, reaching down to a labelled tick at or below the
+    earliest day (a 2020 start date is drawn at or above the 2020 label, not below 2021)."""
     low, high = min(days).toordinal(), max(days).toordinal()
     pad = max((high - low) // 20, 30)
-    return low - pad, high + pad
+    return min(low - pad, floor_tick(min(days), low - pad, high + pad)), high + pad
+
+
+def floor_tick(day: date, low: int, high: int) -> int:
+    """The tick :func:`ticks` would label at or below ``day``: its year's or its quarter's start."""
+    years = [y for y in range(date.fromordinal(low).year, date.fromordinal(high).year + 2)
+             if low <= date(y, 1, 1).toordinal() <= high]  # fmt: skip
+    if len(years) >= 2:
+        return date(day.year, 1, 1).toordinal()
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1).toordinal()
 
 
 def ticks(low: int, high: int) -> list[date]:
@@ -92,7 +112,7 @@ def slippage_svg(series: Mapping[str, Sequence[Point]], title: str) -> str:
         f"<title>{escape(title)}</title>",
         *grid(x, y),
         diagonal(x, y),
-        *(series_svg(name, points, x, y) for name, points in drawn.items()),
+        *(series_svg(name, drawn[name], x, y) for name in DRAW_ORDER if name in drawn),
         *legend(list(drawn)),
         "</svg>",
     ]
@@ -138,9 +158,10 @@ def series_svg(name: str, points: Sequence[Point], x: Axis, y: Axis) -> str:
     color = SERIES_COLORS.get(name, "#555")
     label = SERIES_LABELS.get(name, name)
     circles = "".join(circle(name, label, color, p, x, y) for p in points)
+    stroke = STROKES.get(name, 'stroke-width="2"')
     return (
         f'<g class="series series-{name}">'
-        f'<polyline class="plan" fill="none" stroke="{color}" stroke-width="2" '
+        f'<polyline class="plan" fill="none" stroke="{color}" {stroke} '
         f'points="{step_points(points, x, y)}"/>{circles}</g>'
     )
 
@@ -161,8 +182,8 @@ def circle(name: str, label: str, color: str, point: Point, x: Axis, y: Axis) ->
     px, py = x(parse_day(point.version_date)), y(parse_day(point.planned))
     tip = f"{label}: {point.planned} (version of {point.version_date})"
     return (
-        f'<circle class="point point-{name}" cx="{px:.1f}" cy="{py:.1f}" r="4" fill="{color}">'
-        f"<title>{escape(tip)}</title></circle>"
+        f'<circle class="point point-{name}" cx="{px:.1f}" cy="{py:.1f}" '
+        f'r="{RADII.get(name, 4)}" fill="{color}"><title>{escape(tip)}</title></circle>'
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,12 +26,14 @@ from typing import Any
 from monitor.compare import Difference, Kind
 from monitor.configkit import ChangesConfig
 from monitor.models import CATEGORIES, Change, severity_rank
-from monitor.normalize import Vocabulary, keyed
+from monitor.normalize import KEYED_LISTS, Vocabulary, identity, keyed
+from monitor.spelling import fold, same_name
 
 REWORD_SIMILARITY = 0.6  # difflib ratio above which a removed and an added outcome pair up
 MOVE_SIMILARITY = 0.9  # ... above which a primary and a secondary outcome are the same one
 SHORT_TEXT = 80  # texts up to this length are quoted whole in a summary
 EXCERPT = 60  # longest excerpt of removed or added words
+MAX_PARTS = 3  # records of a list a summary names one by one
 
 NONE = "(none)"
 _CODE_RE = re.compile(r"[A-Z0-9_]+|\d{4}(?:-\d\d){0,2}|\d+ \w+")
@@ -48,6 +50,10 @@ LABELS: dict[str, str] = {
     "admin.last_update_submitted": "Last update submitted",
     "admin.first_posted": "First posted",
     "admin.first_submitted": "First submitted",
+    "admin.first_submitted_qc": "First submission passed quality control",
+    "results.first_submitted": "Results first submitted",
+    "results.first_submitted_qc": "Results submission passed quality control",
+    "results.waived": "Results waived",
     "eligibility.criteria": "Eligibility criteria",
     "eligibility.healthy_volunteers": "Accepts healthy volunteers",
     "eligibility.std_ages": "Age groups",
@@ -211,11 +217,92 @@ def _as_list(value: Any) -> list[Any] | None:
 
 
 def _value_change(label: str, old: Any, new: Any) -> str:
+    if _records(old) and _records(new):  # contacts of a site ...: say what changed in each
+        return f"{label}: {items_change(old, new)}"
     if isinstance(old, list) or isinstance(new, list):  # a value may turn into a list
         return _set_change(label, _as_list(old), _as_list(new))
+    if isinstance(old, dict) and isinstance(new, dict) and _show(old) == _show(new):
+        return f"{label}: {_parts_change(old, new)}"
     if isinstance(old, str | None) and isinstance(new, str | None):
         return text_change(label, old, new)
     return _arrow(label, old, new)
+
+
+# ---------------------------------------------------------------- lists of records
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """One record of a list (a site's contact ...) that was added, removed or changed."""
+
+    kind: str  # "added", "removed" or "changed"
+    old: Mapping[str, Any] | None
+    new: Mapping[str, Any] | None
+
+    @property
+    def keys(self) -> list[str]:
+        """The keys that changed (for added and removed records: every key)."""
+        return [k for k, _, _ in _changed_keys(self.old or {}, self.new or {})]
+
+
+def _records(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def item_changes(
+    old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
+) -> list[ItemChange]:
+    """Records paired by what names them (``name``, ``measure`` ...), then by likeness."""
+    left = [o for o in old if o not in new]
+    right = [n for n in new if n not in old]
+    found: list[ItemChange] = []
+    for by_name in (True, False):
+        for i, j in _record_pairs(left, right, by_name):
+            found.append(ItemChange("changed", left[i], right[j]))
+            left[i] = right[j] = {}
+        left, right = [x for x in left if x], [x for x in right if x]
+    found += [ItemChange("removed", o, None) for o in left]
+    found += [ItemChange("added", None, n) for n in right]
+    return found
+
+
+def _record_pairs(
+    left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]], by_name: bool
+) -> list[tuple[int, int]]:
+    """Best-first pairs: records of one name, or (second pass) sharing half their values."""
+    scored = []
+    for i, a in enumerate(left):
+        for j, b in enumerate(right):
+            shared = sum(a.get(k) == b.get(k) for k in a.keys() | b.keys())
+            named = _show_dict(a).casefold() == _show_dict(b).casefold()
+            if named if by_name else 2 * shared >= len(a.keys() | b.keys()):
+                scored.append((-shared, i, j))
+    pairs, taken_l, taken_r = [], set(), set()
+    for _, i, j in sorted(scored):
+        if i not in taken_l and j not in taken_r:
+            taken_l.add(i)
+            taken_r.add(j)
+            pairs.append((i, j))
+    return pairs
+
+
+def items_change(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> str:
+    """``"Study Coordinator" phone "1" → "2"; added "Research Nurse"``."""
+    parts = []
+    for item in item_changes(old, new):
+        if item.kind == "changed" and item.old is not None and item.new is not None:
+            parts.append(f"{_show_dict(item.old)} {_parts_change(item.old, item.new)}")
+        else:
+            parts.append(f"{item.kind} {_show_dict(item.old or item.new or {})}")
+    if len(parts) > MAX_PARTS:  # a summary stays one readable line
+        parts[MAX_PARTS - 1 :] = [f"and {len(parts) - MAX_PARTS + 1} more"]
+    return "; ".join(parts)
+
+
+def _parts_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """``phone "1" → "2", email "a" → "b"``: only the parts that changed."""
+    parts = [f"{_label(k).lower()} {_show(o)} → {_show(n)}" for k, o, n in _changed_keys(old, new)]
+    return ", ".join(parts)
 
 
 # ---------------------------------------------------------------- simple fields
@@ -333,11 +420,11 @@ _POSTED_WITH_RESULTS = frozenset({"has_results", "first_submitted", "first_submi
 
 def _results(g: _Group) -> list[Change]:
     old, new = g.old or {}, g.new or {}
-    changes: list[Change] = []
+    changes: list[Change] = _results_delay(old, new)
     posted_now = new.get("first_posted") and not old.get("first_posted")
     for key in sorted(set(old) | set(new)):
         o, n = old.get(key), new.get(key)
-        if o == n or (posted_now and key in _POSTED_WITH_RESULTS):
+        if o == n or (posted_now and key in _POSTED_WITH_RESULTS) or key in _DELAY:
             continue
         field = f"results.{key}"
         if key == "first_posted" and n:
@@ -351,6 +438,51 @@ def _results(g: _Group) -> list[Change]:
         else:
             changes.append(_change("results", field, "minor", o, n, _arrow(_label(field), o, n)))
     return changes
+
+
+# The sponsor's certification (or extension request) to delay submitting results: the
+# registry's "disp" dates. People watch for it, so it is major, and said in plain words.
+_DELAY = ("disp_first_submitted", "disp_first_submitted_qc", "disp_first_posted")
+_DELAY_REQUESTED = (
+    "Results delay requested: the sponsor certified that results will be submitted late"
+)
+
+
+def _results_delay(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """One row for the delay certification, whichever of its dates moved."""
+    o, n = {k: old.get(k) for k in _DELAY}, {k: new.get(k) for k in _DELAY}
+    if o == n:
+        return []
+    posted = o["disp_first_posted"] != n["disp_first_posted"]
+    field = "results.disp_first_posted" if posted else "results.disp_first_submitted"
+    return [_change("results", field, "major", _drop_none(o), _drop_none(n), _delay_summary(o, n))]
+
+
+def _delay_summary(o: Mapping[str, Any], n: Mapping[str, Any]) -> str:
+    was, now = o["disp_first_posted"], n["disp_first_posted"]
+    if not any(n.values()):
+        return f"Results delay certification removed (it was {_delay_when(o)})"
+    if not any(o.values()):
+        return f"{_DELAY_REQUESTED} (certification {_delay_when(n)})"
+    if was != now:
+        return f"Results delay certification posted: {_show_date(was)} → {_show_date(now)}"
+    return _arrow("Results delay certification submitted", _submitted(o), _submitted(n))
+
+
+def _delay_when(values: Mapping[str, Any]) -> str:
+    posted = values["disp_first_posted"]
+    if posted:
+        return f"posted {posted.get('date', NONE)}"
+    return f"submitted {_submitted(values)}, not yet posted"
+
+
+def _submitted(values: Mapping[str, Any]) -> Any:
+    return values["disp_first_submitted"] or values["disp_first_submitted_qc"]
+
+
+def _drop_none(values: Mapping[str, Any]) -> dict[str, Any] | None:
+    kept = {k: v for k, v in values.items() if v is not None}
+    return kept or None
 
 
 # ---------------------------------------------------------------- items of keyed lists
@@ -370,19 +502,111 @@ def _item(category: str, added_removed: str, changed: str) -> Handler:
             verb = "added" if g.old is None else "removed"
             summary = f"{noun} {verb}: {name}"
             return [_change(category, list_field, added_removed, g.old, g.new, summary)]
-        return [
-            _change(
-                "contacts" if key == "contacts" else category,
-                f"{list_field}.{key}",
-                changed,
-                o,
-                n,
-                _value_change(f"{noun} {name} {_label(key).lower()}", o, n),
-            )
-            for key, o, n in _changed_keys(g.old, g.new)
-        ]
+        return _item_edits(category, list_field, changed, name, g.old, g.new)
 
     return handle
+
+
+def _item_edits(
+    category: str,
+    list_field: str,
+    severity: str,
+    name: str,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    skip: Collection[str] = (),
+) -> list[Change]:
+    """One row per changed field of an item present in both versions."""
+    noun = NOUNS.get(list_field, "Item")
+    return [
+        _change(
+            "contacts" if key == "contacts" else category,
+            f"{list_field}.{key}",
+            severity,
+            o,
+            n,
+            _value_change(f"{noun} {name} {_label(key).lower()}", o, n),
+        )
+        for key, o, n in _changed_keys(old, new)
+        if key not in skip
+    ]
+
+
+# ---------------------------------------------------------------- locations
+
+_SITE_KEY = KEYED_LISTS[("locations",)]  # facility, city, country
+
+
+def _location_changes(groups: Sequence[_Group]) -> list[Change]:
+    """Sites added, removed or edited, paired like outcomes: every differing site leaves one
+    pool and enters the other; identical ones (renumbered by a shared name, ``#2``) pair with
+    themselves, sites of one name by their other parts (zip ...), and a site renamed only in
+    spelling, case, accents or encoding is one ``renamed`` row, not a removal and an addition.
+    """
+    removed = [g.old for g in groups if g.old is not None]
+    added = [g.new for g in groups if g.new is not None]
+    _site_pairs(removed, added, lambda a, b: a == b)
+    changes: list[Change] = []
+    for old, new in _site_pairs(removed, added, _same_identity):
+        name = _item_name(identity(new, _SITE_KEY))
+        changes += _item_edits("locations", "locations", "minor", name, old, new)
+    for old, new in _site_pairs(removed, added, _same_site):
+        changes += _renamed_site(old, new)
+    changes += [_site_gone_or_new(old, None) for old in removed]
+    changes += [_site_gone_or_new(None, new) for new in added]
+    return changes
+
+
+Site = Mapping[str, Any]
+
+
+def _site_pairs(
+    removed: list[Site], added: list[Site], accept: Callable[[Site, Site], bool]
+) -> list[tuple[Site, Site]]:
+    """Pairs ``accept`` allows, most shared parts first, taken out of both lists."""
+    scored = sorted(
+        (-_shared(a, b), i, j)
+        for i, a in enumerate(removed)
+        for j, b in enumerate(added)
+        if accept(a, b)
+    )
+    pairs: list[tuple[int, int]] = []
+    for _, i, j in scored:
+        if all(i != x and j != y for x, y in pairs):
+            pairs.append((i, j))
+    taken = [(removed[i], added[j]) for i, j in pairs]
+    removed[:] = [a for i, a in enumerate(removed) if all(i != x for x, _ in pairs)]
+    added[:] = [b for j, b in enumerate(added) if all(j != y for _, y in pairs)]
+    return taken
+
+
+def _same_identity(old: Site, new: Site) -> bool:
+    return identity(old, _SITE_KEY) == identity(new, _SITE_KEY)
+
+
+def _site_gone_or_new(old: Site | None, new: Site | None) -> Change:
+    verb = "added" if old is None else "removed"
+    name = _item_name(identity(old or new or {}, _SITE_KEY))
+    return _change("locations", "locations", "minor", old, new, f"Location {verb}: {name}")
+
+
+def _same_site(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    if fold(str(old.get("country", ""))) != fold(str(new.get("country", ""))):
+        return False
+    if old.get("zip") and new.get("zip") and old["zip"] != new["zip"]:
+        return False
+    return same_name(old.get("facility"), new.get("facility")) and same_name(
+        old.get("city"), new.get("city")
+    )
+
+
+def _renamed_site(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    before, after = _item_name(identity(old, _SITE_KEY)), _item_name(identity(new, _SITE_KEY))
+    field = "locations.facility" if old.get("facility") != new.get("facility") else "locations.city"
+    summary = f"Location renamed: {before} → {after}"
+    rename = _change("locations", field, "minor", old, new, summary)
+    edits = _item_edits("locations", "locations", "minor", after, old, new, skip=_SITE_KEY)
+    return [rename, *edits]
 
 
 def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -409,13 +633,15 @@ def _dict_field(category: str, severity: str) -> Handler:
 
 # ---------------------------------------------------------------- outcomes
 
+Item = tuple[str, dict[str, Any]]  # (kind: primary, secondary or other; the outcome)
+
 
 @dataclass
 class _Outcomes:
     """Outcome items that left or appeared, by kind (primary, secondary, other)."""
 
-    removed: list[tuple[str, dict[str, Any]]]
-    added: list[tuple[str, dict[str, Any]]]
+    removed: list[Item]
+    added: list[Item]
 
 
 def similarity(a: str, b: str) -> float:
@@ -427,78 +653,111 @@ def _measure(item: Mapping[str, Any]) -> str:
     return str(item.get("measure", ""))
 
 
-def _pairs(
-    left: list[tuple[str, dict[str, Any]]],
-    right: list[tuple[str, dict[str, Any]]],
-    threshold: float,
-) -> list[tuple[int, int]]:
-    """Greedy best-first pairing of items whose measures are at least ``threshold`` alike."""
+def _shared(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
+    """How many parts (measure, time frame, description) two outcomes have in common."""
+    return sum(a.get(k) == b.get(k) for k in a.keys() | b.keys())
+
+
+Accept = Callable[[Item, Item, float], bool]
+
+
+def _pairs(left: list[Item], right: list[Item], accept: Accept) -> list[tuple[int, int]]:
+    """Greedy best-first pairing by measure likeness, then by shared parts, where accepted."""
     scored = [
-        (similarity(_measure(a), _measure(b)), i, j)
-        for i, (_, a) in enumerate(left)
-        for j, (_, b) in enumerate(right)
+        (similarity(_measure(a[1]), _measure(b[1])), _shared(a[1], b[1]), i, j)
+        for i, a in enumerate(left)
+        for j, b in enumerate(right)
     ]
     taken_l: set[int] = set()
     taken_r: set[int] = set()
     pairs = []
-    for score, i, j in sorted(scored, key=lambda s: (-s[0], s[1], s[2])):
-        if score >= threshold and i not in taken_l and j not in taken_r:
+    for score, _, i, j in sorted(scored, key=lambda s: (-s[0], -s[1], s[2], s[3])):
+        if i not in taken_l and j not in taken_r and accept(left[i], right[j], score):
             taken_l.add(i)
             taken_r.add(j)
             pairs.append((i, j))
     return pairs
 
 
+def _take(found: _Outcomes, accept: Accept) -> list[tuple[Item, Item]]:
+    """The pairs ``accept`` allows, taken out of both pools."""
+    pairs = _pairs(found.removed, found.added, accept)
+    taken = [(found.removed[i], found.added[j]) for i, j in pairs]
+    gone_l, gone_r = {i for i, _ in pairs}, {j for _, j in pairs}
+    found.removed = [x for i, x in enumerate(found.removed) if i not in gone_l]
+    found.added = [x for j, x in enumerate(found.added) if j not in gone_r]
+    return taken
+
+
 def _outcome_changes(groups: Sequence[_Group]) -> list[Change]:
+    """Every outcome that differs leaves one pool and enters the other, then they pair up.
+
+    An edited outcome is a removal plus an addition until paired, so outcomes renumbered by a
+    duplicate measure (``#2``) pair with their true counterpart, an unchanged one with itself,
+    and one outcome, however much of it changed, makes one row.
+    """
     found = _Outcomes(
-        removed=[(g.path[1], g.old) for g in groups if g.new is None and g.old is not None],
-        added=[(g.path[1], g.new) for g in groups if g.old is None and g.new is not None],
+        removed=[(g.path[1], g.old) for g in groups if g.old is not None],
+        added=[(g.path[1], g.new) for g in groups if g.new is not None],
     )
-    changes = _moves(found)
-    for kind in ("primary", "secondary", "other"):
-        changes += _rewordings(found, kind)
+    _take(found, lambda a, b, score: a == b)  # renumbered, not changed
+    changes = [_outcome_edited(a, b) for a, b in _take(found, _same_measure)]
+    changes += _moves(found)
+    changes += [_reworded(a, b) for a, b in _take(found, _alike_measure)]
     changes += [_outcome_gone_or_new(kind, item, "removed") for kind, item in found.removed]
     changes += [_outcome_gone_or_new(kind, item, "added") for kind, item in found.added]
-    for g in groups:
-        if g.old is not None and g.new is not None:
-            changes += _outcome_edited(g)
     return changes
+
+
+def _same_measure(a: Item, b: Item, score: float) -> bool:
+    return a[0] == b[0] and _measure(a[1]) == _measure(b[1])
+
+
+def _alike_measure(a: Item, b: Item, score: float) -> bool:
+    return a[0] == b[0] and score >= REWORD_SIMILARITY
 
 
 def _moves(found: _Outcomes) -> list[Change]:
     """An outcome removed from one kind and added to another, with (nearly) the same measure."""
     changes = []
-    for i, j in _pairs(found.removed, found.added, MOVE_SIMILARITY):
-        (old_kind, old), (new_kind, new) = found.removed[i], found.added[j]
-        if old_kind == new_kind:
-            continue
+    for (old_kind, old), (new_kind, new) in _take(
+        found, lambda a, b, score: a[0] != b[0] and score >= MOVE_SIMILARITY
+    ):
         severity = "critical" if "primary" in (old_kind, new_kind) else "minor"
         field = "outcomes.primary" if severity == "critical" else f"outcomes.{old_kind}"
         noun = NOUNS[f"outcomes.{old_kind}"]
         summary = f'{noun} moved to {new_kind}: "{_clip(_measure(new), SHORT_TEXT)}"'
         changes.append(_change("outcomes", field, severity, old, new, summary))
-        found.removed[i] = found.added[j] = ("", {})
-    _drop_taken(found)
     return changes
 
 
-def _drop_taken(found: _Outcomes) -> None:
-    found.removed = [x for x in found.removed if x[0]]
-    found.added = [x for x in found.added if x[0]]
+def _reworded(old: Item, new: Item) -> Change:
+    """One row for one reworded outcome, naming its other edited parts too."""
+    kind, before, after = old[0], old[1], new[1]
+    noun = NOUNS["outcomes." + kind]
+    summary = text_change(f"{noun} reworded", _measure(before), _measure(after))
+    rest = _outcome_parts(before, after)
+    summary = "; ".join([summary.replace(" reworded changed:", " reworded:"), *rest])
+    severity = "major" if kind == "primary" else "minor"
+    return _change("outcomes", f"outcomes.{kind}", severity, before, after, summary)
 
 
-def _rewordings(found: _Outcomes, kind: str) -> list[Change]:
-    removed = [x for x in found.removed if x[0] == kind]
-    added = [x for x in found.added if x[0] == kind]
-    changes = []
-    for i, j in _pairs(removed, added, REWORD_SIMILARITY):
-        old, new = removed[i][1], added[j][1]
-        summary = text_change(f"{NOUNS['outcomes.' + kind]} reworded", _measure(old), _measure(new))
-        severity = "major" if kind == "primary" else "minor"
-        changes.append(_change("outcomes", f"outcomes.{kind}", severity, old, new, summary))
-        found.removed.remove(removed[i])
-        found.added.remove(added[j])
-    return changes
+def _outcome_parts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """``time frame "a" → "b"`` for each edited part but the measure (long texts by words)."""
+    edited = sorted(_changed_keys(old, new), key=lambda k: (_OUTCOME_PARTS.get(k[0], 9), k[0]))
+    return [_part(_label(key).lower(), o, n) for key, o, n in edited if key != "measure"]
+
+
+def _part(label: str, old: Any, new: Any) -> str:
+    """A part of a summary: ``time frame "a" → "b"``, a long text by its edited words."""
+    if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > SHORT_TEXT:
+        removed, added = _word_changes(old, new)
+        words = [f'removed "{removed}"' if removed else "", f'added "{added}"' if added else ""]
+        return f"{label} reworded ({', '.join(w for w in words if w)})"
+    return f"{label} {_show(old)} → {_show(new)}"
+
+
+_OUTCOME_PARTS = {"time_frame": 0, "description": 1}  # the order a reader checks them
 
 
 def _outcome_gone_or_new(kind: str, item: dict[str, Any], verb: str) -> Change:
@@ -508,27 +767,31 @@ def _outcome_gone_or_new(kind: str, item: dict[str, Any], verb: str) -> Change:
     return _change("outcomes", f"outcomes.{kind}", severity, old, new, summary)
 
 
-def _outcome_edited(g: _Group) -> list[Change]:
-    """Same measure, other time frame or description: major for a primary outcome."""
-    kind = g.path[1]
+def _outcome_edited(old: Item, new: Item) -> Change:
+    """Same measure, other time frame or description: one row; major for a primary outcome."""
+    kind, before, after = old[0], old[1], new[1]
     severity = "major" if kind == "primary" else "minor"
-    name = f'{NOUNS["outcomes." + kind]} "{_clip(g.path[2], 50)}"'
-    return [
-        _change(
-            "outcomes",
-            f"outcomes.{kind}.{key}",
-            severity,
-            o,
-            n,
-            _value_change(f"{name} {_label(key).lower()}", o, n),
-        )
-        for key, o, n in _changed_keys(g.old, g.new)
-    ]
+    name = f'{NOUNS["outcomes." + kind]} "{_clip(_measure(before), 50)}"'
+    keys = [key for key, _, _ in _changed_keys(before, after)]
+    if len(keys) == 1:
+        key = keys[0]
+        summary = _value_change(f"{name} {_label(key).lower()}", before[key], after.get(key))
+        return _change("outcomes", f"outcomes.{kind}.{key}", severity, before.get(key),
+                       after.get(key), summary)  # fmt: skip
+    summary = f"{name}: " + "; ".join(_outcome_parts(before, after))
+    return _change("outcomes", f"outcomes.{kind}", severity, before, after, summary)
 
 
 def _collect(g: _Group) -> list[Change]:
-    """Placeholder handler: outcome groups are classified together by _outcome_changes."""
+    """Placeholder handler: these groups are classified together, see :data:`_TOGETHER`."""
     return []
+
+
+# Lists whose items are classified together, to pair a removal with an addition.
+_TOGETHER: dict[str, Callable[[Sequence[_Group]], list[Change]]] = {
+    "outcomes": _outcome_changes,
+    "locations": _location_changes,
+}
 
 
 # ---------------------------------------------------------------- the rule table
@@ -553,7 +816,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(("sponsor", "lead"), 2, _dict_field("sponsor", "major")),
     _Rule(("sponsor", "collaborators"), 3, _item("sponsor", "minor", "minor")),
     _Rule(("sponsor",), 2, _dict_field("sponsor", "minor")),
-    _Rule(("locations",), 2, _item("locations", "minor", "minor")),
+    _Rule(("locations",), 2, _collect),
     _Rule(("contacts",), 3, _item("contacts", "minor", "minor")),
     _Rule(("conditions",), 2, _field("conditions", "minor")),
     _Rule(("description",), 2, _field("description", "minor")),
@@ -644,14 +907,15 @@ def classify(
     if not diffs:
         return []
     changes: list[Change] = []
-    outcome_groups: list[_Group] = []
+    together: dict[str, list[_Group]] = {}
     old_view, new_view = views or (keyed(old), keyed(new))
     for rule, group in _groups(diffs, old_view, new_view, vocabulary or Vocabulary()):
         if rule.handler is _collect:
-            outcome_groups.append(group)
+            together.setdefault(group.path[0], []).append(group)
         else:
             changes.extend(rule.handler(group))
-    changes.extend(_outcome_changes(outcome_groups))
+    for section, groups in together.items():
+        changes.extend(_TOGETHER[section](groups))
     return sorted((apply_severity(c, rules) for c in changes), key=_order)
 
 

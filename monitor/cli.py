@@ -10,7 +10,7 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -22,6 +22,7 @@ import orjson
 
 from monitor import registries
 from monitor.config import LIVE, Config, load_config
+from monitor.english import count
 from monitor.errors import (
     ConfigError,
     DeliveryError,
@@ -40,6 +41,7 @@ from monitor.progress import progress
 from monitor.signals import stop_on_signals
 from monitor.sources.files import iter_records
 from monitor.store import Store
+from monitor.summary import notified
 from monitor.times import iso, now_utc
 
 # What `run --source DIR` does not need is imported by the commands that do (the daemon, the
@@ -208,12 +210,23 @@ def newsworthy(report: RunReport) -> bool:
     return bool(report.changes or report.errors or report.deliveries_failed)
 
 
-def summary_line(report: RunReport) -> str:
+def summary_line(report: RunReport, floors: Mapping[str, str] | None = None) -> str:
+    """``Checked 3 studies: ...; 4 changes recorded: 3 notified, 1 not (administrative)``.
+
+    ``floors``: each enabled channel's ``min_severity`` (None: say nothing of notifying).
+    """
+    others = report.failed_requests  # a saved search, a file without a study: said on stderr
+    failed = f"; {count(others, 'other error')}" if others else ""
+    fate = notified([change for _, change in report.changes], floors)
     return (
-        f"Checked {report.checked} studies: {report.new} new, {report.changed} changed, "
-        f"{report.unchanged} unchanged, {report.failed} failed; "
-        f"{len(report.changes)} changes recorded (run {report.run_id}, {report.status})."
+        f"Checked {count(report.checked, 'study')}: {report.new} new, {report.changed} changed, "
+        f"{report.unchanged} unchanged, {report.failed} failed{failed}; "
+        f"{fate} (run {report.run_id}, {report.status})."
     )
+
+
+def channel_floors(notifiers: Iterable[Channel]) -> dict[str, str]:
+    return {n.channel: n.min_severity for n in notifiers}
 
 
 def one_cycle(
@@ -275,9 +288,10 @@ def run(ctx: Context, source_opt: str | None, force: bool, quiet: bool) -> None:
         report = one_cycle(
             config, source_opt or config.source, stop.is_set, advance, notifiers, force=force
         )
-    if not quiet or newsworthy(report):  # each failure was already logged on stderr
-        click.echo(summary_line(report))
-    if report.errors and report.checked == 0:
+    # each failure was already logged on stderr as it happened
+    if not quiet or newsworthy(report):
+        click.echo(summary_line(report, channel_floors(notifiers)))
+    if report.errors and report.checked == report.failed:
         first = report.errors[0].message
         raise SourceError(f"nothing could be checked: every request or record failed ({first})")
     if report.deliveries_failed and not report.deliveries_sent:
@@ -461,9 +475,18 @@ def studies(ctx: Context, failing: bool, fmt: str) -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Where to write the self-contained HTML page.",
 )
+@click.option(
+    "--min-severity",
+    type=click.Choice(SEVERITIES),
+    default="minor",
+    show_default=True,
+    help="List changes of this severity or higher (info: the administrative ones too).",
+)
 @pass_context
 @handle_errors
-def report_command(ctx: Context, trial_ids: tuple[str, ...], html_path: Path) -> None:
+def report_command(
+    ctx: Context, trial_ids: tuple[str, ...], html_path: Path, min_severity: str
+) -> None:
     """An HTML page with status timeline, date-slippage chart and change list."""
     from monitor.report import build_report, write_report
 
@@ -475,9 +498,10 @@ def report_command(ctx: Context, trial_ids: tuple[str, ...], html_path: Path) ->
         raise UsageError(f"{', '.join(missing)}: not in the database (run `trialmon run` first)")
     for trial_id in missing:  # one unknown id does not cost the others their page
         click.echo(f"trialmon: {trial_id} is not in the database: left out of the page", err=True)
-    write_report(html_path, build_report(store, known, generated_at=now_utc()))
+    page = build_report(store, known, generated_at=now_utc(), min_severity=min_severity)
+    write_report(html_path, page)
     left_out = f"; {len(missing)} not in the database" if missing else ""
-    click.echo(f"Wrote {html_path} ({len(known)} {plural(len(known), 'study')}{left_out}).")
+    click.echo(f"Wrote {html_path} ({count(len(known), 'study')}{left_out}).")
 
 
 # ---------------------------------------------------------------- daemon and status
@@ -518,7 +542,7 @@ def daemon_cycle(config: Config, stop: threading.Event, notifiers: list[Channel]
     except LockHeldError as e:
         log.warning("cycle skipped: %s", e)
         return
-    log.info("%s", summary_line(report))
+    log.info("%s", summary_line(report, channel_floors(notifiers)))
     for error in report.errors:
         log.warning("  failed: %s", error.message)
 
@@ -689,15 +713,15 @@ def study_line(result: StudyResult) -> str:
         return f"{result.trial_id}: failed: {result.error.message}"
     if not result.versions:
         return f"{result.trial_id}: no record history in the registry"
-    parts = [f"{result.versions} versions", f"{result.stored} stored"]
-    for count, label in (
+    parts = [count(result.versions, "version"), f"{result.stored} stored"]
+    for number, label in (
         (result.same, "identical to the version before"),
         (result.already, "already imported"),
         (result.left, "left to live monitoring"),
     ):
-        if count:
-            parts.append(f"{count} {label}")
-    return f"{result.trial_id}: {', '.join(parts)}; {result.changes} changes"
+        if number:
+            parts.append(f"{number} {label}")
+    return f"{result.trial_id}: {', '.join(parts)}; {count(result.changes, 'change')}"
 
 
 def history_clients(config: Config, ids: list[str], stack: ExitStack) -> dict[str, JsonGetter]:
@@ -760,9 +784,9 @@ def report_backfill(report: BackfillReport) -> None:
     run = report.run
     stored = sum(r.stored for r in report.studies)
     click.echo(
-        f"Backfilled {run.checked} {'study' if run.checked == 1 else 'studies'}: "
-        f"{stored} versions stored, "
-        f"{len(run.changes)} changes recorded, {run.failed} failed "
+        f"Backfilled {count(run.checked, 'study')}: "
+        f"{count(stored, 'version')} stored, "
+        f"{count(len(run.changes), 'change')} recorded, {run.failed} failed "
         f"(run {run.run_id}, {run.status})."
     )
     if report.studies and all(r.error for r in report.studies):
@@ -856,7 +880,7 @@ def watch_add(ctx: Context, ids: tuple[str, ...]) -> None:
     edit = watchlist.add(path, wanted)
     if edit.unchanged:
         click.echo(f"Already watched: {', '.join(edit.unchanged)}", err=True)
-    click.echo(f"Watching {len(edit.watched)} {plural(len(edit.watched), 'study')} ({path}).")
+    click.echo(f"Watching {count(len(edit.watched), 'study')} ({path}).")
 
 
 @watch.command("remove")
@@ -872,7 +896,7 @@ def watch_remove(ctx: Context, ids: tuple[str, ...]) -> None:
     edit = watchlist.remove(path, wanted) if path.exists() else watchlist.Edit((), (*wanted,), ())
     if edit.unchanged:
         click.echo(f"Not watched: {', '.join(edit.unchanged)}", err=True)
-    click.echo(f"Watching {len(edit.watched)} {plural(len(edit.watched), 'study')} ({path}).")
+    click.echo(f"Watching {count(len(edit.watched), 'study')} ({path}).")
 
 
 @watch.command("list")
@@ -920,10 +944,6 @@ def installed_executable() -> Path | None:
     """This installation's ``trialmon`` script (beside the interpreter), if it has one."""
     script = Path(sys.executable).parent / "trialmon"
     return script.absolute() if script.is_file() else None
-
-
-def plural(count: int, word: str) -> str:
-    return word if count == 1 else ("studies" if word == "study" else f"{word}s")
 
 
 def main() -> None:

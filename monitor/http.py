@@ -27,6 +27,7 @@ import orjson
 
 from monitor import __version__
 from monitor.configkit import LiveConfig
+from monitor.english import count
 from monitor.errors import NotFoundError, PermanentFetchError, TransientFetchError
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ class Http:
         cause: Exception | None,
     ) -> None:
         if attempt >= self.policy.max_attempts:
-            message = f"{url}: {why} (gave up after {attempt} attempts)"
+            message = f"{url}: {why} (gave up after {count(attempt, 'attempt')})"
             raise TransientFetchError(message) from cause
         if wait is not None and wait > self.policy.max_retry_after:
             raise TransientFetchError(f"{url}: {why}, asked to retry after {wait:.0f} s") from cause
@@ -193,7 +194,7 @@ def describe(response: httpx.Response) -> str:
     """``HTTP 400 Bad Request: <first line of the plain-text body>``."""
     text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
     head = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-    return f"{head}: {text}" if text else head
+    return f"{head}: {text}" if text and text != response.reason_phrase else head
 
 
 def json_body(response: httpx.Response) -> Any:

@@ -82,6 +82,7 @@ class StudyError:
     trial_id: str | None
     message: str
     transient: bool = True
+    logged: bool = False  # the source already said it (once for a request of many studies)
 
 
 RECORD_EVENTS: tuple[str, ...] = (
@@ -140,13 +141,15 @@ Item = RawRecord | StudyError | RecordEvent | Checkpoint
 
 @dataclass
 class RunReport:
-    """What one cycle did: counts, the changes it found and the errors it met."""
+    """What one cycle did: counts, the changes it found and the errors it met.
+
+    The counts add up: every study checked is new, changed, unchanged or failed.
+    """
 
     run_id: int
     started_at: str
     finished_at: str | None = None
     status: str = "running"
-    checked: int = 0
     new: int = 0
     changed: int = 0
     unchanged: int = 0
@@ -157,4 +160,14 @@ class RunReport:
 
     @property
     def failed(self) -> int:
-        return len(self.errors)
+        """Studies that failed (a study failing twice in a cycle is one)."""
+        return len({e.trial_id for e in self.errors if e.trial_id})
+
+    @property
+    def failed_requests(self) -> int:
+        """Failures of no single study: a saved search, a record without an id."""
+        return sum(e.trial_id is None for e in self.errors)
+
+    @property
+    def checked(self) -> int:
+        return self.new + self.changed + self.unchanged + self.failed

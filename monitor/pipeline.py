@@ -197,7 +197,6 @@ def source_hash(raw: RawRecord, today: date) -> str | None:
 
 
 def seen_before(report: RunReport) -> str:
-    report.checked += 1
     report.unchanged += 1
     return "unchanged"
 
@@ -210,7 +209,6 @@ def process_record(
     source_hash: str | None = None,
 ) -> str:
     """Normalize one record and store it when its content moved; returns the outcome."""
-    report.checked += 1
     try:
         snap = next_snapshot(raw, previous, cycle.rules, cycle.now, source_hash)
     except RecordError as e:
@@ -263,10 +261,8 @@ def same_format(old_hash: str, new_hash: str) -> bool:
 
 def process_event(cycle: Cycle, event: RecordEvent, report: RunReport) -> str:
     """Count or store what a source learned without a new record; returns the outcome."""
-    if event.kind in ("unchanged", "gone"):
-        report.checked += 1
-        report.unchanged += event.kind == "unchanged"
-        report.changed += event.kind == "gone"
+    report.unchanged += event.kind == "unchanged"
+    report.changed += event.kind == "gone"
     if event.kind == "unchanged":
         return "unchanged"
     change = event_change(event, cycle.rules)
@@ -331,7 +327,8 @@ def count_outcome(
 
 
 def note_error(cycle: Cycle, report: RunReport, error: StudyError) -> None:
-    log.warning("%s", error.message)
+    if not error.logged:
+        log.warning("%s", error.message)
     report.errors.append(error)
     if error.trial_id:
         cycle.store.record_failure(error.trial_id, error.message, iso(cycle.now))

@@ -16,6 +16,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from monitor.english import count
 from monitor.models import Change
 
 SEVERITY_STYLE = {"critical": "bold red", "major": "yellow", "minor": "cyan", "info": "dim"}
@@ -147,7 +148,7 @@ def diff_lines(header: str, found: Sequence[Change]) -> Iterator[str]:
 
 
 def changes_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
-    grid = table(f"{len(rows)} changes, newest first", "detected", "study", "severity",
+    grid = table(f"{count(len(rows), 'change')}, newest first", "detected", "study", "severity",
                  "category", "summary")  # fmt: skip
     for row in rows:
         grid.add_row(
@@ -206,7 +207,7 @@ class StudiesView:
         if options.max_width >= NARROW:
             yield studies_grid(self.rows)
             return
-        yield Text(f"{len(self.rows)} studies", style="italic")
+        yield Text(count(len(self.rows), "study"), style="italic")
         for row in self.rows:
             yield study_block(row)
 
@@ -216,7 +217,7 @@ def studies_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
 
 
 def studies_grid(rows: Sequence[Mapping[str, Any]]) -> Table:
-    grid = table(f"{len(rows)} studies", "study", "status", "checked", "changed", "chg",
+    grid = table(count(len(rows), "study"), "study", "status", "checked", "changed", "chg",
                  "title")  # fmt: skip
     for row in rows:
         grid.add_row(
@@ -245,7 +246,7 @@ def studies_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
             f"checked {row['last_checked'] or 'never'}"
             + (f" ({watch_hint(row)})" if unwatched(row) else ""),
             f"changed {row['last_changed'] or '-'}",
-            f"{row['snapshots']} versions, {row['changes']} changes",
+            f"{count(row['snapshots'], 'version')}, {count(row['changes'], 'change')}",
         ]
         if failure(row):
             cells.append(f"FAILING {failure(row)}")

@@ -9,6 +9,7 @@ Content-Security-Policy forbids every fetch, and all record text is escaped.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,9 +19,11 @@ from typing import Any
 
 import orjson
 
-from monitor import chart
+from monitor import chart, rollup
+from monitor.english import count
 from monitor.errors import StoreError, UsageError
 from monitor.models import SEVERITIES, severity_rank
+from monitor.palette import badge_css
 from monitor.store import Store
 from monitor.times import iso
 
@@ -103,8 +106,12 @@ def collect(store: Store, trial_id: str) -> StudyReport:
     return StudyReport(study, record_sponsor(record), tuple(versions), changes)
 
 
-def build_report(store: Store, trial_ids: Sequence[str], *, generated_at: datetime) -> str:
-    return render_page([collect(store, n) for n in trial_ids], generated_at)
+def build_report(
+    store: Store, trial_ids: Sequence[str], *, generated_at: datetime, min_severity: str = "minor"
+) -> str:
+    """The page; changes below ``min_severity`` (by default the administrative ones) are
+    counted, not listed."""
+    return render_page([collect(store, n) for n in trial_ids], generated_at, min_severity)
 
 
 def write_report(path: Path, page: str) -> None:
@@ -178,7 +185,9 @@ def anchor(trial_id: str) -> str:
     return f"study-{e(trial_id)}"
 
 
-def render_page(reports: Sequence[StudyReport], generated_at: datetime) -> str:
+def render_page(
+    reports: Sequence[StudyReport], generated_at: datetime, min_severity: str = "minor"
+) -> str:
     stamp = iso(generated_at)
     names = ", ".join(r.study["trial_id"] for r in reports)
     title = f"trialmon report: {names}" if len(reports) == 1 else "trialmon portfolio report"
@@ -187,7 +196,7 @@ def render_page(reports: Sequence[StudyReport], generated_at: datetime) -> str:
         f"from the trialmon database. Version dates are the registry's last-update-posted "
         f"dates.</p></header>",
         portfolio(reports) if len(reports) > 1 else "",
-        *(study_section(r, stamp[:10]) for r in reports),
+        *(study_section(r, stamp[:10], min_severity) for r in reports),
     ]
     return PAGE.format(title=e(title), style=STYLE, body="\n".join(body))
 
@@ -225,7 +234,7 @@ def signed(days: int | None) -> str:
     return "" if days is None else f"{days:+d}"
 
 
-def study_section(report: StudyReport, as_of: str) -> str:
+def study_section(report: StudyReport, as_of: str, min_severity: str = "minor") -> str:
     study = report.study
     trial_id = study["trial_id"]
     return (
@@ -236,7 +245,7 @@ def study_section(report: StudyReport, as_of: str) -> str:
         f"<h3>Planned dates</h3>"
         f"{chart.slippage_svg(series(report), f'Planned dates of {trial_id} by version')}"
         f"{date_table(report)}"
-        f"<h3>Changes</h3>{change_table(report)}"
+        f"<h3>Changes</h3>{change_table(report, min_severity)}"
         "</section>"
     )
 
@@ -271,7 +280,7 @@ def timeline(report: StudyReport, as_of: str) -> str:
         f"<li class='period {status_class(p.status)}'><span class='status "
         f"{status_class(p.status)}'>{e(p.status)}</span> <time>{e(p.since)}</time> → "
         f"<time>{e(p.until)}</time>{' (current, as of this report)' if p.current else ''}"
-        f" <span class='days'>{p.days} days</span></li>"
+        f" <span class='days'>{count(p.days, 'day')}</span></li>"
         for p in spans
     )
     return f"<div class='timeline-bar'>{bar}</div><ol class='timeline'>{items}</ol>"
@@ -293,21 +302,84 @@ def date_table(report: StudyReport) -> str:
     return f"<table class='dates'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def change_table(report: StudyReport) -> str:
+@dataclass(frozen=True)
+class ReportChange:
+    """A stored change as the roll-up reads it (monitor.rollup), with its version."""
+
+    category: str
+    field: str
+    severity: str
+    summary: str
+    old_value: Any
+    new_value: Any
+    version: tuple[str, int]  # (version date, snapshot id)
+
+
+def report_change(row: Mapping[str, Any]) -> ReportChange:
+    return ReportChange(
+        category=row["category"],
+        field=row["field"],
+        severity=row["severity"],
+        summary=row["summary"],
+        old_value=_json(row["old_value"]),
+        new_value=_json(row["new_value"]),
+        version=(row["version_date"] or "", row["to_snapshot_id"] or 0),
+    )
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def change_table(report: StudyReport, min_severity: str = "minor") -> str:
+    """Per version, newest first, its changes as the digest shows them: at most a few lines,
+    sites and contacts rolled up with every row folded under them."""
     if not report.changes:
         return "<p class='none'>No change recorded: only the baseline is stored.</p>"
-    ordered = sorted(
-        report.changes, key=lambda c: (c["version_date"] or "", severity_rank(c["severity"])),
-        reverse=True,
-    )  # fmt: skip
+    floor = severity_rank(min_severity)
+    changes = [report_change(row) for row in report.changes]
+    shown = [c for c in changes if severity_rank(c.severity) >= floor]
+    note = hidden_note([c for c in changes if severity_rank(c.severity) < floor])
+    if not shown:
+        return note
+    versions: dict[tuple[str, int], list[ReportChange]] = {}
+    for change in sorted(shown, key=lambda c: c.version, reverse=True):
+        versions.setdefault(change.version, []).append(change)
     rows = "".join(
-        f"<tr class='change severity-{e(c['severity'])}'><td><time>{e(c['version_date'])}</time>"
-        f"</td><td><span class='badge'>{e(c['severity'])}</span></td><td>{e(c['category'])}</td>"
-        f"<td>{e(c['summary'])}</td></tr>"
-        for c in ordered
-    )
+        change_row(version[0], line) for version, found in versions.items()
+        for line in rollup.lines(found)
+    )  # fmt: skip
     head = "<tr><th>Version</th><th>Severity</th><th>Category</th><th>Change</th></tr>"
-    return f"<table class='changes'><thead>{head}</thead><tbody>{rows}</tbody></table>"
+    table = f"<table class='changes'><thead>{head}</thead><tbody>{rows}</tbody></table>"
+    return table + note
+
+
+def change_row(version_date: str, line: rollup.Line) -> str:
+    text = e(line.text)
+    if line.rolled_up:
+        items = "".join(f"<li>{e(row.summary)}</li>" for row in line.rows)
+        text = f"<details><summary>{text}</summary><ul>{items}</ul></details>"
+    return (
+        f"<tr class='change severity-{e(line.severity)}'><td class='version'><time>"
+        f"{e(version_date)}</time></td><td><span class='badge'>{e(line.severity)}</span></td>"
+        f"<td>{e(line.category)}</td><td>{text}</td></tr>"
+    )
+
+
+def hidden_note(hidden: Sequence[ReportChange]) -> str:
+    """``2 administrative changes not shown (--min-severity info shows them)``."""
+    if not hidden:
+        return ""
+    counts = Counter(c.severity for c in hidden)
+    parts = [
+        count(counts[s], "administrative change" if s == "info" else f"{s} change")
+        for s in SEVERITIES if counts[s]
+    ]  # fmt: skip
+    lowest = min(counts, key=severity_rank)
+    return (
+        f"<p class='hidden-note'>{e(' and '.join(parts))} not shown "
+        f"(--min-severity {e(lowest)} shows them)</p>"
+    )
 
 
 PAGE = """<!DOCTYPE html>
@@ -334,6 +406,7 @@ h3{margin:1.4em 0 .5em}.generated{color:#4a5568;margin:.3em 0 0}.nct{font-family
 table{border-collapse:collapse;width:100%;margin:.4em 0}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e2e8f0;vertical-align:top}
 th{background:#f7fafc;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.version,time{white-space:nowrap}
 .facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:6px 16px}
 .facts dt{color:#718096;font-size:.8em;text-transform:uppercase}.facts dd{margin:0}
 .status{padding:1px 6px;border-radius:4px;background:#e2e8f0;font-size:.9em;white-space:nowrap}
@@ -350,11 +423,9 @@ th{background:#f7fafc;font-weight:600}td.num{text-align:right;font-variant-numer
 .status.status-NO_LONGER_AVAILABLE,.segment.status-WITHDRAWN,.segment.status-TERMINATED,
 .segment.status-WITHHELD,.segment.status-NO_LONGER_AVAILABLE{background:#fc8181}
 .badge{padding:1px 6px;border-radius:4px;font-size:.85em;background:#edf2f7}
-.severity-critical .badge{background:#c53030;color:#fff}
-.severity-major .badge{background:#dd6b20;color:#fff}
-.severity-minor .badge{background:#bee3f8}.severity-info .badge{color:#718096}
 svg.slippage{max-width:100%;height:auto;background:#fff;border:1px solid #e2e8f0}
 svg .grid{stroke:#edf2f7}svg .tick,svg .axis-label,svg .legend text{font-size:11px;fill:#4a5568}
 svg .diagonal{stroke:#a0aec0;stroke-dasharray:5 4}
-.no-chart,.none{color:#718096}
-"""
+.no-chart,.none,.hidden-note{color:#718096}
+details summary{cursor:pointer}details ul{margin:.3em 0;padding-left:1.2em;color:#4a5568}
+""" + badge_css()  # the severity colours the HTML email shares

@@ -6,11 +6,13 @@ Liveness comes from the lock files (pid and start time of their holders, see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from monitor.config import Config
+from monitor.english import count
 from monitor.lock import Holder, current_holder, daemon_lock_path, run_lock_path
 from monitor.store import Store
 
@@ -29,7 +31,7 @@ def status(config: Config, store: Store | None) -> dict[str, Any]:
         "cycle_running": holder_dict(cycle),
         "last_cycle": last_cycle(store, running=cycle is not None) if store else None,
         "watched": watched(config, store),
-        "failing": failing(store) if store else [],
+        "failing": failing(store, config.watch.studies) if store else [],
         "deliveries": deliveries(store) if store else {"pending": [], "failed": []},
     }
 
@@ -76,8 +78,13 @@ def watched(config: Config, store: Store | None) -> dict[str, Any]:
     }
 
 
-def failing(store: Store) -> list[dict[str, Any]]:
-    return store.failing()
+def failing(store: Store, watched: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Failing studies, and watched ids failing before any version was stored."""
+    rows = store.failing()
+    for row in store.watch_failures(list(watched)).values():
+        rows.append({**{k: row[k] for k in ("trial_id", "consecutive_failures", "last_error")},
+                     "last_checked": None})  # fmt: skip
+    return sorted(rows, key=lambda r: (-r["consecutive_failures"], r["trial_id"]))
 
 
 def deliveries(store: Store) -> dict[str, list[dict[str, Any]]]:
@@ -126,12 +133,16 @@ def _cycle_lines(run: dict[str, Any] | None) -> list[str]:
     if run is None:
         return ["Last cycle: none yet"]
     ended = run["finished_at"] or "?"
+    checked, new = run["studies_checked"] or 0, run["studies_new"] or 0
+    changed, unchanged = run["studies_changed"] or 0, run["studies_unchanged"] or 0
+    failed = max(0, checked - new - changed - unchanged)  # the counts add up
+    others = max(0, (run["errors"] or 0) - failed)  # a saved search, a file without a study
+    other = f"; {count(others, 'other error')}" if others else ""
     return [
         f"Last cycle: run {run['id']}, {run['started_at']} to {ended}, {run['status']} "
         f"({run['source']})",
-        f"  {run['studies_checked'] or 0} checked: {run['studies_new'] or 0} new, "
-        f"{run['studies_changed'] or 0} changed, {run['studies_unchanged'] or 0} unchanged, "
-        f"{run['errors'] or 0} failed; {run['changes_found'] or 0} changes",
+        f"  {checked} checked: {new} new, {changed} changed, {unchanged} unchanged, "
+        f"{failed} failed{other}; {count(run['changes_found'] or 0, 'change')}",
     ]
 
 
@@ -140,10 +151,10 @@ def _watch_lines(watch: dict[str, Any]) -> list[str]:
     shown = ", ".join(studies[:TEXT_LIST_LIMIT]) + (
         ", ..." if len(studies) > TEXT_LIST_LIMIT else ""
     )
-    line = f"Watched: {len(studies)} studies" + (f" ({shown})" if studies else "")
+    line = f"Watched: {count(len(studies), 'study')}" + (f" ({shown})" if studies else "")
     if queries:
-        line += f", {len(queries)} queries (" + ", ".join(f'"{q}"' for q in queries) + ")"
-    return [line, f"  {watch['in_database']} studies in the database"]
+        line += f", {count(len(queries), 'query')} (" + ", ".join(f'"{q}"' for q in queries) + ")"
+    return [line, f"  {count(watch['in_database'], 'study')} in the database"]
 
 
 def _failing_lines(failing: list[dict[str, Any]]) -> list[str]:
@@ -151,7 +162,8 @@ def _failing_lines(failing: list[dict[str, Any]]) -> list[str]:
         return ["Failing studies: none"]
     lines = [f"Failing studies: {len(failing)}"]
     for f in failing[:TEXT_LIST_LIMIT]:
-        lines.append(f"  {f['trial_id']}: {f['consecutive_failures']} times, {f['last_error']}")
+        times = count(f["consecutive_failures"], "time")
+        lines.append(f"  {f['trial_id']}: {times}, {f['last_error']}")
     return lines
 
 
@@ -162,6 +174,6 @@ def _delivery_lines(found: dict[str, list[dict[str, Any]]]) -> list[str]:
             error = f": {d['last_error']}" if d["last_error"] else ""
             lines.append(
                 f"  {status} #{d['id']} {d['channel']} (run {d['run_id']}, "
-                f"{d['attempts']} attempts){error}"
+                f"{count(d['attempts'], 'attempt')}){error}"
             )
     return lines

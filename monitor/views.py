@@ -13,6 +13,7 @@ from monitor import registries
 from monitor.classify import classify
 from monitor.compare import compare
 from monitor.configkit import ChangesConfig
+from monitor.english import count
 from monitor.errors import UsageError
 from monitor.models import CATEGORIES, SEVERITIES, Change
 from monitor.store import Store
@@ -46,7 +47,7 @@ def history(store: Store, trial_id: str) -> dict[str, Any]:
     """A study's stored versions, oldest first, each with the changes that led to it."""
     study = store.study(trial_id)
     if study is None:
-        raise UsageError(f"{trial_id} is not in the database (run `trialmon run` first)")
+        raise UsageError(not_stored(store, trial_id))
     versions = []
     for snap in store.snapshots_of(trial_id):
         rows = store.changes_into(snap["id"])
@@ -61,6 +62,15 @@ def history(store: Store, trial_id: str) -> dict[str, Any]:
             }
         )
     return {**study, "versions": versions}
+
+
+def not_stored(store: Store, trial_id: str) -> str:
+    """Why a study has no history: never checked, or failing since its first check."""
+    failure = store.watch_failures([trial_id]).get(trial_id)
+    if failure is None:
+        return f"{trial_id} is not in the database (run `trialmon run` first)"
+    checks = count(failure["consecutive_failures"], "check")
+    return f"{trial_id} has never been stored: {failure['last_error']} ({checks} failed)"
 
 
 def diff(
@@ -140,15 +150,25 @@ UNKNOWN_STUDY: dict[str, Any] = {
 }
 
 
+def _failing_watch(failures: dict[str, dict[str, Any]], trial_id: str) -> dict[str, Any]:
+    """A watched id never stored that fails its checks (a mistyped id ...), as a study row."""
+    row = failures.get(trial_id)
+    if row is None:
+        return {}
+    return {"consecutive_failures": row["consecutive_failures"], "last_error": row["last_error"]}
+
+
 def studies(
     store: Store, watched: Iterable[str] = (), *, failing: bool = False
 ) -> list[dict[str, Any]]:
     """Every known study, plus watched ones never stored yet, with their check state."""
     wanted = set(watched)
     rows = {r["trial_id"]: r for r in store.study_overview()}
+    failures = store.watch_failures(sorted(wanted - rows.keys()))
     for trial_id in wanted - rows.keys():
         kind = registries.kind_of(trial_id)
-        rows[trial_id] = {"trial_id": trial_id, "registry": kind, **UNKNOWN_STUDY}
+        rows[trial_id] = {"trial_id": trial_id, "registry": kind, **UNKNOWN_STUDY,
+                          **_failing_watch(failures, trial_id)}  # fmt: skip
     out = [
         {**row, "watched": trial_id in wanted, "known": row["first_seen"] is not None}
         for trial_id, row in sorted(rows.items())

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.store import Store
+from tests.browser import apt_install_chromium, find_browser
 from tests.fakeapi import FakeApi
 
 DATA = Path(__file__).parent / "data"
@@ -49,3 +50,15 @@ def procs() -> Iterator[list[subprocess.Popen[str]]]:
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=10)  # reaps it and closes its pipes
+
+
+@pytest.fixture(scope="session")
+def browser() -> str:
+    """A headless Chromium (installed with apt-get when missing and allowed, see browser.py)."""
+    found = find_browser()
+    if found is None:
+        reason = apt_install_chromium()
+        found = find_browser()
+        if found is None:
+            pytest.skip(f"no headless browser: {reason or 'chromium not found after install'}")
+    return found

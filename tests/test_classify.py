@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -131,3 +132,22 @@ def test_whole_sections_appearing_are_classified_field_by_field() -> None:
 def test_no_differences_no_changes() -> None:
     record = {"identification": {"trial_id": "NCT00000001"}}
     assert classify(record, record, [], ChangesConfig()) == []
+
+
+def test_no_summary_uses_registry_jargon() -> None:
+    """Field names of the API (dispFirstPostDate ...) never reach a summary."""
+    for case in CASES:
+        for change in run_case(case):
+            assert not any(word in change.summary for word in ("Disp ", "disp_", " qc", " QC"))
+
+
+# "old → new" where new ends the summary, a part (";"), a sentence (" (") or a list of parts
+# (", key"); "A → A, B" is a list, not two values.
+ARROW = re.compile(r'("[^"]*"|[^\s:;,()"]+) → ("[^"]*"|[^\s;,()"]+)(?=$|;|\)| \(|, [a-z])')
+
+
+def test_no_summary_shows_two_values_that_read_the_same() -> None:
+    for case in CASES:
+        for change in run_case(case):
+            for old, new in ARROW.findall(change.summary):
+                assert old != new, (case["id"], change.summary)

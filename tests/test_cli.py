@@ -157,8 +157,8 @@ def test_run_quiet_speaks_only_of_changes_and_failures(tmp_path: Path) -> None:
     baseline = quiet(SEEDS / "earlier")
     assert (baseline.stdout, baseline.stderr) == ("", "")  # new studies, nothing changed
     changed = quiet(SEEDS)
-    assert changed.stdout.startswith("Checked 1 studies: 0 new, 1 changed")
-    assert "[critical] status: Overall status: NOT_YET_RECRUITING → WITHDRAWN" in changed.stderr
+    assert changed.stdout.startswith("Checked 1 study: 0 new, 1 changed")
+    assert "[critical] Overall status: NOT_YET_RECRUITING → WITHDRAWN" in changed.stderr
     again = quiet(SEEDS)
     assert (again.stdout, again.stderr) == ("", "")
     broken = tmp_path / "broken"
@@ -166,7 +166,7 @@ def test_run_quiet_speaks_only_of_changes_and_failures(tmp_path: Path) -> None:
     shutil.copy(SEEDS / "NCT06009107.txt", broken)
     (broken / "other.json").write_text("{not json")
     failed = quiet(broken)
-    assert "1 unchanged, 1 failed" in failed.stdout
+    assert "1 unchanged, 0 failed; 1 other error" in failed.stdout
     assert "other.json: not valid JSON" in failed.stderr
 
 

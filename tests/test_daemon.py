@@ -274,6 +274,6 @@ def test_status_before_the_first_cycle(tmp_path: Path, procs: list[subprocess.Po
     assert result.stdout.startswith("Config: config.toml\nDatabase: snapshots/history.db\n")
     assert "Daemon: running" in result.stdout
     assert "Last cycle: none yet" in result.stdout
-    assert f"Watched: 1 studies ({NCT})" in result.stdout
+    assert f"Watched: 1 study ({NCT})" in result.stdout
     daemon.send_signal(signal.SIGTERM)
     assert daemon.wait(timeout=30) == 0

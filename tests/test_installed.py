@@ -167,13 +167,13 @@ def test_from_an_empty_folder(user: User, tmp_path: Path) -> None:
 
     use_records(user, SEEDS / "earlier")
     first = user.run("run")
-    assert first.stdout.startswith("Checked 1 studies: 1 new, 0 changed")
+    assert first.stdout.startswith("Checked 1 study: 1 new, 0 changed")
     assert user.database.is_file()  # in the user's data folder
 
     use_records(user, SEEDS)
     second = user.run("run")
     assert "1 changed" in second.stdout
-    assert "[critical] status: Overall status: NOT_YET_RECRUITING → WITHDRAWN" in second.stderr
+    assert "[critical] Overall status: NOT_YET_RECRUITING → WITHDRAWN" in second.stderr
 
     quiet = user.run("run", "--quiet")
     assert (quiet.stdout, quiet.stderr) == ("", "")

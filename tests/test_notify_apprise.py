@@ -48,7 +48,7 @@ def test_failing_once_then_accepting_delivers_once(store: Store) -> None:
     assert len(hook.requests) == 2 and len(hook.accepted) == 1
     assert hook.requests[0][0] == "/trialmon/hook"
     body = json.loads(hook.accepted[0])
-    assert body["title"] == "[trialmon] 1 changes in 1 studies (1 critical)"
+    assert body["title"] == "[trialmon] 1 change in 1 study (1 critical)"
     assert "Overall status: A → WITHDRAWN" in body["message"]
     [row] = store.db.table("deliveries").rows
     assert (row["status"], row["attempts"]) == ("sent", 2)

@@ -158,7 +158,7 @@ def test_routing_gives_each_address_one_message_with_its_studies() -> None:
         ("all@example.org", "pi@example.org"): ["NCT06009107", "NCT02576665"],
         ("cart@example.org",): ["NCT06009107"],
     }
-    assert parts[1].subject() == "[trialmon] 2 changes in 1 studies (1 critical)"
+    assert parts[1].subject() == "[trialmon] 2 changes in 1 study (1 critical)"
 
 
 def test_notices_follow_the_study_routes() -> None:
@@ -171,7 +171,7 @@ def test_notices_follow_the_study_routes() -> None:
     [part] = EmailNotifier(cfg).split(d)
     assert part.route == ("pi@example.org",)
     assert [n.trial_id for n in part.notices] == ["NCT02576665"]
-    assert part.subject() == "[trialmon] 0 changes in 0 studies (0 critical); studies 1 failing"
+    assert part.subject() == "[trialmon] 1 study cannot be checked"
 
 
 def test_the_test_message_goes_to_every_address() -> None:

@@ -31,9 +31,9 @@ def test_text_groups_by_study_highest_severity_first() -> None:
     stream = io.StringIO()
     LogNotifier(LogNotifyConfig(), stream=stream).send(digest())
     text = stream.getvalue()
-    assert text.startswith("2 changes in 2 studies (1 critical); studies 1 failing\n")
+    assert text.startswith(f"{AT} trialmon run 5: 2 changes in 2 studies (1 critical)")
     assert text.index("NCT06009107 — Withdrawn trial") < text.index("NCT02576665")
-    assert "  [critical] status: Overall status: A → B" in text
+    assert "  [critical] Overall status: A → B" in text  # the summary names the field
     assert "history: https://clinicaltrials.gov/study/NCT06009107?tab=history" in text
     assert "NCT00000001: failing for 3 cycles in a row: HTTP 503" in text
 
@@ -78,3 +78,18 @@ def test_an_unwritable_file_is_a_delivery_error(tmp_path: Path) -> None:
     notifier = LogNotifier(LogNotifyConfig(file=str(tmp_path / "blocker" / "x.log")))
     with pytest.raises(DeliveryError, match="log channel cannot write"):
         notifier.send(digest())
+
+
+def test_each_digest_in_a_log_file_starts_with_its_time_and_run(tmp_path: Path) -> None:
+    path = tmp_path / "trialmon.log"
+    notifier = LogNotifier(LogNotifyConfig(file=str(path)))
+    first = Digest(5, AT, digest().studies)
+    second = Digest(6, "2026-11-27T08:00:00Z", digest().studies)
+    notifier.send(first)
+    notifier.send(second)
+    heads = [line for line in path.read_text().splitlines() if "trialmon run" in line]
+    assert heads == [
+        f"{AT} trialmon run 5: 2 changes in 2 studies (1 critical)",
+        "2026-11-27T08:00:00Z trialmon run 6: 2 changes in 2 studies (1 critical)",
+    ]
+    assert notifier.delivered(second)  # the crash check still finds the digest at the end

@@ -82,7 +82,7 @@ def test_failures_count_and_touch_resets(store: Store) -> None:
 def test_runs_and_interrupted_runs(store: Store) -> None:
     run_id = store.start_run("t0", "files")
     crashed = store.start_run("t1", "files")
-    report = RunReport(run_id=run_id, started_at="t0", finished_at="t2", status="ok", checked=3)
+    report = RunReport(run_id=run_id, started_at="t0", finished_at="t2", status="ok", unchanged=3)
     store.finish_run(report)
     assert store.mark_interrupted_runs("t3") == [crashed]
     rows = {r["id"]: r for r in store.db["runs"].rows}

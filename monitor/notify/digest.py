@@ -8,15 +8,16 @@ to the page of its registry that shows what changed (``Registry.links``).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import orjson
 
-from monitor import registries
+from monitor import registries, rollup
+from monitor.english import count
 from monitor.models import severity_rank
+from monitor.rollup import Line
 
 TEST_SUBJECT = "[trialmon] test message"
 TEST_TEXT = "This is a test message from trialmon: if you read it, this channel works."
@@ -37,6 +38,8 @@ class DigestChange:
     old_value: Any
     new_value: Any
     detected_at: str
+    from_snapshot_id: int | None = None  # the snapshots compared (None in older payloads)
+    to_snapshot_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,15 @@ class StudyDigest:
     def history_url(self) -> str:
         return history_url(self.trial_id, self.registry)
 
+    def lines(self) -> list[Line]:
+        """The changes as a person reads them: sites, contacts ... rolled up (monitor.rollup)."""
+        return rollup.lines(self.changes)
+
+    def full_list(self) -> str:
+        """The command listing every change this part of the digest rolls up."""
+        pairs = [(c.from_snapshot_id, c.to_snapshot_id) for c in self.changes]
+        return rollup.full_list_command(self.trial_id, pairs)
+
 
 @dataclass(frozen=True)
 class Notice:
@@ -68,7 +80,7 @@ class Notice:
     def line(self) -> str:
         if self.event == "failing":
             return f"failing for {self.failures} cycles in a row: {self.message}"
-        return "recovered: checked successfully again"
+        return "recovered, checked successfully again"
 
 
 @dataclass(frozen=True)
@@ -95,17 +107,21 @@ class Digest:
     def subject(self) -> str:
         if self.test:
             return TEST_SUBJECT
+        notices = self._notice_parts()
+        if notices and not self.studies:  # an outage (or its end) is the news itself
+            return "[trialmon] " + "; ".join(notices)
         n, m, k = self.change_count, len(self.studies), self.critical_count
         # The exact wording of CONTRACT.md, singular counts included, so filters can match it;
         # notices only ever add a suffix.
-        return f"[trialmon] {n} changes in {m} studies ({k} critical){self._notice_suffix()}"
+        changes = f"{count(n, 'change')} in {count(m, 'study')} ({k} critical)"
+        return f"[trialmon] {changes}" + "".join(f"; {part}" for part in notices)
 
-    def _notice_suffix(self) -> str:
+    def _notice_parts(self) -> list[str]:
         failing = sum(n.event == "failing" for n in self.notices)
         recovered = len(self.notices) - failing
-        parts = [f"{failing} failing"] if failing else []
-        parts += [f"{recovered} recovered"] if recovered else []
-        return f"; studies {', '.join(parts)}" if parts else ""
+        parts = [f"{count(failing, 'study')} cannot be checked"] if failing else []
+        parts += [f"{count(recovered, 'study')} can be checked again"] if recovered else []
+        return parts
 
     def only(self, trial_ids: Collection[str], route: tuple[str, ...]) -> Digest:
         """The part of this digest about ``trial_ids``, addressed to ``route``."""
@@ -189,6 +205,8 @@ def _change(row: Mapping[str, Any]) -> DigestChange:
         old_value=_loads(row["old_value"]),
         new_value=_loads(row["new_value"]),
         detected_at=row["detected_at"],
+        from_snapshot_id=row.get("from_snapshot_id"),
+        to_snapshot_id=row.get("to_snapshot_id"),
     )
 
 
@@ -204,51 +222,71 @@ def make_test_digest(now: str) -> Digest:
 # ---------------------------------------------------------------- rendering
 
 
-def render_text(digest: Digest) -> str:
+def headline(digest: Digest) -> str:
+    """The subject without its ``[trialmon]`` tag: ``3 changes in 2 studies (1 critical)``."""
+    text = digest.subject().removeprefix("[trialmon] ")
+    return text[:1].upper() + text[1:]
+
+
+def study_text(study: StudyDigest) -> list[str]:
+    """A study's part of a text digest: heading, one line per change (rolled up), links."""
+    title = f" — {study.title}" if study.title else ""
+    lines = [f"{study.trial_id}{title}"]
+    shown = study.lines()
+    lines += [f"  [{line.severity}] {line.text}" for line in shown]
+    if any(line.rolled_up for line in shown):
+        lines.append(f"  full list: {study.full_list()}")
+    lines.append(f"  history: {study.history_url}")
+    return lines
+
+
+def render_text(digest: Digest, header: str | None = None) -> str:
     """The plain-text digest: a header line, then each study with its changes."""
     if digest.test:
         return TEST_TEXT
-    lines = [digest.subject().removeprefix("[trialmon] ").capitalize()]
+    lines = [header or headline(digest)]
     for study in digest.studies:
-        title = f" — {study.title}" if study.title else ""
         lines.append("")
-        lines.append(f"{study.trial_id}{title}")
-        lines.extend(f"  [{c.severity}] {c.category}: {c.summary}" for c in study.changes)
-        lines.append(f"  history: {study.history_url}")
-    if digest.notices:
-        lines += ["", "Studies that cannot be checked:"]
-        lines += [f"  {n.trial_id}: {n.line()}" for n in digest.notices]
+        lines.extend(study_text(study))
+    for heading, groups in notice_sections(digest.notices):
+        lines += ["", f"{heading}:"]
+        lines += [f"  {ids_text(ids)}: {text}" for ids, text in groups]
     return "\n".join(lines)
 
 
-def render_html(digest: Digest) -> str:
-    """The HTML digest; every piece of record text is escaped."""
+NOTICE_HEADINGS = (
+    ("failing", "Studies that cannot be checked"),
+    ("recovered", "Studies that can be checked again"),
+)
+LISTED_IDS = 10  # ids named in one line of notices; the rest are counted
+
+
+def notice_sections(notices: Iterable[Notice]) -> list[tuple[str, list[tuple[list[str], str]]]]:
+    """Per heading, the studies sharing one reason: one line per failed request, not per study."""
+    sections = []
+    for event, heading in NOTICE_HEADINGS:
+        groups: dict[str, list[str]] = {}
+        for notice in notices:
+            if notice.event == event:
+                groups.setdefault(notice.line(), []).append(notice.trial_id)
+        if groups:
+            sections.append((heading, [(ids, text) for text, ids in groups.items()]))
+    return sections
+
+
+def ids_text(ids: list[str]) -> str:
+    """``NCT1, NCT2``; past ten, ``... and 30 more (40 studies)``."""
+    shown = ", ".join(ids[:LISTED_IDS])
+    if len(ids) <= LISTED_IDS:
+        return shown
+    return f"{shown} and {len(ids) - LISTED_IDS} more ({count(len(ids), 'study')})"
+
+
+def render_log_text(digest: Digest) -> str:
+    """The text digest of a log: its first line says when and which run (``2026-11-26T20:03:14Z
+    trialmon run 12: 3 changes in 2 studies (1 critical)``), so a log file reads as a journal."""
     if digest.test:
-        return f"<p>{_esc(TEST_TEXT)}</p>"
-    parts = [f"<p>{_esc(digest.subject().removeprefix('[trialmon] ').capitalize())}</p>"]
-    parts += [_study_html(s) for s in digest.studies]
-    if digest.notices:
-        parts.append("<h3>Studies that cannot be checked</h3><ul>")
-        parts += [f"<li>{_link(n.trial_id)}: {_esc(n.line())}</li>" for n in digest.notices]
-        parts.append("</ul>")
-    body = "\n".join(parts)
-    return (
-        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{body}\n</body></html>'
+        return render_text(digest)
+    return render_text(
+        digest, f"{digest.created_at} trialmon run {digest.run_id}: {headline(digest)}"
     )
-
-
-def _study_html(study: StudyDigest) -> str:
-    title = f" — {_esc(study.title)}" if study.title else ""
-    items = "".join(
-        f"<li><strong>[{_esc(c.severity)}]</strong> {_esc(c.category)}: {_esc(c.summary)}</li>"
-        for c in study.changes
-    )
-    return f"<h3>{_link(study.trial_id, study.registry)}{title}</h3>\n<ul>{items}</ul>"
-
-
-def _link(trial_id: str, registry: str = "") -> str:
-    return f'<a href="{_esc(history_url(trial_id, registry))}">{_esc(trial_id)}</a>'
-
-
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)

@@ -30,7 +30,8 @@ from monitor.configkit import QueryWatch, Table, WatchConfig
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import SEVERITIES
 from monitor.notify.channel import ChannelBase, ChannelSpec
-from monitor.notify.digest import Digest, render_html, render_text
+from monitor.notify.digest import Digest, render_text
+from monitor.notify.digest_html import render_html
 
 if TYPE_CHECKING:  # smtplib and ssl are imported when a message is sent, not at config load
     import smtplib

@@ -21,7 +21,7 @@ from monitor.configkit import Table, WatchConfig
 from monitor.errors import DeliveryError
 from monitor.models import SEVERITIES
 from monitor.notify.channel import ChannelBase, ChannelSpec
-from monitor.notify.digest import Digest, render_text
+from monitor.notify.digest import Digest, render_log_text, render_text
 
 KIND = "log"
 
@@ -59,7 +59,7 @@ class LogNotifier(ChannelBase):
         return f"to {self.config.file or 'stderr'}"
 
     def render(self, digest: Digest) -> str:
-        return render_text(digest) if self.config.format == "text" else json_lines(digest)
+        return render_log_text(digest) if self.config.format == "text" else json_lines(digest)
 
     def send(self, digest: Digest) -> None:
         self._emit(self.render(digest))

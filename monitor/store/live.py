@@ -94,6 +94,14 @@ COUNT_FAILURE = (
     "where trial_id = ?"
 )
 RUNS_LEFT_RUNNING = "select id from runs where status = 'running' order by id"
+# A watched id failing before any version is stored (watch_failures, migration 0009).
+COUNT_WATCH_FAILURE = (
+    "insert into watch_failures (trial_id, consecutive_failures, last_error, first_failed, "
+    "last_failed) values (?, 1, ?, ?, ?) on conflict (trial_id) do update set "
+    "consecutive_failures = consecutive_failures + 1, last_error = excluded.last_error, "
+    "last_failed = excluded.last_failed"
+)
+CLEAR_WATCH_FAILURE = "delete from watch_failures where trial_id = ?"
 
 
 class Writes(Part):
@@ -213,6 +221,7 @@ class Writes(Part):
             seen = snap.first_seen or snap.captured_at
             values = [snap.trial_id, snap.registry or None, *values, snap.captured_at, seen]
             self.db.conn.execute(INSERT_STUDY, values)
+            self.db.conn.execute(CLEAR_WATCH_FAILURE, [snap.trial_id])  # no longer failing
             return
         if not snap.checked:
             values = values[: len(VERSION_COLUMNS)]
@@ -269,10 +278,14 @@ class Writes(Part):
             self.db.conn.executemany(REMEMBER_SOURCE, [(key, trial_id) for trial_id, key in pairs])
 
     def record_failure(self, trial_id: str, message: str, now: str) -> int:
-        """Count a failed check of a known study; returns the consecutive failures."""
+        """Count a failed check of a study (of a watch never stored: in ``watch_failures``);
+        returns the consecutive failures."""
         with self.db.atomic():
-            self.db.execute(COUNT_FAILURE, [message, trial_id])
+            if not self.db.execute(COUNT_FAILURE, [message, trial_id]).rowcount:
+                self.db.execute(COUNT_WATCH_FAILURE, [trial_id, message, now, now])
         row = self.db.execute(
-            "select consecutive_failures from studies where trial_id = ?", [trial_id]
+            "select consecutive_failures from studies where trial_id = ? union all "
+            "select consecutive_failures from watch_failures where trial_id = ?",
+            [trial_id, trial_id],
         ).fetchone()
         return int(row[0]) if row else 0

@@ -319,3 +319,20 @@ def _upgraded(snapshot_id: int, registry: str | None, text: str) -> tuple[str, s
         return None
     assert format_of(digest) != "v1"
     return data, digest
+
+
+@migrations(name="0009_watch_failures")
+def _watch_failures(db: Database) -> None:
+    """Watched ids that fail before any version is stored (an id the registry never knew):
+    a failing watch for ``studies --failing``, ``status`` and the failure notices."""
+    db.table("watch_failures").create(
+        {
+            "trial_id": str,
+            "consecutive_failures": int,
+            "last_error": str,
+            "first_failed": str,
+            "last_failed": str,
+        },
+        pk="trial_id",
+        not_null={"consecutive_failures", "last_failed"},
+    )

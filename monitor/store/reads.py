@@ -61,6 +61,12 @@ FAILING_AT_LEAST = (
     "where consecutive_failures >= ? order by trial_id"
 )
 FAILURE_COUNTS = "select trial_id, consecutive_failures from studies where trial_id in ({ids})"
+# Watched ids failing before any version is stored (migration 0009): failing watches.
+WATCH_FAILURES = "select * from watch_failures where trial_id in ({ids})"
+WATCHES_FAILING_AT_LEAST = (
+    "select trial_id, consecutive_failures, last_error from watch_failures "
+    "where consecutive_failures >= ? order by trial_id"
+)
 FIRST_RUN = "select min(started_at) from runs"
 DELIVERIES_WITH_STATUS = (
     "select id, run_id, channel, attempts, last_error, created_at from deliveries "
@@ -162,13 +168,26 @@ class Reads(Part):
         return self._dicts(FAILING)
 
     def failing_at_least(self, threshold: int) -> dict[str, tuple[int, str]]:
-        """Studies failing ``threshold`` cycles in a row or more: (failures, last error)."""
-        rows = self.db.execute(FAILING_AT_LEAST, [threshold]).fetchall()
-        return {nct: (int(count), str(error or "")) for nct, count, error in rows}
+        """Studies, and watched ids never stored, failing ``threshold`` cycles in a row or
+        more: (failures, last error)."""
+        found: dict[str, tuple[int, str]] = {}
+        for sql in (FAILING_AT_LEAST, WATCHES_FAILING_AT_LEAST):
+            rows = self.db.execute(sql, [threshold]).fetchall()
+            found |= {nct: (int(count), str(error or "")) for nct, count, error in rows}
+        return found
 
     def failure_counts(self, trial_ids: Sequence[str]) -> dict[str, int]:
-        """Current failure counts of these studies (a study no longer stored is left out)."""
-        return {nct: int(count or 0) for nct, count in self._rows_for(FAILURE_COUNTS, trial_ids)}
+        """Current failure counts of these studies and watched ids never stored (an id in
+        neither is left out)."""
+        counts = {nct: int(count or 0) for nct, count in self._rows_for(FAILURE_COUNTS, trial_ids)}
+        watches = self.watch_failures(trial_ids)
+        return counts | {nct: int(row["consecutive_failures"]) for nct, row in watches.items()}
+
+    def watch_failures(self, trial_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Failures of watched ids never stored (a mistyped id ...), by id."""
+        names = ("trial_id", "consecutive_failures", "last_error", "first_failed", "last_failed")
+        rows = self._rows_for(WATCH_FAILURES, trial_ids)
+        return {row[0]: dict(zip(names, row, strict=True)) for row in rows}
 
     def deliveries_with_status(self, status: str) -> list[dict[str, Any]]:
         return self._dicts(DELIVERIES_WITH_STATUS, [status])

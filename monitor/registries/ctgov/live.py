@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +34,7 @@ from urllib.parse import quote
 import orjson
 
 from monitor.configkit import QueryWatch
+from monitor.english import count
 from monitor.errors import (
     FetchError,
     NotFoundError,
@@ -61,6 +63,9 @@ WATERMARK_FIELDS = "NCTId,NCTIdAlias,LastUpdatePostDate"
 MAX_URL = 8000  # bytes; the API refuses longer URLs
 TOKEN_RESERVE = 256  # room left in each URL for a nextPageToken
 MAX_EMPTY_PAGES = 20
+URL_PREFIX = re.compile(r"^(?:https?://[^/\s]+)?(/[^?\s:]*)(?:\?\S*)?: ")
+LISTED = 3  # ids named in the one line a failed request of many studies gets
+NOT_FOUND = "not found in the registry: check the id"
 
 
 # ---------------------------------------------------------------- plain helpers
@@ -94,6 +99,19 @@ def to_mark(study: Any) -> Mark | None:
     posted = (status.get("lastUpdatePostDateStruct") or {}).get("date")
     aliases = tuple(a.upper() for a in ident.get("nctIdAliases") or () if isinstance(a, str))
     return Mark(nct, posted if isinstance(posted, str) else None, aliases)
+
+
+def reason(error: FetchError) -> str:
+    """``GET /api/v2/studies: HTTP 500 ...``: the error without host and query string (a batch
+    URL names hundreds of ids; repeated per study it drowned stderr and the digest)."""
+    text = str(error)
+    match = URL_PREFIX.match(text)
+    return f"GET {match.group(1)}: {text[match.end() :]}" if match else text
+
+
+def some_ids(ids: Sequence[str]) -> str:
+    shown = ", ".join(ids[:LISTED])
+    return shown if len(ids) <= LISTED else f"{shown} … {ids[-1]}"
 
 
 def params_hash(params: Mapping[str, str]) -> str:
@@ -257,11 +275,12 @@ class CtgovSource:
             return None
 
     def unreachable(self, error: FetchError) -> Iterator[Item]:
-        message = f"registry unreachable: {error}"
+        message = f"registry unreachable: {reason(error)}"
+        log.warning("%s", message)  # once, not once per study
         for nct in self.studies:
-            yield StudyError(nct, message)
+            yield StudyError(nct, message, logged=True)
         for query in self.queries:
-            yield StudyError(None, f'saved search "{query.name}": {message}')
+            yield StudyError(None, f'saved search "{query.name}": {message}', logged=True)
 
     def nothing_new(self, release: str) -> bool:
         """The last complete cycle saw this release and every watch has been looked at."""
@@ -317,7 +336,18 @@ class CtgovSource:
 
     def fetch_error(self, nct: str | None, error: FetchError) -> StudyError:
         prefix = f"{nct}: " if nct else ""
-        return self.error(nct, f"{prefix}{error}", isinstance(error, TransientFetchError))
+        return self.error(nct, f"{prefix}{reason(error)}", isinstance(error, TransientFetchError))
+
+    def batch_errors(self, ncts: Sequence[str], error: FetchError) -> Iterator[StudyError]:
+        """One request for many studies failed: said once, then an error per study."""
+        message = f"registry request failed: {reason(error)}"
+        if len(ncts) > 1:
+            log.warning("registry request failed for %s (%s): %s",
+                        count(len(ncts), "study"), some_ids(ncts), reason(error))  # fmt: skip
+        transient = isinstance(error, TransientFetchError)
+        for nct in ncts:
+            failure = self.error(nct, message if len(ncts) > 1 else f"{nct}: {message}", transient)
+            yield replace(failure, logged=len(ncts) > 1)
 
     # ------------------------------------------------------------ watermarks
 
@@ -351,15 +381,28 @@ class CtgovSource:
         for m in found:
             marks.update((alias, m) for alias in m.aliases if alias not in marks)
         stored = self.markers([w.nct_id for w in watched])
+        yield from self.failed_marks(watched, failures)
         for w in watched:
             mark = marks.get(w.current)
             if w.current in failures:
-                yield self.fetch_error(w.nct_id, failures[w.current])
+                continue
             elif mark is None:
                 plan.probe.append(w)
             else:
                 plan.handled.add(mark.nct_id)
                 yield from self.follow(plan, w, mark, stored.get(w.nct_id))
+
+    def failed_marks(
+        self, watched: Sequence[Watched], failures: Mapping[str, FetchError]
+    ) -> Iterator[StudyError]:
+        """The errors of failed watermark requests: said once per request."""
+        by_request: dict[int, tuple[FetchError, list[str]]] = {}
+        for w in watched:
+            if w.current in failures:
+                error = failures[w.current]
+                by_request.setdefault(id(error), (error, []))[1].append(w.nct_id)
+        for error, ncts in by_request.values():
+            yield from self.batch_errors(ncts, error)
 
     def follow(self, plan: Plan, w: Watched, mark: Mark, stored: str | None) -> Iterator[Item]:
         writes = self.study_writes(w.nct_id, mark.nct_id, gone=False)
@@ -402,7 +445,7 @@ class CtgovSource:
             marks = self.api.marks(self.query_params(query, mode, state))
         except FetchError as e:
             transient = isinstance(e, TransientFetchError)
-            yield self.error(None, f'saved search "{query.name}": {e}', transient)
+            yield self.error(None, f'saved search "{query.name}": {reason(e)}', transient)
             return
         found = [m.nct_id for m in marks]
         stored = self.markers(found)
@@ -473,7 +516,7 @@ class CtgovSource:
                 {"filter.ids": ",".join(batch), "pageSize": self.api.page_size}
             )
         except FetchError as e:
-            yield from (self.fetch_error(plan.fetch[n], e) for n in batch)
+            yield from self.batch_errors([plan.fetch[n] for n in batch], e)
             return
         wanted = set(batch)
         for study in studies:
@@ -511,6 +554,9 @@ class CtgovSource:
         try:
             moved, study = self.api.study(w.current)
         except NotFoundError:
+            if w.nct_id not in self.markers([w.nct_id]):  # never stored: a mistyped id, not news
+                yield self.error(w.nct_id, f"{w.nct_id}: {NOT_FOUND}", transient=False)
+                return
             log.info("%s: the registry answers 404; the study is gone", w.nct_id)
             writes = self.study_writes(w.nct_id, w.current, gone=True)
             yield RecordEvent(w.nct_id, "gone", writes=writes)
