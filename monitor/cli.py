@@ -7,9 +7,9 @@ import functools
 import io
 import logging
 import os
+import re
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, replace
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 import orjson
 
-from monitor import registries
+from monitor import redact, registries
 from monitor.config import LIVE, Config, load_config
 from monitor.english import count
 from monitor.errors import (
@@ -42,6 +42,7 @@ from monitor.signals import stop_on_signals
 from monitor.sources.files import iter_records
 from monitor.store import Store
 from monitor.summary import notified
+from monitor.textsafe import PrintableRecords, json_safe, printable
 from monitor.times import iso, now_utc
 
 # What `run --source DIR` does not need is imported by the commands that do (the daemon, the
@@ -68,6 +69,7 @@ class Context:
         config = load_config(self.config_path)
         if self.db_path:
             config = replace(config, database=Path(self.db_path))
+        redact.register(config_secrets(config))
         return config
 
     def store(self, *, create: bool = False) -> Store:
@@ -84,10 +86,17 @@ def open_store(config: Config, *, create: bool = True) -> Store:
     return opener(config.database, registries.upgrades())
 
 
+def config_secrets(config: Config) -> set[str]:
+    """What must never be printed: what each channel's section says is secret (the credential
+    parts of Apprise URLs, the SMTP password)."""
+    channels = config.notify.channels
+    return {s for kind, spec in CHANNELS.items() for s in spec.secrets(channels[kind])}
+
+
 def fail(code: int, message: str, verbose: int) -> NoReturn:
     if verbose:
-        traceback.print_exc()
-    click.echo(f"trialmon: {message}", err=True)
+        click.echo(redact.redacted_traceback(), err=True, nl=False)
+    click.echo(f"trialmon: {printable(redact.redact(message))}", err=True)
     sys.exit(code)
 
 
@@ -118,17 +127,35 @@ def handle_errors(func: F) -> F:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH", help="config.toml to use.")
 @click.option("--db", "db_path", metavar="PATH", help="SQLite database (overrides `database`).")
-@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More detail on stderr (-vv debug, -vvv also the libraries' debug lines).",
+)
 @click.version_option(package_name="trialmon", prog_name="trialmon")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int) -> None:
     """Watch clinical-trial registry records and report what changed."""
+    configure_logging(verbose)
+    ctx.obj = Context(config_path, db_path, verbose)
+
+
+def configure_logging(verbose: int) -> None:
+    """Messages on stderr: trialmon's at the verbosity asked, other libraries' warnings only
+    (their debug lines from -vvv). Every handler redacts secrets and escapes control characters.
+    """
+    levels = [logging.WARNING, logging.INFO, logging.DEBUG, logging.DEBUG]
     logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+        level=logging.DEBUG if verbose >= 3 else logging.WARNING,
         format="trialmon: %(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    ctx.obj = Context(config_path, db_path, verbose)
+    logging.getLogger("monitor").setLevel(levels[min(verbose, 3)])
+    for handler in logging.getLogger().handlers:
+        for kind in (redact.RedactedRecords, PrintableRecords):
+            if not any(isinstance(f, kind) for f in handler.filters):
+                handler.addFilter(kind())
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -316,10 +343,10 @@ def echo_json(value: Any, fmt: str = "json") -> None:
     """``json``: one indented document. ``ndjson``: an array as one compact object per line
     (for jq and ``sqlite-utils insert --nl``), an object as one line."""
     if fmt != "ndjson":
-        click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+        click.echo(json_safe(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()))
         return
     for item in value if isinstance(value, list) else [value]:
-        click.echo(orjson.dumps(item).decode())
+        click.echo(json_safe(orjson.dumps(item).decode()))
 
 
 def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
@@ -331,7 +358,7 @@ def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
         console.print(rich_view())
         return
     for line in lines:
-        click.echo(line)
+        click.echo(printable(line))
 
 
 @cli.command()
@@ -394,6 +421,21 @@ CSV_COLUMNS = [
 ]
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+NUMBER_RE = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, with a leading ``'`` (OWASP).
+
+    Plain numbers (``-47``, a JSON value) stay as they are: they cannot hold a formula.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return value if NUMBER_RE.fullmatch(value) else "'" + value
+    return value
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(
@@ -401,13 +443,10 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     )
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {
-                **row,
-                "old_value": orjson.dumps(row["old_value"]).decode(),
-                "new_value": orjson.dumps(row["new_value"]).decode(),
-            }
-        )
+        cells = {k: printable(v) if isinstance(v, str) else v for k, v in row.items()}
+        for key in ("old_value", "new_value"):
+            cells[key] = json_safe(orjson.dumps(row[key]).decode())
+        writer.writerow({key: spreadsheet_safe(value) for key, value in cells.items()})
     return buffer.getvalue()
 
 
@@ -660,7 +699,7 @@ def send_test(notifier: Channel) -> int:
             notifier.send(part)
         except DeliveryError as e:
             failures += 1
-            click.echo(f"{notifier.channel}: FAILED {notifier.describe(part)}: {e}")
+            click.echo(printable(f"{notifier.channel}: FAILED {notifier.describe(part)}: {e}"))
         else:
             click.echo(f"{notifier.channel}: sent {notifier.describe(part)}")
     return failures
@@ -780,7 +819,7 @@ def watch_hint(report: BackfillReport, watched: Sequence[str]) -> None:
 
 def report_backfill(report: BackfillReport) -> None:
     for result in report.studies:
-        click.echo(study_line(result), err=result.error is not None)
+        click.echo(printable(study_line(result)), err=result.error is not None)
     run = report.run
     stored = sum(r.stored for r in report.studies)
     click.echo(

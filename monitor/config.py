@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +34,8 @@ from monitor.notify.channels import CHANNELS
 __all__ = ["ChangesConfig", "Config", "QueryWatch", "WatchConfig", "load_config", "parse_config"]
 DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 LIVE = "live"  # source: every registry with something watched, through its API
+MAX_EVERY = 366 * 24 * 3600  # a schedule interval: at most a year
+MAX_JITTER = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class Config:
 
 
 def parse_duration(text: str, where: str = "duration") -> int:
-    """``"6h"``, ``"90m"``, ``"1d12h"``, ``"30s"`` -> seconds (> 0)."""
+    """``"6h"``, ``"90m"``, ``"1d12h"``, ``"30s"`` -> seconds (> 0, at most 366 days)."""
     match = DURATION_RE.match(text.strip().lower())
     if not text.strip() or not match:
         raise ConfigError(f"{where}: {text!r} is not a duration like 6h, 30m, 1d or 90s")
@@ -85,6 +88,8 @@ def parse_duration(text: str, where: str = "duration") -> int:
     seconds = ((d * 24 + h) * 60 + m) * 60 + s
     if seconds <= 0:
         raise ConfigError(f"{where}: {text!r} must be longer than 0 seconds")
+    if seconds > MAX_EVERY:
+        raise ConfigError(f"{where}: {text!r} is longer than 366 days")
     return seconds
 
 
@@ -100,7 +105,7 @@ def _query(t: Table, index: int) -> QueryWatch:
     if not params:
         raise ConfigError(f"[[watch.queries]] {name!r} params: missing or empty")
     checked = registries.get(kind).query_params(params, f"[[watch.queries]] {name!r} params")
-    recipients = t.strings("recipients")
+    recipients = t.headers("recipients")
     t.done()
     return QueryWatch(name=name, params=checked, recipients=recipients, registry=kind)
 
@@ -142,18 +147,27 @@ def _schedule(t: Table) -> ScheduleConfig:
     jitter = t.get("jitter", int, 0)
     if jitter < 0:
         raise ConfigError(f"{t.key('jitter')}: must be 0 or more, got {jitter!r}")
+    if jitter > MAX_JITTER:
+        raise ConfigError(
+            f"{t.key('jitter')}: must be at most {MAX_JITTER} (seconds), got {jitter}"
+        )
     cfg = ScheduleConfig(seconds, cron, tz, jitter, t.get("run_at_start", bool, True))
     t.done()
     return cfg
 
 
 def _check_cron(expr: str, tz: str, where: str) -> None:
-    from monitor.cron import cron_trigger  # the daemon's own reading of the expression
+    """The daemon's own reading of the expression, and a next time it fires (``0 0 30 2 *``
+    never does: the daemon would idle for ever)."""
+    from monitor.cron import cron_trigger
 
+    zone = ZoneInfo(tz)
     try:
-        cron_trigger(expr, ZoneInfo(tz))
+        trigger = cron_trigger(expr, zone)
     except ValueError as e:
         raise ConfigError(f"{where}: {expr!r} is not a usable cron expression ({e})") from e
+    if trigger.get_next_fire_time(None, datetime.now(zone)) is None:
+        raise ConfigError(f"{where}: {expr!r} never fires (no such date)")
 
 
 def _notify(t: Table) -> NotifyConfig:
@@ -230,27 +244,19 @@ def load_config(explicit: str | None = None) -> Config:
 
 
 def installed(config: Config, data: Mapping[str, Any], found: paths.ConfigLocation) -> Config:
-    """What depends on where the file is: a user-folder config keeps its default database in
-    the user's data folder; a channel's relative ``file`` is taken from the config's folder."""
+    """A config from the user's folder without ``database`` keeps its database in the user's
+    data folder (nothing in the working folder)."""
     if found.in_user_folder and "database" not in data:
-        config = replace(config, database=paths.user_database())
-    base = found.path.parent
-    channels = {kind: _file_from(s, base) for kind, s in config.notify.channels.items()}
-    return replace(config, notify=replace(config.notify, channels=channels))
-
-
-def _file_from(section: Any, base: Path) -> Any:
-    file = getattr(section, "file", None)
-    if not isinstance(file, str) or Path(file).is_absolute():
-        return section
-    return replace(section, file=str(base / file))
+        return replace(config, database=paths.user_database())
+    return config
 
 
 def parse_config(
     data: Mapping[str, Any], base: Path = Path("."), path: Path | None = None
 ) -> Config:
-    """Validate a parsed TOML document; relative paths are taken from ``base``."""
-    top = Table("[]", dict(data))
+    """Validate a parsed TOML document; relative paths are taken from ``base`` (also in the
+    sections of plugins, through ``Table.path``)."""
+    top = Table("[]", dict(data), base=str(base))
     database = top.get("database", str, "snapshots/history.db")
     source = top.get("source", str, registries.default().kind)
     if not database.strip():

@@ -10,6 +10,7 @@
     │   └── FetchError             an HTTP request failed
     │       ├── TransientFetchError    worth retrying: 429, 403, 5xx, timeouts, resets
     │       └── PermanentFetchError    not worth retrying: 400, 404, garbage body
+    │           └── TooLargeError      an answer larger than a record may have (limits.py)
     ├── StoreError                 the database is unusable (exit code 1)
     ├── LockHeldError              another cycle holds the run lock
     ├── DeliveryError              a notification channel could not deliver a digest
@@ -64,6 +65,10 @@ class TransientFetchError(FetchError):
 
 class PermanentFetchError(FetchError):
     """A failure that retrying will not fix (bad id, unknown study, garbage body)."""
+
+
+class TooLargeError(PermanentFetchError):
+    """An answer larger than :data:`monitor.limits.MAX_RECORD_BYTES`: not read."""
 
 
 class NotFoundError(PermanentFetchError):

@@ -28,7 +28,13 @@ import orjson
 from monitor import __version__
 from monitor.configkit import LiveConfig
 from monitor.english import count
-from monitor.errors import NotFoundError, PermanentFetchError, TransientFetchError
+from monitor.errors import (
+    NotFoundError,
+    PermanentFetchError,
+    TooLargeError,
+    TransientFetchError,
+)
+from monitor.limits import MAX_RECORD_BYTES, too_large
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +116,13 @@ class Http:
         limiter: RateLimiter,
         policy: RetryPolicy | None = None,
         jitter: Callable[[], float] = random.random,
+        max_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
         self.client = client
         self.limiter = limiter
         self.policy = policy or RetryPolicy()
         self.jitter = jitter
+        self.max_bytes = max_bytes
         self.requests = 0
 
     def url(self, path: str, params: Params | None = None) -> str:
@@ -159,7 +167,12 @@ class Http:
         self.limiter.acquire()
         self.requests += 1
         log.debug("%s %s", request.method, request.url)
-        return self.client.send(request)
+        response = self.client.send(request, stream=True)
+        try:
+            read_within(response, self.max_bytes)
+        finally:
+            response.close()
+        return response
 
     def _retry_or_raise(
         self,
@@ -177,6 +190,26 @@ class Http:
         delay = wait if wait is not None else self.policy.delay(attempt, self.jitter())
         log.info("%s: %s; retrying in %.1f s (attempt %s)", url, why, delay, attempt + 1)
         self.limiter.defer(delay)
+
+
+def read_within(response: httpx.Response, limit: int) -> None:
+    """Read the body of a streamed response, refusing one over ``limit`` bytes (decoded).
+
+    The body is then ``response.content``, as after ``response.read()`` (which keeps it in
+    ``_content``, the attribute set here; ``test_http`` checks that this stays so).
+    """
+    url = str(response.request.url)
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLargeError(f"{url}: the answer has {too_large(int(declared))}")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise TooLargeError(f"{url}: the answer has {too_large(None)}")
+        chunks.append(chunk)
+    response._content = b"".join(chunks)
 
 
 def check_status(response: httpx.Response) -> httpx.Response:

@@ -7,6 +7,11 @@ time into the file, for the message of the process that finds the lock held, and
 it when it lets go. ``trialmon daemon`` also holds a second lock (``history.db.daemon.lock``)
 for its whole life, so that two daemons never run on one database and ``trialmon status``
 can tell whether a daemon is alive.
+
+Whether a lock is held is asked of the lock itself (:func:`probe`: a shared ``flock``, taken and
+let go at once), never judged from the pid in the file: a killed holder's pid may belong to
+another process by now. A cycle that starts during that moment waits for the probe to let go
+(:data:`PROBE_GRACE`) instead of being refused, so asking never makes a cycle skip.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import fcntl
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +29,15 @@ from types import TracebackType
 
 import orjson
 
+from monitor import private
 from monitor.errors import LockHeldError, StoreError
 from monitor.times import iso
 
 log = logging.getLogger(__name__)
+PROBE_GRACE = 1.0  # seconds a newcomer waits out a lock held by a probe (held microseconds)
+PAUSE = 0.005
+pause = time.sleep  # tests replace it
+BUSY = (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
 
 
 def run_lock_path(database: Path) -> Path:
@@ -49,6 +60,8 @@ class Holder:
     host: str = ""
 
     def describe(self) -> str:
+        if not self.pid:
+            return "pid unknown"  # holds the lock, has not written its name (yet)
         what = f" ({self.command})" if self.command else ""
         return f"pid {self.pid}{what}, since {self.started_at}"
 
@@ -80,14 +93,40 @@ def read_holder(path: Path) -> Holder | None:
         return None
 
 
-def current_holder(path: Path) -> Holder | None:
-    """Who holds the lock now, judged from the file without touching the lock itself.
+def probe(path: Path) -> bool | None:
+    """Whether someone holds the lock on ``path``: a shared lock taken and let go at once.
 
-    A holder empties the file when it lets go, so a filled file whose process is gone was
-    left by a killed process: the lock is free.
+    ``None`` when the file cannot be opened for reading (another user's 0600 lock): the
+    caller then has only the file's word. A missing file is free; nothing is created.
     """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as e:
+        return True if e.errno in BUSY else None
+    finally:
+        os.close(fd)  # also lets go of the shared lock
+    return False
+
+
+def current_holder(path: Path) -> Holder | None:
+    """Who holds the lock now: the lock says whether, the file says who.
+
+    A held lock whose file names nobody (its holder is starting) is ``Holder(0, "")``. Only
+    when the lock cannot be asked (no permission) is the pid in the file trusted.
+    """
+    held = probe(path)
     holder = read_holder(path)
-    return holder if holder is not None and holder.is_alive() else None
+    if held is None:
+        return holder if holder is not None and holder.is_alive() else None
+    if not held:
+        return None
+    return holder or Holder(0, "")
 
 
 class RunLock:
@@ -100,19 +139,36 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
-        """Take the lock or raise :class:`LockHeldError` naming the holder."""
+        """Take the lock or raise :class:`LockHeldError` naming the holder.
+
+        While the lock is busy but its file names no live holder (a ``status`` probe, or a
+        holder that has not written its name yet), try again for up to ``PROBE_GRACE``.
+        """
         fd = self._open()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            os.close(fd)
-            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise StoreError(f"run lock {str(self.path)!r} is unusable: {e}") from e
-            raise LockHeldError(self._held_message()) from None
+        deadline = time.monotonic() + PROBE_GRACE
+        while not self._try(fd):
+            if self._live_holder() or time.monotonic() > deadline:
+                os.close(fd)
+                raise LockHeldError(self._held_message())
+            pause(PAUSE)
         self._fd = fd
         self._note_stale()
         self._write_holder()
         return self
+
+    def _try(self, fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in BUSY:
+                os.close(fd)
+                raise StoreError(f"run lock {str(self.path)!r} is unusable: {e}") from e
+            return False
+        return True
+
+    def _live_holder(self) -> bool:
+        holder = read_holder(self.path)
+        return holder is not None and holder.is_alive()
 
     def release(self) -> None:
         """Empty the file and let go (the file stays: deleting it would race a newcomer)."""
@@ -142,7 +198,7 @@ class RunLock:
     def _open(self) -> int:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, private.MODE)
         except OSError as e:
             raise StoreError(f"run lock {str(self.path)!r} cannot be opened: {e}") from e
 

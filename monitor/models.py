@@ -50,7 +50,9 @@ class RawRecord:
     date) and left ``None`` for live captures. ``source_key``, when a source sets it, is a
     version-prefixed hash of the record's input that changes whenever what the normalizer
     reads changes (the offline source hashes the file's bytes); the pipeline stores it with
-    the snapshot, and a source that finds it unchanged may skip the record.
+    the snapshot, and a source that finds it unchanged may skip the record. ``size`` is the
+    record's size in bytes as read, when the source knows it (0 otherwise): the pipeline holds
+    a batch of records up to a budget of bytes.
     """
 
     trial_id: str
@@ -61,6 +63,7 @@ class RawRecord:
     version: int | None = None
     source_key: str | None = None
     registry: str = ""
+    size: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ registry (``monitor.registries``), and classified with that registry's status vo
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,7 +38,8 @@ from monitor.times import iso
 log = logging.getLogger(__name__)
 
 CHANGE_EVENTS = frozenset({"gone", "returned", "new_in_query", "left_query"})
-BATCH = 500
+BATCH = 500  # records read, then written, together: one query per kind for the batch
+BATCH_BYTES = 16_000_000  # ... unless their bytes reach this first (500 average ones: 9 MB)
 
 
 @dataclass
@@ -112,9 +112,21 @@ def until_stopped(items: Iterable[Item], should_stop: Callable[[], bool]) -> Ite
         yield item
 
 
-def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    iterator = iter(items)
-    while batch := list(itertools.islice(iterator, size)):
+def batches(items: Iterable[Item], size: int, budget: int = BATCH_BYTES) -> Iterator[list[Item]]:
+    """Items in lists of ``size``, each ended early once its records' bytes reach ``budget``.
+
+    So a batch holds at most ``budget`` plus one record (``limits.MAX_RECORD_BYTES``) of
+    records, whatever their sizes: 500 records at the size limit never sit in memory at once.
+    """
+    batch: list[Item] = []
+    weight = 0
+    for item in items:
+        batch.append(item)
+        weight += item.size if isinstance(item, RawRecord) else 0
+        if len(batch) >= size or weight >= budget:
+            yield batch
+            batch, weight = [], 0
+    if batch:
         yield batch
 
 

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from monitor.english import count
 from monitor.models import Change
+from monitor.textsafe import printable
 
 SEVERITY_STYLE = {"critical": "bold red", "major": "yellow", "minor": "cyan", "info": "dim"}
 STATUS_STYLE = {
@@ -36,7 +37,8 @@ def terminal(console: Console | None = None) -> Console | None:
 
 
 def text(value: Any, style: str = "") -> Text:
-    return Text("" if value is None else str(value), style=style)
+    """A table cell; record text in it shows its control characters, never obeys them."""
+    return Text("" if value is None else printable(str(value)), style=style)
 
 
 def severity(value: str) -> Text:
@@ -90,7 +92,7 @@ def history_table(data: Mapping[str, Any]) -> RenderableType:
             cells = head if number == 0 else [text("")] * len(head)
             grid.add_row(*cells, severity(change["severity"]), text(change["summary"]))
     header = Text.assemble(
-        (history_title(data), "bold"),
+        (printable(history_title(data)), "bold"),
         "\nstatus ",
         status(data.get("overall_status")),
         f", first seen {data.get('first_seen')}",
@@ -126,14 +128,14 @@ def diff_header(trial_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -
 
 def diff_table(header: str, found: Sequence[Change]) -> RenderableType:
     if not found:
-        return Group(Text(header, style="bold"), Text("no material change", style="dim"))
+        return Group(text(header, "bold"), Text("no material change", style="dim"))
     grid = table(None, "severity", "category", "field", "summary")
     for change in found:
         grid.add_row(
             severity(change.severity), text(change.category), text(change.field, "dim"),
             text(change.summary),
         )  # fmt: skip
-    return Group(Text(header, style="bold"), grid)
+    return Group(text(header, "bold"), grid)
 
 
 def diff_lines(header: str, found: Sequence[Change]) -> Iterator[str]:
@@ -187,7 +189,7 @@ def study_notes(row: Mapping[str, Any]) -> Text:
     """The title, then what needs the reader's attention (a failure, not being watched)."""
     notes = text(row["title"])
     if failure(row):
-        notes.append(f"\nfailing: {failure(row)}", style="red")
+        notes.append("\n" + printable(f"failing: {failure(row)}"), style="red")
     if unwatched(row):
         notes.append(f"\n{watch_hint(row)}", style="yellow")
     return notes

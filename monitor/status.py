@@ -1,7 +1,8 @@
 """What ``trialmon status`` reports: is it alive, how did the last cycle end, what needs care.
 
-Liveness comes from the lock files (pid and start time of their holders, see
-:mod:`monitor.lock`), never from taking the locks, so asking never delays a cycle.
+Liveness is asked of the locks themselves (:func:`monitor.lock.probe`, a shared lock taken and
+let go at once; a cycle starting meanwhile waits for it, never skips); the lock files say who
+holds them (pid and start time, see :mod:`monitor.lock`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from monitor.config import Config
 from monitor.english import count
 from monitor.lock import Holder, current_holder, daemon_lock_path, run_lock_path
 from monitor.store import Store
+from monitor.textsafe import printable
 
 NEXT_CYCLE_KEY = "daemon.next_cycle_at"
 SCHEDULE_KEY = "daemon.schedule"
@@ -39,7 +41,12 @@ def status(config: Config, store: Store | None) -> dict[str, Any]:
 def holder_dict(holder: Holder | None) -> dict[str, Any] | None:
     if holder is None:
         return None
-    return {"pid": holder.pid, "started_at": holder.started_at, "host": holder.host}
+    known = bool(holder.pid)  # 0: holds the lock, has not written its name yet
+    return {
+        "pid": holder.pid if known else None,
+        "started_at": holder.started_at or None,
+        "host": holder.host or None,
+    }
 
 
 def daemon_info(config: Config, store: Store | None) -> dict[str, Any]:
@@ -113,19 +120,21 @@ def render_text(data: dict[str, Any]) -> str:
     lines += _watch_lines(data["watched"])
     lines += _failing_lines(data["failing"])
     lines += _delivery_lines(data["deliveries"])
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # errors may quote remote text
 
 
 def _daemon_lines(daemon: dict[str, Any], cycle: dict[str, Any] | None) -> list[str]:
     if daemon["running"]:
-        lines = [f"Daemon: running (pid {daemon['pid']}, since {daemon['started_at']})"]
+        who = f"pid {daemon['pid']}, since {daemon['started_at']}" if daemon["pid"] else "pid ?"
+        lines = [f"Daemon: running ({who})"]
         if daemon["schedule"]:
             lines.append(f"Schedule: {daemon['schedule']}")
         lines.append(f"Next cycle: {daemon['next_cycle_at'] or 'not yet scheduled'}")
     else:
         lines = ["Daemon: not running"]
     if cycle:
-        lines.append(f"Cycle running now: pid {cycle['pid']}, since {cycle['started_at']}")
+        who = f"pid {cycle['pid']}, since {cycle['started_at']}" if cycle["pid"] else "pid ?"
+        lines.append(f"Cycle running now: {who}")
     return lines
 
 

@@ -6,6 +6,11 @@ kills the process with SIGKILL the N-th time execution reaches POINT. The points
 by wrapping trialmon's own functions here, in the test tree, so the product carries no
 fault-injection hook: a kill point is exact and repeatable (a kill timed from outside lands
 wherever the scheduler puts it; those are tested too, by killing ``python -m monitor``).
+
+    python -m tests.crashrun pause:POINT N [trialmon arguments...]
+
+instead stops the process with SIGSTOP every N-th time it reaches POINT, for a test that looks
+at the database at that exact moment (``os.waitpid(pid, os.WUNTRACED)``) and then sends SIGCONT.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor import cli
+from monitor.notify import log
 from monitor.notify.log import LogNotifier
 from monitor.notify.outbox import Outbox
 from monitor.sources import files
@@ -27,6 +33,22 @@ from monitor.store import Store
 def die() -> None:
     sys.stderr.flush()
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def pause() -> None:
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGSTOP)  # the test looks at the database, then sends SIGCONT
+
+
+def every(step: int) -> Callable[[], bool]:
+    calls = 0
+
+    def reached() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls % step == 0
+
+    return reached
 
 
 def counting(target: int) -> Callable[[], bool]:
@@ -40,27 +62,47 @@ def counting(target: int) -> Callable[[], bool]:
     return reached
 
 
-def before(owner: Any, name: str, reached: Callable[[], bool]) -> None:
+def before(
+    owner: Any, name: str, reached: Callable[[], bool], action: Callable[[], None] = die
+) -> None:
     original = getattr(owner, name)
 
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if reached():
-            die()
+            action()
         return original(*args, **kwargs)
 
     setattr(owner, name, wrapper)
 
 
-def after(owner: Any, name: str, reached: Callable[[], bool]) -> None:
+def after(
+    owner: Any, name: str, reached: Callable[[], bool], action: Callable[[], None] = die
+) -> None:
     original = getattr(owner, name)
 
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         result = original(*args, **kwargs)
         if reached():
-            die()
+            action()
         return result
+
+    setattr(owner, name, wrapper)
+
+
+def halfway(
+    owner: Any, name: str, reached: Callable[[], bool], action: Callable[[], None] = die
+) -> None:
+    """Around ``name(fd, data)``: write the first half of ``data``, then die there."""
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def wrapper(fd: int, data: bytes, *args: Any, **kwargs: Any) -> Any:
+        if reached():
+            original(fd, data[: len(data) // 2], *args, **kwargs)
+            action()
+        return original(fd, data, *args, **kwargs)
 
     setattr(owner, name, wrapper)
 
@@ -77,13 +119,18 @@ POINTS: dict[str, tuple[Callable[..., None], Any, str]] = {
     "queued": (after, Outbox, "enqueue"),  # digest queued, not yet sent
     "sending": (before, LogNotifier, "_write"),  # about to write the digest
     "sent": (after, LogNotifier, "_write"),  # digest written, not yet marked sent
+    "mid-write": (halfway, log, "_write_all"),  # half of the digest written to the log file
 }
 
 
 def main(argv: list[str]) -> None:
     point, target, *args = argv
-    where, owner, name = POINTS[point]
-    where(owner, name, counting(int(target)))
+    if point.startswith("pause:"):
+        where, owner, name = POINTS[point.removeprefix("pause:")]
+        where(owner, name, every(int(target)), pause)
+    else:
+        where, owner, name = POINTS[point]
+        where(owner, name, counting(int(target)))
     sys.argv = ["trialmon", *args]
     cli.main()
 

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import difflib
+import random
 import re
 from typing import Any
 
 import pytest
 
-from monitor.classify import classify, date_shift, percent, record_change, text_change
+from monitor import classify as classify_module
+from monitor.classify import (
+    OUTCOME_PAIRS,
+    SIMILARITY_CHARS,
+    SITE_PAIRS,
+    WORD_DIFF_CELLS,
+    classify,
+    date_shift,
+    percent,
+    record_change,
+    text_change,
+)
 from monitor.compare import compare
 from monitor.config import ChangesConfig
 from monitor.models import CATEGORIES, Change
@@ -101,6 +114,141 @@ def test_long_text_change_is_a_short_word_excerpt() -> None:
 def test_long_insertions_are_clipped() -> None:
     summary = text_change("Brief summary", "a " * 50, "a " * 50 + "b " * 200)
     assert len(summary) < 120 and summary.endswith('…"')
+
+
+PROSE = (
+    "patients with advanced solid tumors receive the study drug or placebo in a randomized "
+    "double blind trial of safety and efficacy at weeks twelve and twenty four"
+)
+PROSE_WORDS = PROSE.split()
+
+
+def description(words: int, seed: int = 7) -> list[str]:
+    """A long synthetic description: common words repeated as in real text (many matches)."""
+    rng = random.Random(seed)
+    return [rng.choice(PROSE_WORDS) for _ in range(words)]
+
+
+@pytest.fixture
+def matched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The sizes of every word sequence pair handed to difflib, refused over the bound."""
+    sizes: list[tuple[int, int]] = []
+    original = difflib.SequenceMatcher
+
+    class Counting(original):  # type: ignore[valid-type, misc]
+        def __init__(self, isjunk: Any = None, a: Any = "", b: Any = "", **kw: Any) -> None:
+            sizes.append((len(a), len(b)))
+            assert len(a) * len(b) <= WORD_DIFF_CELLS, f"difflib asked for {len(a)} x {len(b)}"
+            super().__init__(isjunk, a, b, **kw)
+
+    monkeypatch.setattr(difflib, "SequenceMatcher", Counting)
+    return sizes
+
+
+def test_the_word_diff_of_a_30000_word_description_is_bounded_by_a_count(
+    matched: list[tuple[int, int]],
+) -> None:
+    """Scattered edits in 30,000 words: difflib never sees more than WORD_DIFF_CELLS pairs."""
+    old = description(30_000)
+    new = list(old)
+    for position, word in ((50, "multicenter"), (15_000, "open-label"), (29_990, "ninety")):
+        new[position] = word
+    summary = text_change("Detailed description", " ".join(old), " ".join(new))
+    assert summary.startswith('Detailed description changed: removed "')
+    assert '; added "multicenter … open-label … ninety"' in summary
+    assert sum(a * b for a, b in matched) <= WORD_DIFF_CELLS
+
+
+def test_a_long_rewrite_is_summarized_by_words_removed_and_added_in_linear_work(
+    matched: list[tuple[int, int]],
+) -> None:
+    old, new = description(30_000, seed=1), description(40_000, seed=2)
+    old[10:12] = ["original", "aims"]
+    new[20:21] = ["revised"]
+    summary = text_change("Detailed description", " ".join(old), " ".join(new))
+    assert summary.startswith('Detailed description changed: removed "')
+    assert "original aims" in summary and 'added "' in summary and "revised" in summary
+    assert matched == []  # too large for difflib: counted word by word instead
+
+
+def test_a_local_edit_in_a_long_text_is_found_exactly(matched: list[tuple[int, int]]) -> None:
+    """The common start and end are set aside first: only the edited middle is diffed."""
+    old = description(30_000)
+    new = [*old[:20_000], "one", "new", "sentence", *old[20_001:]]
+    summary = text_change("Detailed description", " ".join(old), " ".join(new))
+    assert summary == (
+        f'Detailed description changed: removed "{old[20_000]}"; added "one new sentence"'
+    )
+    assert sum(a * b for a, b in matched) <= 4
+
+
+def outcomes_record(measures: list[str]) -> dict[str, Any]:
+    outcomes = [{"measure": m, "timeFrame": "12 weeks"} for m in measures]
+    return normalize(
+        {
+            "protocolSection": {
+                "identificationModule": {"nctId": "NCT06009107"},
+                "outcomesModule": {"primaryOutcomes": outcomes},
+            }
+        }
+    )
+
+
+def test_pairing_outcomes_is_bounded_by_a_count(matched: list[tuple[int, int]]) -> None:
+    """Every primary outcome replaced by a long, different one: 60 x 60 candidate pairs of
+    18,000-character measures. difflib compares at most OUTCOME_PAIRS pairs, each of at most
+    SIMILARITY_CHARS characters a side."""
+    old = [" ".join(description(3_000, seed=n)) for n in range(60)]
+    new = [" ".join(description(3_000, seed=100 + n)) for n in range(60)]
+    before, after = outcomes_record(old), outcomes_record(new)
+    changes = classify(before, after, compare(before, after), ChangesConfig())
+    assert len([c for c in changes if c.field == "outcomes.primary"]) >= 60
+    assert len(matched) <= OUTCOME_PAIRS
+    assert all(a <= SIMILARITY_CHARS and b <= SIMILARITY_CHARS for a, b in matched)
+
+
+def sites_record(names: list[str]) -> dict[str, Any]:
+    site = {"facility": "", "city": "Rochester", "country": "United States", "status": "RECRUITING"}
+    return normalize(
+        {
+            "protocolSection": {
+                "identificationModule": {"nctId": "NCT06009107"},
+                "contactsLocationsModule": {"locations": [{**site, "facility": n} for n in names]},
+            }
+        }
+    )
+
+
+def test_pairing_sites_is_bounded_by_a_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """2,000 sites replaced by 2,000 others (35 s before): a renamed site is looked for among
+    at most SITE_PAIRS pairs, and equal or same-identity sites are paired through a key."""
+    calls = [0]
+    original = classify_module.same_name
+
+    def counted(a: str | None, b: str | None) -> bool:
+        calls[0] += 1
+        return original(a, b)
+
+    monkeypatch.setattr(classify_module, "same_name", counted)
+    old = sites_record([f"Clinic number {n} of the first network" for n in range(2_000)])
+    new = sites_record([f"Hospital number {n} of another network" for n in range(2_000)])
+    changes = classify(old, new, compare(old, new), ChangesConfig(), vocabulary=VOCABULARY)
+    assert len(changes) == 4_000  # each removed and each added
+    assert calls[0] <= 2 * SITE_PAIRS  # facility and city of each pair compared, at most
+
+
+def test_a_renamed_site_among_a_few_is_still_found() -> None:
+    old = sites_record(["Hopital Nord de Marseille", "Mayo Clinic"])
+    new = sites_record(["Hôpital Nord de Marseille", "Mayo Clinic"])
+    (change,) = classify(old, new, compare(old, new), ChangesConfig(), vocabulary=VOCABULARY)
+    assert change.summary.startswith("Location renamed:")
+
+
+def test_a_reworded_outcome_is_still_found_among_a_few(matched: list[tuple[int, int]]) -> None:
+    old = outcomes_record(["Change in immune activity", "Overall survival at 5 years"])
+    new = outcomes_record(["Changes in immune activity in blood", "Overall survival at 5 years"])
+    (change,) = classify(old, new, compare(old, new), ChangesConfig())
+    assert change.summary.startswith("Primary outcome reworded:")
 
 
 def test_record_change_refuses_unknown_events_and_missing_query() -> None:

@@ -3,9 +3,10 @@
 The same SYNTHETIC corpus as the crash tests (tests/corpus.py: 200 studies built from the
 real records in tests/data), a baseline cycle, then a cycle with ~180 changes written while:
 
-- a reader queries the database in a loop through its own sqlite3 connection (as
-  ``sqlite-utils query`` does, and ``sqlite-utils query`` itself a few times): never an error,
-  never a snapshot without its changes or a study not pointing at its newest snapshot;
+- a reader queries the database through its own sqlite3 connection (as ``sqlite-utils query``
+  does, and ``sqlite-utils query`` itself) while the writer is stopped after a study's commit or
+  inside its transaction, and another reader in a loop all along: never an error, never a
+  snapshot without its changes or a study not pointing at its newest snapshot;
 - a second ``trialmon run`` starts at the same moment: one of them is refused by the run lock
   (exit 0, "skipped") or they follow each other; either way every change is recorded once;
 - ``trialmon daemon`` runs cycles every second while cron-style ``trialmon run`` start too.
@@ -13,13 +14,13 @@ real records in tests/data), a baseline cycle, then a cycle with ~180 changes wr
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ READ = (
     "(select t.latest_snapshot_id from studies t where t.trial_id = s.trial_id) "
     "from snapshots s where s.id > ?"
 )
+PAUSE_EVERY = 25  # the writer stops at every 25th study
 
 
 def sqlite_utils_query(db: Path) -> subprocess.CompletedProcess[str]:
@@ -91,48 +93,91 @@ def sqlite_utils_query(db: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*command, sql], capture_output=True, text=True, timeout=60, check=False)
 
 
-def tools_while(
-    writer: subprocess.Popen[str], db: Path, done: list[subprocess.CompletedProcess[str]]
-) -> None:
-    """``sqlite-utils query`` again and again while the writer runs (at least once)."""
-    done.append(sqlite_utils_query(db))
-    while writer.poll() is None:
-        done.append(sqlite_utils_query(db))
+def read_new(conn: sqlite3.Connection, baseline: int) -> dict[int, int]:
+    """The snapshots newer than ``baseline`` with their number of changes, in one statement."""
+    found = {}
+    for snapshot_id, changes, latest in conn.execute(READ, [baseline]).fetchall():
+        assert latest is not None and latest >= snapshot_id, f"study not pointing at {snapshot_id}"
+        found[snapshot_id] = changes
+    return found
 
 
+def partial(seen: dict[int, int], final: dict[int, int]) -> dict[int, tuple[int, int]]:
+    return {i: (n, final[i]) for i, n in seen.items() if n != final[i]}
+
+
+class FreeReader(threading.Thread):
+    """Reads in a loop through its own connection, at whatever moments the scheduler allows."""
+
+    def __init__(self, db: Path, baseline: int) -> None:
+        super().__init__(daemon=True)
+        self.db, self.baseline = db, baseline
+        self.seen: dict[int, int] = {}
+        self.reads = 0
+        self.errors: list[BaseException] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self.db, timeout=5)
+        try:
+            while not self.done.is_set():
+                self.seen.update(read_new(conn, self.baseline))
+                self.reads += 1
+        except BaseException as e:  # handed to the test, which fails with it
+            self.errors.append(e)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(timeout=60)
+
+
+def stopped(proc: subprocess.Popen[str]) -> bool:
+    """Wait until the writer stops itself at its pause point (True) or exits (False)."""
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    if os.WIFSTOPPED(status):
+        return True
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen
+    return False
+
+
+@pytest.mark.parametrize(("point", "committed"), [("between-studies", 0), ("mid-transaction", -1)])
 def test_a_reader_never_sees_a_partial_study(
-    base: Base, tmp_path: Path, procs: list[subprocess.Popen[str]]
+    base: Base, tmp_path: Path, procs: list[subprocess.Popen[str]], point: str, committed: int
 ) -> None:
+    """The writer stops itself at every 25th study, after its commit or inside its transaction.
+
+    A reader then sees exactly the studies committed so far, each with all its changes and
+    not the one whose transaction is open, through its own connection and through
+    ``sqlite-utils query``; another reader reads freely all along. Where the reads fall is
+    chosen by the test, not by the scheduler: a loaded machine cannot make them miss the cycle
+    (the cause of an earlier flake: reads blocked in sqlite-utils during the whole write).
+    """
     ws = base.fresh(tmp_path)
-    # WAL readers do not wait for the writer; the timeout only covers the brief lock SQLite takes
-    # when the WAL restarts, which a loaded machine can stretch past a fraction of a second.
     reader = sqlite3.connect(ws.db, timeout=5)
     baseline = reader.execute("select max(id) from snapshots").fetchone()[0]
-    seen: dict[int, int] = {}
-    reads = 0
-    writer = start(procs, ws.command(1, "monitor"))
-    # sqlite-utils queries run beside the reader, never in its way: a query that blocked the
-    # loop for a second could cover the whole write (seen under load on Python 3.13).
-    tools: list[subprocess.CompletedProcess[str]] = []
-    tool = threading.Thread(target=lambda: tools_while(writer, ws.db, tools))
-    tool.start()
-    while writer.poll() is None:
-        for snapshot_id, changes, latest in reader.execute(READ, [baseline]).fetchall():
-            assert latest is not None and latest >= snapshot_id, "study not pointing at it"
-            seen[snapshot_id] = changes
-        reads += 1
-    tool.join(timeout=120)
+    free = FreeReader(ws.db, baseline)
+    free.start()
+    pauses: list[dict[int, int]] = []
+    command = ws.command(1, "tests.crashrun", f"pause:{point}", str(PAUSE_EVERY))
+    writer = start(procs, command)
+    while stopped(writer):
+        pauses.append(read_new(reader, baseline))
+        result = sqlite_utils_query(ws.db)
+        assert result.returncode == 0, result.stderr
+        writer.send_signal(signal.SIGCONT)
+    free.stop()
     code, err = finish(writer)
     assert code == 0, err
-    assert tools and all(r.returncode == 0 for r in tools), [r.stderr for r in tools]
-    final = dict((i, n) for i, n, _ in reader.execute(READ, [baseline]).fetchall())
-    reader.close()
-    partial = {i: (n, final[i]) for i, n in seen.items() if n != final[i]}
-    assert not partial, f"snapshots seen without all their changes: {partial}"
-    assert len(seen) > 0 and reads >= 10, (len(seen), reads)
-    print(
-        f"\n{reads} reads and {len(tools)} sqlite-utils queries during the cycle; {len(seen)} new"
-    )
+    assert not free.errors, free.errors
+    final = read_new(reader, baseline)
+    assert len(pauses) >= 3, (len(pauses), len(final))
+    for number, seen in enumerate(pauses, start=1):
+        assert len(seen) == number * PAUSE_EVERY + committed, (number, sorted(seen))
+        assert not partial(seen, final), f"snapshots seen without all their changes: {seen}"
+    assert not partial(free.seen, final), "a free read saw a snapshot without all its changes"
+    print(f"\n{len(pauses)} pauses at {point}; {free.reads} free reads; {len(final)} new")
     assert_same(ws, base.after)
 
 
@@ -154,7 +199,7 @@ def test_two_runs_at_once_record_every_change_once(
 
 def finished_runs(db: Path) -> int:
     try:
-        with closing(sqlite3.connect(db, timeout=1)) as conn:
+        with sqlite3.connect(db, timeout=1) as conn:
             sql = "select count(*) from runs where status in ('ok', 'partial')"
             return int(conn.execute(sql).fetchone()[0])
     except sqlite3.Error:

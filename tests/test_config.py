@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,161 @@ def test_durations(text: str, seconds: int) -> None:
 def test_loopback_http_is_allowed() -> None:
     config = parse_config({"ctgov": {"base_url": "http://127.0.0.1:8080/"}})
     assert config.registries["ctgov"].base_url == "http://127.0.0.1:8080"
+
+
+# ---------------------------------------------------------------- hostile values
+
+HOSTILE = [
+    pytest.param(
+        '[schedule]\ncron = "0 0 30 2 *"\n',
+        "[schedule] cron: '0 0 30 2 *' never fires",
+        id="cron-never",
+    ),
+    pytest.param(
+        '[schedule]\nevery = "99999999999999d"\n',
+        "[schedule] every: '99999999999999d' is longer than 366 days",
+        id="every",
+    ),
+    pytest.param(
+        "[schedule]\njitter = 9000000000000000000\n",
+        "[schedule] jitter: must be at most 86400 (seconds), got 9000000000000000000",
+        id="jitter",
+    ),
+    pytest.param(
+        "[ctgov]\nrequests_per_minute = 1e-300\n",
+        "[ctgov] requests_per_minute: must be at least 0.01, got 1e-300",
+        id="rate",
+    ),
+    pytest.param(
+        "[ctgov]\ntimeout = 1e300\n",
+        "[ctgov] timeout: must be at most 3600 (seconds), got 1e+300",
+        id="timeout",
+    ),
+    pytest.param(
+        "[ctgov]\nmax_attempts = 9223372036854775808\n",
+        "[ctgov] max_attempts: must be at most 100, got 9223372036854775808",
+        id="attempts",
+    ),
+    pytest.param(
+        "[notify.email]\ntimeout = 1e300\n",
+        "[notify.email] timeout: must be at most 3600 (seconds)",
+        id="smtp-timeout",
+    ),
+    pytest.param(
+        '[notify.email]\nsender = "a@example.org\\r\\nBcc: evil@example.org"\n',
+        "[notify.email] sender: 'a@example.org\\r\\nBcc: evil@example.org' has a line break "
+        "or control character",
+        id="sender-crlf",
+    ),
+    pytest.param(
+        '[notify.email]\nrecipients = ["a@example.org\\nBcc: evil@example.org"]\n',
+        "[notify.email] recipients[0]: 'a@example.org\\nBcc",
+        id="recipient-lf",
+    ),
+    pytest.param(
+        '[notify.email.study_recipients]\nNCT06009107 = ["a@example.org\\r"]\n',
+        "[notify.email] study_recipients.NCT06009107[0]:",
+        id="study-recipient",
+    ),
+    pytest.param(
+        '[[watch.queries]]\nname = "q"\nparams = { "query.cond" = "x" }\n'
+        'recipients = ["b@example.org\\u0000"]\n',
+        "[[watch.queries]] #1 recipients[0]:",
+        id="query-recipient",
+    ),
+    pytest.param(
+        '[notify.email]\nhost = "smtp.example.org\\r\\nRSET"\n',
+        "[notify.email] host: 'smtp.example.org\\r\\nRSET' has a line break",
+        id="host",
+    ),
+    pytest.param(
+        '[notify.email]\nusername = "me\\r\\n"\n', "[notify.email] username:", id="username"
+    ),
+    pytest.param(
+        '[notify.email]\nsender = ""\n',
+        "[notify.email] sender: must not be empty",
+        id="sender-empty",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), HOSTILE)
+def test_hostile_values_are_refused_at_start_with_exit_2(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    """Each of these once ended in an internal error (exit 1, so systemd restarted the daemon
+    forever), an idle daemon, or a delivery pending for good: now exit 2 naming the key."""
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    (tmp_path / "records").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "--source", "records"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"trialmon: {expected}" or expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "snapshots").exists()
+
+
+def test_the_limits_themselves_are_accepted() -> None:
+    config = parse_config(
+        {
+            "schedule": {"every": "366d", "jitter": 86400},
+            "ctgov": {"requests_per_minute": 0.01, "timeout": 3600, "max_attempts": 100},
+            "notify": {"email": {"timeout": 3600, "sender": "Trial Monitor <tm@example.org>"}},
+        }
+    )
+    assert config.schedule.every_seconds == 366 * 86400
+    assert config.registries["ctgov"].timeout == 3600
+
+
+def test_a_cron_that_fires_only_in_leap_years_is_accepted() -> None:
+    assert parse_config({"schedule": {"cron": "0 0 29 2 *"}}).schedule.cron == "0 0 29 2 *"
+
+
+def test_relative_paths_are_taken_from_the_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the README says, also for [notify.log] file and [notify.email] ca_file."""
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "ca.pem").write_text("not checked here\n")
+    (folder / "config.toml").write_text(
+        '[notify.log]\nfile = "logs/trialmon.log"\n[notify.email]\nca_file = "ca.pem"\n'
+    )
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(str(folder / "config.toml"))
+    assert config.notify.channels["log"].file == str(folder / "logs" / "trialmon.log")
+    assert config.notify.channels["email"].ca_file == str(folder / "ca.pem")
+
+
+def test_the_log_file_lands_next_to_the_config_whatever_the_working_folder(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    shutil.copytree(ROOT / "seeds", folder / "seeds")
+    (folder / "config.toml").write_text(
+        'database = "history.db"\nsource = "seeds/earlier"\n'
+        '[notify.log]\nfile = "logs/trialmon.log"\nmin_severity = "info"\n'
+    )
+    (tmp_path / "cwd").mkdir()
+    command = [sys.executable, "-m", "monitor", "--config", str(folder / "config.toml"), "run"]
+    for source in ("seeds/earlier", "seeds"):
+        result = subprocess.run(
+            [*command, "--source", str(folder / source)],
+            cwd=tmp_path / "cwd",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+    assert "WITHDRAWN" in (folder / "logs" / "trialmon.log").read_text()
+    assert list((tmp_path / "cwd").iterdir()) == []

@@ -206,6 +206,7 @@ KILLS = [
     (1, "run-finished", 1),
     (1, "queued", 1),
     (1, "sending", 1),
+    (1, "mid-write", 1),  # half of the digest in the log file, a line cut in two
     (1, "sent", 1),
 ]
 

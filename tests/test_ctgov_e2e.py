@@ -95,6 +95,29 @@ def test_unreachable_registry_exits_1(fake_api: FakeApi, tmp_path: Path) -> None
     assert "registry unreachable" in result.output
 
 
+def test_a_record_over_the_size_limit_fails_alone(fake_api: FakeApi, tmp_path: Path) -> None:
+    """An 11 MB record: that study fails with the limit named, the others of its batch go on."""
+    ids = populate(fake_api, 5)
+    fake_api.update("NCT00000003", "2026-01-05", lambda s: pad_description(s, 11_000_000))
+    config = write_config(tmp_path, fake_api, ids)
+    result = trialmon(config, "run")
+    assert result.exit_code == 0, result.output
+    assert "Checked 5 studies: 4 new, 0 changed, 0 unchanged, 1 failed" in result.output
+    status = json.loads(trialmon(config, "status", "--format", "json").output)
+    [error] = status["last_cycle"]["error_details"]
+    assert error["trial_id"] == "NCT00000003"
+    alone = [r for r in fake_api.seen() if r.params.get("filter.ids") == "NCT00000003"]
+    assert alone, "the batch was not split down to the one study too large"
+    assert error["message"].endswith("bytes, more than a record may have (10 MB): not read")
+    store = Store.open(tmp_path / "history.db")
+    assert sorted(store.known_studies()) == [i for i in ids if i != "NCT00000003"]
+    store.close()
+
+
+def pad_description(study: dict[str, Any], size: int) -> None:
+    study["protocolSection"]["descriptionModule"]["detailedDescription"] = "word " * (size // 5)
+
+
 @pytest.mark.slow
 def test_2000_watched_10_changed_costs_at_most_15_requests(
     fake_api: FakeApi, tmp_path: Path

@@ -19,6 +19,7 @@ import copy
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -160,6 +161,13 @@ def check_config(config: Config) -> None:
         assert math.isfinite(number) and number > 0
     assert config.notify.channels["email"].port < 65536
     assert all(s.startswith("NCT") and len(s) == 11 for s in config.watch.studies)
+    assert section.requests_per_minute >= 0.01 and section.timeout <= 3600
+    email = config.notify.channels["email"]
+    assert email.timeout <= 3600 and section.max_attempts <= 100
+    assert 0 <= config.schedule.jitter <= 86400
+    assert (config.schedule.every_seconds or 0) <= 366 * 86400
+    for header in (email.sender, email.host, *email.recipients):
+        assert header.strip() and not re.search(r"[\x00-\x1f\x7f]", header)
 
 
 @FUZZ

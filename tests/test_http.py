@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 from collections.abc import Iterator
 
@@ -10,7 +11,12 @@ import pytest
 import respx
 
 from monitor import __version__
-from monitor.errors import NotFoundError, PermanentFetchError, TransientFetchError
+from monitor.errors import (
+    NotFoundError,
+    PermanentFetchError,
+    TooLargeError,
+    TransientFetchError,
+)
 from monitor.http import USER_AGENT, Http, RateLimiter, RetryPolicy, build_client, retry_after
 from tests.fakeapi import FakeClock
 
@@ -246,3 +252,42 @@ def test_a_post_with_a_json_body_is_retried_like_a_get(
     assert sent.headers["content-type"] == "application/json"
     assert sent.headers["user-agent"] == USER_AGENT
     assert httpx.Response(200, content=sent.content).json() == body
+
+
+# ---------------------------------------------------------------- size limit
+
+
+def test_an_answer_over_the_limit_is_refused_without_a_retry(
+    mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    """Counted as it streams in (no Content-Length, gzip decoded): never held whole."""
+    body = gzip.compress(b"[" + b"1," * 600 + b"1]")
+    chunks = [body[i : i + 100] for i in range(0, len(body), 100)]
+    mock.get("/api/v2/version").mock(
+        return_value=httpx.Response(200, content=iter(chunks), headers={"content-encoding": "gzip"})
+    )
+    http = make_http(clock)
+    http.max_bytes = 1000
+    with pytest.raises(TooLargeError, match="the answer has more than a record may have"):
+        http.get_json("/api/v2/version")
+    assert http.requests == 1
+
+
+def test_an_answer_declaring_a_length_over_the_limit_is_not_read(
+    mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    mock.get("/api/v2/version").mock(return_value=httpx.Response(200, content=b"x" * 1001))
+    http = make_http(clock)
+    http.max_bytes = 1000
+    with pytest.raises(TooLargeError, match="1,001 bytes, more than a record may have"):
+        http.get("/api/v2/version")
+
+
+def test_an_answer_within_the_limit_is_whole(mock: respx.MockRouter, clock: FakeClock) -> None:
+    chunks = [b'{"dataTimestamp": ', b'"2026-01-01"}']
+    mock.get("/api/v2/version").mock(return_value=httpx.Response(200, content=iter(chunks)))
+    http = make_http(clock)
+    http.max_bytes = len(b"".join(chunks))
+    response = http.get("/api/v2/version")
+    assert response.content == b"".join(chunks)  # httpx keeps a read body in _content
+    assert response.json() == {"dataTimestamp": "2026-01-01"}

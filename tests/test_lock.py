@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -11,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from monitor import lock as lock_module
 from monitor.errors import LockHeldError
 from monitor.lock import (
     Holder,
     RunLock,
     current_holder,
     daemon_lock_path,
+    probe,
     read_holder,
     run_lock_path,
 )
@@ -107,3 +110,51 @@ def test_garbled_lock_file_does_not_block(tmp_path: Path) -> None:
     assert read_holder(path) is None
     with RunLock(path) as lock:
         assert lock.held
+
+
+# ---------------------------------------------------------------- asking the lock, not the pid
+
+
+def test_a_pid_reused_after_a_kill_is_not_taken_for_the_holder(tmp_path: Path) -> None:
+    """The file still names a killed daemon's pid, now another live process (here: this one);
+    nobody holds the lock, so nobody is running."""
+    path = tmp_path / "history.db.daemon.lock"
+    path.write_text(f'{{"pid": {os.getpid()}, "started_at": "2026-01-01T00:00:00Z"}}')
+    assert read_holder(path) is not None  # what the file says ...
+    assert current_holder(path) is None  # ... is not what the lock says
+    assert probe(path) is False
+
+
+def test_a_held_lock_is_reported_even_when_its_file_says_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "history.db.lock"
+    with RunLock(path):
+        path.write_bytes(b"")  # a holder that has not written its name yet
+        assert probe(path) is True
+        holder = current_holder(path)
+        assert holder is not None and holder.pid == 0 and holder.describe() == "pid unknown"
+    assert probe(path) is False
+
+
+def test_a_missing_lock_file_is_free_and_the_probe_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "history.db.lock"
+    assert probe(path) is False and current_holder(path) is None
+    assert not path.exists()
+
+
+def test_a_probe_never_makes_a_cycle_skip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cycle starting while `trialmon status` probes (a shared lock for a moment) waits for
+    the probe instead of being refused: the probe lets go at the cycle's first pause."""
+    path = tmp_path / "history.db.lock"
+    path.write_bytes(b"")
+    prober = os.open(path, os.O_RDONLY)
+    fcntl.flock(prober, fcntl.LOCK_SH | fcntl.LOCK_NB)  # what probe() holds for a moment
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        os.close(prober)  # the probe is done
+
+    monkeypatch.setattr(lock_module, "pause", pause)
+    with RunLock(path) as lock:
+        assert lock.held
+    assert len(pauses) == 1

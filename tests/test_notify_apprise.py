@@ -114,3 +114,35 @@ def test_the_documented_configuration_is_accepted(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("TRIALMON_SMTP_PASSWORD", "x")
     channels = [n.channel for n in build_notifiers(parse_config(data))]
     assert channels == ["log", "email", "apprise"]
+
+
+@pytest.mark.parametrize(
+    ("url", "secrets", "kept"),
+    [
+        ("slack://T000/B000/XXXXsecretXXXX/#alerts", {"XXXXsecretXXXX"}, {"T000", "alerts"}),
+        (
+            "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-4001",
+            {"123456789", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"},
+            {"-4001"},
+        ),
+        (
+            "json://user:pw-1234@hooks.example.org/services/x?sig=Zm9vYmFy",
+            {"pw-1234", "Zm9vYmFy"},
+            {"user", "hooks.example.org", "services", "sig"},
+        ),
+        (
+            "https://prod-00.westus.logic.azure.com:443/workflows/abc123def/triggers?sp=%2Fa%2Fb",
+            {"abc123def", "%2Fa%2Fb"},
+            {"prod-00.westus.logic.azure.com", "443", "workflows", "triggers"},
+        ),
+    ],
+)
+def test_url_secrets_are_the_parts_that_may_be_tokens(
+    url: str, secrets: set[str], kept: set[str]
+) -> None:
+    """Tokens (mixed, long, in any part) are secret; host names, ports, plain words are not."""
+    from monitor.redact import url_secrets
+
+    found = url_secrets(url)
+    assert secrets <= found
+    assert not kept & found

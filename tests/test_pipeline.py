@@ -8,8 +8,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config import ChangesConfig
+from monitor.limits import MAX_RECORD_BYTES
 from monitor.models import RawRecord, RecordEvent, StudyError
-from monitor.pipeline import Cycle, event_change, missing_watched, run_cycle
+from monitor.pipeline import (
+    BATCH,
+    BATCH_BYTES,
+    Cycle,
+    batches,
+    event_change,
+    missing_watched,
+    run_cycle,
+)
 from monitor.sources.files import iter_records
 from monitor.store import Store
 
@@ -85,3 +94,14 @@ def test_a_record_of_an_older_format_is_rebaselined(tmp_path: Path) -> None:
     assert report.changes == []
     assert store.db.execute("select count(*) from snapshots").fetchone()[0] == 2
     store.close()
+
+
+def test_a_batch_holds_at_most_its_budget_of_record_bytes_plus_one_record() -> None:
+    """500 files at the size limit would be 5 GB in one batch: the batch ends at its budget."""
+    big = [RawRecord(f"NCT{n:08d}", {}, "files", "x.json", size=MAX_RECORD_BYTES) for n in range(5)]
+    small = [RawRecord(f"NCT1{n:07d}", {}, "files", "y.json", size=18_000) for n in range(600)]
+    cut = list(batches([*big, *small], BATCH))
+    assert [len(b) for b in cut][:2] == [2, 2]  # 2 x 10 MB: over the 16 MB budget
+    assert sum(len(b) for b in cut) == 605
+    assert all(sum(r.size for r in b) < BATCH_BYTES + MAX_RECORD_BYTES for b in cut)
+    assert [len(b) for b in batches(small, BATCH)] == [500, 100]  # 9 MB: the count ends it

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import ast
 import http.server
+import json
+import os
+import signal
 import ssl
+import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,11 +41,13 @@ from .servers import (
     SMTP_USER,
     SmtpHandler,
     Tls,
+    Webhook,
     make_tls,
     serve_http,
     smtp_server,
+    webhook_server,
 )
-from .test_notify_e2e import HOSTILE, email_config, records_dir, trialmon
+from .test_notify_e2e import HOSTILE, NCT, email_config, records_dir, trialmon
 
 ENV = {"TEST_SMTP_PASSWORD": SMTP_PASSWORD}
 SECRETS = secret_forms(SMTP_USER, SMTP_PASSWORD)
@@ -100,6 +108,86 @@ def test_the_smtp_password_appears_nowhere(tmp_path: Path, tls: Tls) -> None:
     assert run("-v", "--db", "not-a-db", "run", "--source", str(tmp_path / "v3")) == 1
     assert "Traceback" in outputs[-1]  # -v printed one, and it is clean too
     assert_no_secret(outputs, tmp_path)
+
+
+# ---------------------------------------------------------------- apprise URLs
+
+# Parts of chat webhook URLs that are credentials: a Slack-like token path, a password, a
+# Telegram-like bot token as host, a query signature. Apprise rebuilds URLs when it logs them
+# (json:// becomes http://, the password becomes ****), so each part is looked for alone.
+HOOK_SECRETS = ("T0SECRET1", "B0SECRET2", "XoXoSECRET3token", "pAss-SECRET4", "sig-SECRET5")
+
+
+def apprise_config(good: int, bad: int) -> str:
+    urls = [
+        f"json://user:pAss-SECRET4@127.0.0.1:{good}/services/T0SECRET1/B0SECRET2/XoXoSECRET3token",
+        f"json://127.0.0.1:{bad}/hooks/XoXoSECRET3token?sig=sig-SECRET5",  # refuses connections
+    ]
+    return (
+        f'[watch]\nstudies = ["{NCT}"]\n[notify.log]\nenabled = false\n'
+        f'[notify.apprise]\nenabled = true\nmin_severity = "info"\nurls = {json.dumps(urls)}\n'
+    )
+
+
+def test_apprise_url_secrets_appear_nowhere(tmp_path: Path) -> None:
+    """At every verbosity, in a traceback, in status and notify --test, in every file written."""
+    work = tmp_path / "work"
+    work.mkdir()
+    outputs: list[str] = []
+
+    def run(*args: str) -> int:
+        result = trialmon(*args, cwd=work)
+        outputs.append(result.stdout + result.stderr)
+        return result.returncode
+
+    with webhook_server(Webhook()) as closed:
+        pass  # a port nothing listens on any more
+    hook = Webhook(fail_first=1)  # the first post fails (500), the next ones are accepted
+    with webhook_server(hook) as good:
+        (work / "config.toml").write_text(apprise_config(good, closed))
+        for n, verbosity in enumerate([["-vvv"], ["-vv"], ["-v"], []], start=1):
+            run(*verbosity, "run", "--source", str(records_dir(tmp_path, n)))
+        run("-vvv", "notify", "--test")
+        run("-vv", "status")
+        run("status", "--format", "json")
+    assert hook.accepted, "the good URL was really used"
+    assert any("Traceback" in out for out in outputs)  # -v printed one; it is clean too
+    for secret in HOOK_SECRETS:
+        assert all(secret not in out for out in outputs), f"{secret!r} printed: {outputs}"
+        written = [f for f in work.rglob("*") if f.is_file() and f.name != "config.toml"]
+        leaked = [f for f in written if secret.encode() in f.read_bytes()]
+        assert not leaked, f"{secret!r} in {leaked}"
+
+
+# ---------------------------------------------------------------- file permissions
+
+
+def test_files_trialmon_creates_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    """The database (it holds recipients' addresses), its WAL and shared memory, the log and
+    the lock: 0600 under the usual umask 022. Looked at while the writer is stopped mid-cycle
+    (tests.crashrun pause), when the WAL and the lock exist."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "config.toml").write_text(
+        f'database = "db/history.db"\n[watch]\nstudies = ["{NCT}"]\n'
+        '[notify.log]\nfile = "logs/trialmon.log"\n'
+    )
+    first = [sys.executable, "-m", "monitor", "run", "--source", str(records_dir(tmp_path, 1))]
+    subprocess.run(first, cwd=work, check=True, capture_output=True, umask=0o022)
+    pausing = [sys.executable, "-m", "tests.crashrun", "pause:between-studies", "1"]
+    command = [*pausing, "--config", str(work / "config.toml"), "run", "--source"]
+    writer = subprocess.Popen([*command, str(records_dir(tmp_path, 2))], cwd=ROOT, umask=0o022)
+    try:
+        _, status = os.waitpid(writer.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status)
+        names = ["db/history.db", "db/history.db-wal", "db/history.db-shm", "db/history.db.lock"]
+        modes = {name: stat.S_IMODE((work / name).stat().st_mode) for name in names}
+    finally:
+        writer.send_signal(signal.SIGCONT)
+        writer.wait(timeout=60)
+    assert writer.returncode == 0
+    modes["logs/trialmon.log"] = stat.S_IMODE((work / "logs/trialmon.log").stat().st_mode)
+    assert modes == dict.fromkeys(modes, 0o600), {k: oct(v) for k, v in modes.items()}
 
 
 # ---------------------------------------------------------------- base_url and TLS

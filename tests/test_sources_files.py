@@ -10,6 +10,7 @@ Fixtures in tests/data (see tests/data/README.md):
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import orjson
 import pytest
 
 from monitor.errors import SourceError
+from monitor.limits import MAX_RECORD_BYTES
 from monitor.models import RawRecord, StudyError
 from monitor.registries.ctgov.files import CtgovFiles
 from monitor.registries.ctgov.seedtext import parse_page
@@ -204,6 +206,71 @@ def test_docs_hidden_files_other_suffixes_and_subfolders_are_skipped(tmp_path: P
     (directory / "folder.json").mkdir()
     assert [r.trial_id for r in _read(directory)[0]] == ["NCT06009107"]
     assert _read(directory)[1] == []
+
+
+def test_a_bad_symbolic_link_is_that_files_error_and_the_others_go_on(tmp_path: Path) -> None:
+    """A link loop, a dangling link and a link leaving DIR: one error each, naming the file."""
+    directory, outside = tmp_path / "dir", tmp_path / "elsewhere"
+    directory.mkdir()
+    outside.mkdir()
+    _dir(directory, TEXT)
+    _dir(outside, STUDY)
+    (directory / "loop-a.json").symlink_to("loop-b.json")
+    (directory / "loop-b.json").symlink_to("loop-a.json")
+    (directory / "dangling.json").symlink_to("missing.json")
+    (directory / "outside.json").symlink_to(outside / STUDY)
+    records, errors = _read(directory)
+    assert [r.trial_id for r in records] == ["NCT06009107"]
+    messages = sorted(e.message for e in errors)
+    assert len(messages) == 4, messages
+    assert messages[0].startswith(f"{directory / 'dangling.json'}: cannot follow the symbolic link")
+    assert "loop-a.json: cannot follow the symbolic link" in messages[1]
+    assert "loop-b.json: cannot follow the symbolic link" in messages[2]
+    assert messages[3] == (
+        f"{directory / 'outside.json'}: a symbolic link to {outside / STUDY}, outside "
+        f"{directory}: not followed (copy the file into the directory)"
+    )
+    assert all(e.trial_id is None and not e.transient for e in errors)
+
+
+def test_a_symbolic_link_to_a_file_inside_dir_is_read(tmp_path: Path) -> None:
+    directory = _dir(tmp_path, TEXT)
+    (directory / "store").mkdir()
+    shutil.copy(DATA / STUDY, directory / "store" / STUDY)
+    (directory / "linked.json").symlink_to(Path("store") / STUDY)
+    (directory / "linked-dir.json").symlink_to("store")  # a folder: skipped like one
+    records, errors = _read(directory)
+    assert errors == []
+    assert sorted(r.trial_id for r in records) == ["NCT02576665", "NCT06009107"]
+
+
+def oversized(study: dict[str, Any], size: int) -> bytes:
+    """A valid record of exactly ``size`` bytes: its detailed description padded with words."""
+    study = copy.deepcopy(study)
+    module = study["protocolSection"].setdefault("descriptionModule", {})
+    module["detailedDescription"] = ""
+    room = size - len(orjson.dumps(study))
+    module["detailedDescription"] = ("word " * (room // 5 + 1))[:room]
+    raw = orjson.dumps(study)
+    assert len(raw) == size
+    return raw
+
+
+def test_a_file_over_the_record_size_limit_is_refused_and_the_others_go_on(
+    tmp_path: Path,
+) -> None:
+    directory = _dir(tmp_path, TEXT)
+    study = orjson.loads((DATA / STUDY).read_bytes())
+    (directory / "at-the-limit.json").write_bytes(oversized(study, MAX_RECORD_BYTES))
+    study["protocolSection"]["identificationModule"]["nctId"] = "NCT09999999"
+    big = directory / "big.json"
+    big.write_bytes(oversized(study, MAX_RECORD_BYTES + 1))
+    records, errors = _read(directory)
+    assert sorted(r.trial_id for r in records) == ["NCT02576665", "NCT06009107"]
+    assert [e.message for e in errors] == [
+        f"{big}: 10,000,001 bytes, more than a record may have (10 MB): not read"
+    ]
+    assert errors[0].transient is False
 
 
 def test_not_a_directory(tmp_path: Path) -> None:

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from monitor.lock import daemon_lock_path, run_lock_path
 from monitor.models import RunReport
 from monitor.status import last_cycle, unhealthy
 from monitor.store import Store
@@ -38,3 +46,19 @@ def test_healthy_means_a_daemon_runs_and_its_last_cycle_checked_something() -> N
     assert health(True, {"id": 4, "errors": 12, "studies_checked": 0}) == (
         "the last cycle (run 4) could check nothing: 12 failed"
     )
+
+
+def test_status_asks_the_lock_not_the_pid_left_in_it(tmp_path: Path) -> None:
+    """After a daemon was SIGKILLed its pid was reused by a live process (here: this one):
+    the lock files still name it, but nobody holds the locks, so nothing is running."""
+    db = tmp_path / "history.db"
+    Store.open(db).close()
+    stale = f'{{"pid": {os.getpid()}, "started_at": "2026-01-01T00:00:00Z", "command": "daemon"}}'
+    for path in (daemon_lock_path(db), run_lock_path(db)):
+        path.write_text(stale)
+    result = CliRunner().invoke(cli, ["--db", str(db), "status", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["daemon"]["running"] is False and data["cycle_running"] is None
+    text = CliRunner().invoke(cli, ["--db", str(db), "status"]).stdout
+    assert "Daemon: not running" in text and "Cycle running now" not in text

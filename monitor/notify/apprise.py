@@ -22,6 +22,7 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import SEVERITIES
 from monitor.notify.channel import ChannelBase, ChannelSpec
 from monitor.notify.digest import Digest, render_text
+from monitor.redact import redact, register, url_secrets
 
 log = logging.getLogger(__name__)
 KIND = "apprise"
@@ -90,6 +91,7 @@ class AppriseNotifier(ChannelBase):
         self.apprise = load_apprise()
         self.urls = {url_id(u): u for u in config.urls}
         for index, url in enumerate(config.urls):
+            register(url_secrets(url))  # Apprise and urllib3 print URLs in their messages
             self._check(index, url)
 
     def _check(self, index: int, url: str) -> None:
@@ -110,7 +112,7 @@ class AppriseNotifier(ChannelBase):
         try:
             ok = self._notify(urls, title, body)
         except Exception as e:  # Apprise plugins raise anything; the outbox needs DeliveryError
-            raise DeliveryError(f"apprise: {type(e).__name__}: {e}") from e
+            raise DeliveryError(redact(f"apprise: {type(e).__name__}: {e}")) from e
         if not ok:
             where = ", ".join(masked(u) for u in urls)
             raise DeliveryError(f"apprise: {where} did not accept the message")
@@ -134,4 +136,9 @@ def build(config: AppriseNotifyConfig, watch: WatchConfig) -> AppriseNotifier:
     return AppriseNotifier(config)
 
 
-SPEC = ChannelSpec(KIND, parse, build)
+def secrets(config: AppriseNotifyConfig) -> set[str]:
+    """Every part of the URLs that may be a token (see :func:`monitor.redact.url_secrets`)."""
+    return {part for url in config.urls for part in url_secrets(url)}
+
+
+SPEC = ChannelSpec(KIND, parse, build, secrets=secrets)

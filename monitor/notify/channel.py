@@ -66,10 +66,12 @@ class ChannelSpec:
     ``parse`` reads ``[notify.<kind>]`` (defaults for a missing section); ``check`` refuses a
     section that cannot work with the rest of the configuration (e.g. email without any
     recipient), at load; ``build`` makes the enabled channel, importing what only sending
-    needs, and may raise ConfigError (a missing password, a missing extra).
+    needs, and may raise ConfigError (a missing password, a missing extra); ``secrets`` are
+    the strings of the section that nothing may ever print (:mod:`monitor.redact`).
     """
 
     kind: str
     parse: Callable[[Table], Any]
     build: Callable[[Any, WatchConfig], Channel]
     check: Callable[[Any, WatchConfig], None] = lambda config, watch: None
+    secrets: Callable[[Any], set[str]] = lambda config: set()

@@ -18,6 +18,7 @@ from monitor import registries, rollup
 from monitor.english import count
 from monitor.models import severity_rank
 from monitor.rollup import Line
+from monitor.textsafe import printable
 
 TEST_SUBJECT = "[trialmon] test message"
 TEST_TEXT = "This is a test message from trialmon: if you read it, this channel works."
@@ -231,9 +232,9 @@ def headline(digest: Digest) -> str:
 def study_text(study: StudyDigest) -> list[str]:
     """A study's part of a text digest: heading, one line per change (rolled up), links."""
     title = f" — {study.title}" if study.title else ""
-    lines = [f"{study.trial_id}{title}"]
+    lines = [printable(f"{study.trial_id}{title}")]
     shown = study.lines()
-    lines += [f"  [{line.severity}] {line.text}" for line in shown]
+    lines += [printable(f"  [{line.severity}] {line.text}") for line in shown]
     if any(line.rolled_up for line in shown):
         lines.append(f"  full list: {study.full_list()}")
     lines.append(f"  history: {study.history_url}")
@@ -241,7 +242,10 @@ def study_text(study: StudyDigest) -> list[str]:
 
 
 def render_text(digest: Digest, header: str | None = None) -> str:
-    """The plain-text digest: a header line, then each study with its changes."""
+    """The plain-text digest: a header line, then each study with its changes.
+
+    Record text is :func:`~monitor.textsafe.printable`: one line per change, no escapes obeyed.
+    """
     if digest.test:
         return TEST_TEXT
     lines = [header or headline(digest)]
@@ -250,7 +254,7 @@ def render_text(digest: Digest, header: str | None = None) -> str:
         lines.extend(study_text(study))
     for heading, groups in notice_sections(digest.notices):
         lines += ["", f"{heading}:"]
-        lines += [f"  {ids_text(ids)}: {text}" for ids, text in groups]
+        lines += [printable(f"  {ids_text(ids)}: {text}") for ids, text in groups]
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ from monitor.notify.digest import (
 )
 from monitor.palette import FONT, LINK, MUTED, RULE, SEVERITY_COLOURS, TEXT
 from monitor.rollup import Line
+from monitor.textsafe import printable
 
 BODY = f"font:15px/1.45 {FONT};color:{TEXT};margin:0 auto;max-width:760px;padding:16px"
 H1 = "font-size:1.3em;margin:0 0 .6em"
@@ -110,4 +111,5 @@ def link_to(url: str) -> str:
 
 
 def esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    """HTML-escaped, control characters shown (:func:`monitor.textsafe.printable`)."""
+    return html.escape(printable(text), quote=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor import registries
-from monitor.configkit import QueryWatch, Table, WatchConfig
+from monitor.configkit import MAX_TIMEOUT, QueryWatch, Table, WatchConfig, check_header
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import SEVERITIES
 from monitor.notify.channel import ChannelBase, ChannelSpec
@@ -63,23 +63,22 @@ def parse(t: Table) -> EmailNotifyConfig:
     routes = t.get("study_recipients", dict, {})
     study_recipients = {}
     for nct, rcpts in routes.items():
-        key = registries.trial_id(nct, t.key(f"study_recipients.{nct}"))
+        where = t.key(f"study_recipients.{nct}")
+        key = registries.trial_id(nct, where)
         if not isinstance(rcpts, list) or not all(isinstance(r, str) for r in rcpts):
-            raise ConfigError(
-                f"{t.key(f'study_recipients.{nct}')}: expected a list of addresses, got {rcpts!r}"
-            )
-        study_recipients[key] = tuple(rcpts)
+            raise ConfigError(f"{where}: expected a list of addresses, got {rcpts!r}")
+        study_recipients[key] = tuple(check_header(r, f"{where}[{i}]") for i, r in enumerate(rcpts))
     cfg = EmailNotifyConfig(
         enabled=t.get("enabled", bool, d.enabled),
-        host=t.get("host", str, d.host),
+        host=t.header("host", d.host),
         port=t.positive("port", d.port, int),
         security=t.choice("security", ("starttls", "ssl", "none"), d.security),
-        username=t.get("username", str, d.username),
+        username=_username(t, d.username),
         password_env=t.get("password_env", str, d.password_env),
-        sender=t.get("sender", str, d.sender),
-        recipients=t.strings("recipients"),
+        sender=t.header("sender", d.sender),
+        recipients=t.headers("recipients"),
         min_severity=t.choice("min_severity", SEVERITIES, d.min_severity),
-        timeout=t.positive("timeout", d.timeout),
+        timeout=t.positive("timeout", d.timeout, high=MAX_TIMEOUT, unit=" (seconds)"),
         study_recipients=study_recipients,
         ca_file=_ca_file(t),
     )
@@ -94,8 +93,15 @@ def parse(t: Table) -> EmailNotifyConfig:
     return cfg
 
 
+def _username(t: Table, default: str) -> str:
+    """Optional (empty: a relay without login); when set, it goes into an SMTP command."""
+    value = t.get("username", str, default)
+    return check_header(value, t.key("username")) if value else value
+
+
 def _ca_file(t: Table) -> str | None:
-    value = t.get("ca_file", str, None)
+    """From the config file's folder when relative."""
+    value = t.path("ca_file", None)
     if value is not None and not Path(value).is_file():
         raise ConfigError(f"{t.key('ca_file')}: {value!r} is not a readable file")
     return value
@@ -309,4 +315,10 @@ def build(config: EmailNotifyConfig, watch: WatchConfig) -> EmailNotifier:
     return EmailNotifier(config, watch.queries)
 
 
-SPEC = ChannelSpec(KIND, parse, build, check)
+def secrets(config: EmailNotifyConfig) -> set[str]:
+    """The SMTP password and the forms AUTH sends it in, when a login is configured."""
+    password = os.environ.get(config.password_env, "") if config.username else ""
+    return set(secret_forms(config.username, password)) if password else set()
+
+
+SPEC = ChannelSpec(KIND, parse, build, check, secrets)

@@ -4,24 +4,36 @@ In ``json`` format each change is one object with ``trial_id, registry, category
 field, old_value, new_value, summary, detected_at, run_id``; a notice (a study failing or recovered)
 is one object with ``event`` set to ``failing`` or ``recovered``, and a delivery the outbox gave
 up on is one object with ``event`` set to ``delivery_failed``.
+
+A file receives each digest whole and once (:func:`append_whole`): written with one locked
+``O_APPEND`` write and synced (``fsync``) before the outbox marks it sent; a write that fails
+part way (a full disk) is cut back off before the error is raised, so the retry starts clean;
+and a partial copy of the digest that a killed process left at the end is removed before the
+digest is written again. Only a file can promise this: stderr gets a digest at least once.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 
-from monitor import registries
+from monitor import private, registries
 from monitor.configkit import Table, WatchConfig
 from monitor.errors import DeliveryError
 from monitor.models import SEVERITIES
 from monitor.notify.channel import ChannelBase, ChannelSpec
 from monitor.notify.digest import Digest, render_log_text, render_text
+from monitor.textsafe import json_safe, printable
+
+log = logging.getLogger(__name__)
 
 KIND = "log"
 
@@ -41,7 +53,7 @@ def parse(t: Table) -> LogNotifyConfig:
         enabled=t.get("enabled", bool, d.enabled),
         format=t.choice("format", ("text", "json"), d.format),
         min_severity=t.choice("min_severity", SEVERITIES, d.min_severity),
-        file=t.get("file", str, d.file),
+        file=t.path("file", d.file),  # from the config file's folder when relative
     )
     t.done()
     return cfg
@@ -83,9 +95,9 @@ class LogNotifier(ChannelBase):
     def notice(self, text: str, **fields: Any) -> bool:
         """A one-line operational notice (e.g. a delivery given up) on this channel."""
         if self.config.format == "json":
-            self._emit(orjson.dumps({**fields, "message": text}).decode())
+            self._emit(json_safe(orjson.dumps({**fields, "message": text}).decode()))
         else:
-            self._emit(f"trialmon: {text}")
+            self._emit(f"trialmon: {printable(text)}")
         return True
 
     def _emit(self, text: str) -> None:
@@ -96,14 +108,80 @@ class LogNotifier(ChannelBase):
 
     def _write(self, text: str) -> None:
         if self.config.file:
-            path = Path(self.config.file)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as f:
-                f.write(text)
+            append_whole(Path(self.config.file), text.encode("utf-8"))
             return
         stream = self.stream or sys.stderr
         stream.write(text)
         stream.flush()
+
+
+# ---------------------------------------------------------------- a file, whole and once
+
+
+def append_whole(path: Path, data: bytes) -> None:
+    """Append ``data`` (lines ending with a line feed) to ``path`` whole or not at all.
+
+    Under an exclusive ``flock`` (a ``notify --test`` beside a cycle): a partial copy of
+    ``data`` at the end of the file is removed first; then ``data`` is written and synced,
+    and if any of that fails the file is cut back to where it ended, and the error raised.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, private.MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        end = _drop_partial_copy(fd, data)
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        except OSError:
+            _cut(fd, end)
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]  # a short write, then the error on the next one
+
+
+def _cut(fd: int, size: int) -> None:
+    try:
+        os.ftruncate(fd, size)
+    except OSError as e:  # the next attempt removes the partial copy (_drop_partial_copy)
+        log.warning("log file: could not remove a partly written digest: %s", e)
+
+
+def _drop_partial_copy(fd: int, data: bytes) -> int:
+    """Remove a partial copy of ``data`` from the end of the file; returns the file's size.
+
+    A partial copy is a proper, non-empty beginning of ``data`` that starts a line and runs
+    to the end of the file: what a process killed while writing ``data`` leaves. A digest's
+    first line names its counts (text) or its run (JSON), so an earlier digest is never one.
+    """
+    size = os.fstat(fd).st_size
+    longest = min(size, len(data) - 1)
+    if longest <= 0:
+        return size
+    start = size - longest
+    before = os.pread(fd, 1, start - 1) if start else b"\n"
+    tail = os.pread(fd, longest, start)
+    for offset in _line_starts(tail, before == b"\n"):
+        if data.startswith(tail[offset:]):
+            log.info("log file: removing %d bytes of a digest cut short", longest - offset)
+            os.ftruncate(fd, start + offset)
+            return start + offset
+    return size
+
+
+def _line_starts(tail: bytes, first: bool) -> Iterator[int]:
+    if first:
+        yield 0
+    at = tail.find(b"\n")
+    while 0 <= at < len(tail) - 1:
+        yield at + 1
+        at = tail.find(b"\n", at + 1)
 
 
 def json_lines(digest: Digest) -> str:
@@ -137,7 +215,7 @@ def json_lines(digest: Digest) -> str:
                 "run_id": digest.run_id,
             }
         )
-    return "\n".join(orjson.dumps(line).decode() for line in lines)
+    return "\n".join(json_safe(orjson.dumps(line).decode()) for line in lines)
 
 
 def build(config: LogNotifyConfig, watch: WatchConfig) -> LogNotifier:

@@ -3,7 +3,10 @@
 Which files hold which studies is each registry's knowledge (``Registry.offline``: its
 suffixes, its JSON shapes, its other file formats); this module lists the directory, parses
 a JSON file once and offers it to each registry in turn. Other files (other suffixes, hidden
-files, ``README*``) are skipped; subfolders are not read.
+files, ``README*``) are skipped; subfolders are not read. A symbolic link is followed only to a
+file inside the directory: one that loops, dangles or leaves the directory is an error naming
+it, and the other files go on. A file larger than a record may have
+(``limits.MAX_RECORD_BYTES``) is an error naming it, and is not read.
 
 Errors are values: a malformed file yields a ``StudyError`` naming it and the other files go
 on; a study held by two files yields one ``StudyError`` naming both and no record. The
@@ -27,6 +30,7 @@ import orjson
 
 from monitor import registries
 from monitor.errors import ParseError, RecordError, SourceError
+from monitor.limits import MAX_RECORD_BYTES, too_large
 from monitor.models import Item, RawRecord, RecordEvent, StudyError
 from monitor.registries.base import FileRead, Offline
 
@@ -66,13 +70,19 @@ def iter_records(
     (default: every registry of the table).
     """
     reader = _Reader(shapes if shapes is not None else registries.offline_shapes())
-    files = _record_files(directory, reader.suffixes)
-    return _both_passes(reader, files, {trial_id.upper() for trial_id in watched}, known)
+    files, unreadable = _record_files(directory, reader.suffixes)
+    wanted = {trial_id.upper() for trial_id in watched}
+    return _both_passes(reader, files, wanted, known, unreadable)
 
 
 def _both_passes(
-    reader: _Reader, files: list[str], wanted: set[str], known: Known | None
+    reader: _Reader,
+    files: list[str],
+    wanted: set[str],
+    known: Known | None,
+    unreadable: Sequence[StudyError] = (),
 ) -> Iterator[Item]:
+    yield from unreadable
     index: dict[str, list[int]] = {}
     scanned: dict[int, str | None] = {}  # file number -> key, for the files _scan indexed
     for number, path in enumerate(files):
@@ -167,6 +177,7 @@ def _records_of(reader: _Reader, pending: _Pending) -> Iterator[Item]:
     studies, errors = _read(reader, path, raw)
     if pending.scanned:  # not parsed by the first pass, so its errors were not yielded yet
         yield from errors
+    size = len(raw) // max(1, len(studies)) if raw is not None else 0  # a page: its share
     for study in studies:
         if study.trial_id in expected:
             expected.discard(study.trial_id)
@@ -178,6 +189,7 @@ def _records_of(reader: _Reader, pending: _Pending) -> Iterator[Item]:
                 version=study.version,
                 source_key=key,
                 registry=study.registry,
+                size=size,
             )
     if pending.scanned and errors:
         return
@@ -198,29 +210,75 @@ def _duplicates(index: dict[str, list[int]], files: list[str]) -> Iterator[Study
 # -- listing -----------------------------------------------------------------------------------
 
 
-def _record_files(directory: Path, suffixes: tuple[str, ...]) -> list[str]:
+def _record_files(directory: Path, suffixes: tuple[str, ...]) -> tuple[list[str], list[StudyError]]:
+    """The record files of ``directory`` by name, and an error per entry that cannot be read.
+
+    A symbolic link is followed only to a file inside the directory (its real path under the
+    directory's real path); a link that loops, dangles or leaves the directory is that
+    entry's error, and the other files go on.
+    """
     if not directory.exists():
         raise SourceError(f"offline source directory {directory} does not exist")
     if not directory.is_dir():
         raise SourceError(f"offline source {directory} is not a directory")
+    root = os.path.realpath(directory)
+    paths: list[str] = []
+    unreadable: list[StudyError] = []
     try:
         with os.scandir(directory) as entries:
-            # str, not Path: a Path per file costs more; one directory, so paths sort as names
-            paths = sorted(e.path for e in entries if _is_record_file(e, suffixes))
+            for entry in entries:
+                if _is_record_name(entry, suffixes):
+                    _sort_entry(entry, root, directory, paths, unreadable)
     except OSError as e:
         raise SourceError(f"cannot list offline source directory {directory}: {e}") from e
+    paths.sort()  # str, not Path: a Path per file costs more; one directory: sorted as names
     logger.debug("%s: %d record files", directory, len(paths))
-    return paths
+    return paths, unreadable
 
 
-def _is_record_file(entry: os.DirEntry[str], suffixes: tuple[str, ...]) -> bool:
+def _sort_entry(
+    entry: os.DirEntry[str],
+    root: str,
+    directory: Path,
+    paths: list[str],
+    unreadable: list[StudyError],
+) -> None:
+    """Put a record-named entry into ``paths`` (a file to read) or ``unreadable``, or skip it."""
+    if not entry.is_symlink():
+        if entry.is_file(follow_symlinks=False):
+            paths.append(entry.path)
+        return
+    problem, is_file = _link_problem(entry.path, root, directory)
+    if problem:
+        unreadable.append(StudyError(None, f"{entry.path}: {problem}", transient=False))
+    elif is_file:
+        paths.append(entry.path)
+
+
+def _link_problem(path: str, root: str, directory: Path) -> tuple[str | None, bool]:
+    """Why a symbolic link is not followed (None if it is), and whether it leads to a file."""
+    try:
+        target = os.path.realpath(path, strict=True)
+        is_file = os.path.isfile(target)
+    except OSError as e:
+        return f"cannot follow the symbolic link: {e.strerror or e}", False
+    if os.path.commonpath([root, target]) != root:
+        message = (
+            f"a symbolic link to {target}, outside {directory}: "
+            "not followed (copy the file into the directory)"
+        )
+        return message, is_file
+    return None, is_file
+
+
+def _is_record_name(entry: os.DirEntry[str], suffixes: tuple[str, ...]) -> bool:
     name = entry.name
     if name.startswith(".") or name.upper().startswith("README"):
         return False
     if not name.lower().endswith(suffixes):
         logger.debug("skipping %s: not a %s file", entry.path, " or ".join(suffixes))
         return False
-    return entry.is_file()
+    return True
 
 
 # -- the first pass's shortcut, and reading one file through the registries' shapes ----------
@@ -245,8 +303,7 @@ def _read(
     """The studies of one file, and the errors that stop some or all of them being read."""
     try:
         if raw is None:
-            with open(path, "rb") as f:
-                raw = f.read()
+            raw = _read_file(path)
         return reader.studies(path, raw.removeprefix(codecs.BOM_UTF8))
     except ParseError as e:
         return [], [StudyError(None, str(e), transient=False)]
@@ -316,20 +373,39 @@ def _bytes(path: str) -> bytes | None:
     """The bytes of a file, or ``None`` if it cannot be read (``_read`` then reports why).
 
     ``os.open``/``os.read`` sized by ``fstat``: no file object per file. Reads until end of
-    file, so a file that grows after the ``fstat`` is still read whole.
+    file, so a file that grows after the ``fstat`` is still read whole, up to the size a record
+    may have (``limits.MAX_RECORD_BYTES``): a larger file is ``None`` too, and is not read.
     """
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
-        raw = os.read(fd, os.fstat(fd).st_size)  # exactly: no resize of the bytes read
-        more = os.read(fd, 1)  # at the end of the file unless it grew
-        while more:
-            raw += more
-            more = os.read(fd, READ_MORE)
-        return raw
-    except OSError:
+        return _within_limit(fd)
+    except (OSError, RecordError):
         return None
+    finally:
+        os.close(fd)
+
+
+def _within_limit(fd: int) -> bytes:
+    """All the bytes of an open file; RecordError when there are more than a record may have."""
+    size = os.fstat(fd).st_size
+    if size > MAX_RECORD_BYTES:
+        raise RecordError(too_large(size))
+    raw = os.read(fd, size)  # exactly: no resize of the bytes read
+    more = os.read(fd, 1)  # at the end of the file unless it grew
+    while more:
+        raw += more
+        if len(raw) > MAX_RECORD_BYTES:
+            raise RecordError(too_large(None))
+        more = os.read(fd, READ_MORE)
+    return raw
+
+
+def _read_file(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return _within_limit(fd)
     finally:
         os.close(fd)

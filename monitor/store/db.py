@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlite_utils import Database
 
+from monitor import private
 from monitor.models import SEVERITIES
 
 BATCH = 500  # ids per "in (...)" query: well below SQLite's limit of host parameters
@@ -52,6 +53,7 @@ class WriterDatabase(Database):
 def connect(path: Path) -> Database:
     """A writer connection in WAL mode that waits up to 30 s for another writer."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    private.create(path)  # 0600: SQLite gives the WAL and -shm files the same mode
     conn = sqlite3.connect(str(path), timeout=30)
     try:
         db = WriterDatabase(conn)

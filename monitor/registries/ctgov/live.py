@@ -39,6 +39,7 @@ from monitor.errors import (
     FetchError,
     NotFoundError,
     PermanentFetchError,
+    TooLargeError,
     TransientFetchError,
 )
 from monitor.http import Http, json_body
@@ -511,10 +512,20 @@ class CtgovSource:
             yield from self._records_of(plan, batch)
 
     def _records_of(self, plan: Plan, batch: list[str]) -> Iterator[Item]:
+        """The records of one batch; an answer over the size limit is asked again in halves,
+        down to the one study whose record is too large (that study's error)."""
         try:
             studies = self.api.search(
                 {"filter.ids": ",".join(batch), "pageSize": self.api.page_size}
             )
+        except TooLargeError as e:
+            if len(batch) > 1:
+                half = len(batch) // 2
+                yield from self._records_of(plan, batch[:half])
+                yield from self._records_of(plan, batch[half:])
+            else:
+                yield self.fetch_error(plan.fetch[batch[0]], e)
+            return
         except FetchError as e:
             yield from self.batch_errors([plan.fetch[n] for n in batch], e)
             return
