@@ -103,6 +103,7 @@ class _Group:
     new: Any
     diffs: tuple[Difference, ...]
     vocabulary: Vocabulary
+    derived: str | None = None  # how the new record's status was derived, if it was
 
     @property
     def field(self) -> str:
@@ -369,10 +370,61 @@ def _field(category: str, severity: str) -> Handler:
 
 
 def _overall_status(g: _Group) -> list[Change]:
-    """Critical when the registry's vocabulary says so of the new status; in its own words."""
+    """Critical when the registry's vocabulary says so of the new status; in its own words.
+
+    A status the registry derives from its dates (``status.derived``) says so: it can move
+    with the calendar alone, without anyone editing the record.
+    """
     severity = "critical" if g.vocabulary.critical(g.new) else "major"
     summary = f"{g.label()}: {_status_word(g.old)} → {_status_word(g.new)}"
+    if g.derived:
+        summary += f" ({g.derived})"
     return [_change("status", g.field, severity, g.old, g.new, summary)]
+
+
+# ---------------------------------------------------------------- per country
+
+BY_COUNTRY = "_by_country"
+
+
+def _by_key_label(g: _Group, field: str | None = None) -> str:
+    """``Status`` of ``status.by_country``, ``End`` of ``dates.end_by_country`` (or the
+    registry's own words for the field)."""
+    field = field or g.field
+    label = g.vocabulary.labels.get(field)
+    return label or _label(field.removesuffix(BY_COUNTRY).removesuffix(".by_country"))
+
+
+def _transitions(old: Any, new: Any) -> list[tuple[Any, Any, list[str]]]:
+    """The keys of two maps grouped by their move: ``[(old value, new value, [keys])]``."""
+    old, new = old or {}, new or {}
+    moves: dict[bytes, tuple[Any, Any, list[str]]] = {}
+    for key in sorted(set(old) | set(new)):
+        o, n = old.get(key), new.get(key)
+        if o != n:
+            moves.setdefault(json_key([o, n]), (o, n, []))[2].append(key)
+    return list(moves.values())
+
+
+def _names(keys: list[str]) -> str:
+    return keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " and " + keys[-1]
+
+
+def _status_by_country(g: _Group) -> list[Change]:
+    """One row per distinct move of the member states' statuses (``Status in France and
+    Spain: A → B``); major when the new words are critical (a halt in one country)."""
+    label = _by_key_label(g)
+    return [
+        _change(
+            "status",
+            g.field,
+            "major" if g.vocabulary.critical(n) else "minor",
+            o,
+            n,
+            f"{label} in {_names(keys)}: {_status_word(o)} → {_status_word(n)}",
+        )
+        for o, n, keys in _transitions(g.old, g.new)
+    ]
 
 
 def _status_word(value: Any) -> str:
@@ -415,7 +467,29 @@ def _days(n: int) -> str:
     return f"{n:+d} day" if abs(n) == 1 else f"{n:+d} days"
 
 
+def _is_date_map(value: Any) -> bool:
+    """A map of dates by country (``dates.end_by_country``), not a date itself."""
+    return isinstance(value, dict) and "date" not in value
+
+
+def _dates_by_country(g: _Group) -> list[Change]:
+    """One row per distinct move of a date across countries, with its day shift; minor (the
+    trial's own dates carry the major rows)."""
+    label = _by_key_label(g)
+    changes = []
+    for o, n, keys in _transitions(g.old, g.new):
+        od, nd = (o or {}).get("date"), (n or {}).get("date")
+        summary = f"{label} in {_names(keys)}: {od or NONE} → {nd or NONE}"
+        shift = date_shift(od, nd)
+        if shift:
+            summary += f" ({_days(shift)})"
+        changes.append(_change("dates", g.field, "minor", o, n, summary))
+    return changes
+
+
 def _date_change(g: _Group) -> list[Change]:
+    if _is_date_map(g.old) or _is_date_map(g.new):
+        return _dates_by_country(g)
     old, new = g.old or {}, g.new or {}
     od, nd = old.get("date"), new.get("date")
     label = g.label()
@@ -450,15 +524,45 @@ def percent(old: int, new: int) -> str:
     return f"{pct:+.1f}%" if abs(pct) < 1 else f"{pct:+.0f}%"
 
 
+_ENROLLMENT_OWN = ("count", "type")
+
+
 def _enrollment(g: _Group) -> list[Change]:
+    """The count (and its type) in one row; each other part of the section (a registry's
+    target, its planned subjects by country) in minor rows of its own."""
     old, new = g.old or {}, g.new or {}
     oc, nc = old.get("count"), new.get("count")
+    changes = []
     summary = f"Enrollment: {_show_count(old)} → {_show_count(new)}"
-    if oc == nc:
-        return [_change("enrollment", "enrollment.type", "minor", g.old, g.new, summary)]
-    if oc and nc is not None:
-        summary += f" ({percent(oc, nc)})"
-    return [_change("enrollment", "enrollment.count", "major", g.old, g.new, summary)]
+    own = {k: old.get(k) for k in _ENROLLMENT_OWN}, {k: new.get(k) for k in _ENROLLMENT_OWN}
+    if oc != nc:
+        if oc and nc is not None:
+            summary += f" ({percent(oc, nc)})"
+        changes.append(_change("enrollment", "enrollment.count", "major", g.old, g.new, summary))
+    elif own[0] != own[1]:
+        changes.append(_change("enrollment", "enrollment.type", "minor", g.old, g.new, summary))
+    for key in sorted((set(old) | set(new)) - set(_ENROLLMENT_OWN)):
+        o, n = old.get(key), new.get(key)
+        if o != n and not (key == "target" and o == oc and n == nc):  # the count said it
+            changes += _enrollment_part(g, f"enrollment.{key}", o, n)
+    return changes
+
+
+def _enrollment_part(g: _Group, field: str, old: Any, new: Any) -> list[Change]:
+    label = _by_key_label(g, field)
+    if not isinstance(old, dict | None) or not isinstance(new, dict | None):
+        return [_change("enrollment", field, "minor", old, new, _counted(label, old, new))]
+    return [
+        _change("enrollment", field, "minor", o, n, _counted(f"{label} in {_names(keys)}", o, n))
+        for o, n, keys in _transitions(old, new)
+    ]
+
+
+def _counted(label: str, old: Any, new: Any) -> str:
+    summary = f"{label}: {_show(old)} → {_show(new)}"
+    if isinstance(old, int) and isinstance(new, int) and old:
+        summary += f" ({percent(old, new)})"
+    return summary
 
 
 # ---------------------------------------------------------------- results
@@ -892,6 +996,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(("status", "overall_status"), 2, _overall_status),
     _Rule(("status", "why_stopped"), 2, _field("status", "major")),
     _Rule(("status", "early_termination"), 2, _field("status", "critical")),
+    _Rule(("status", "by_country"), 2, _status_by_country),
     _Rule(("status",), 2, _field("status", "minor")),
     _Rule(("dates",), 2, _date_change),
     _Rule(("enrollment",), 1, _enrollment),
@@ -961,6 +1066,15 @@ def _get(view: Any, path: tuple[str, ...]) -> Any:
     return view
 
 
+CALENDAR_MOVE = "derived from the dates: the calendar moved it, the record was not edited"
+DERIVED = "derived from the record's dates and overrides"
+
+
+def _derivation(diffs: Sequence[Difference]) -> str:
+    """How a derived status moved: by the calendar alone when nothing else of the record did."""
+    return CALENDAR_MOVE if all(d.path[0] == "status" for d in diffs) else DERIVED
+
+
 def _groups(
     diffs: Sequence[Difference],
     old: Mapping[str, Any],
@@ -972,8 +1086,12 @@ def _groups(
         for rule, d in _route(diff):
             key = (_RULES.index(rule), d.path[: rule.depth])
             found.setdefault(key, []).append(d)
+    derived = _derivation(diffs) if _get(new, ("status", "derived")) is True else None
     return [
-        (_RULES[i], _Group(path, _get(old, path), _get(new, path), tuple(ds), vocabulary))
+        (
+            _RULES[i],
+            _Group(path, _get(old, path), _get(new, path), tuple(ds), vocabulary, derived),
+        )
         for (i, path), ds in found.items()
     ]
 

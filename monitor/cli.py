@@ -193,12 +193,26 @@ def offline_items(config: Config, directory: Path, store: Store | None = None) -
 
 
 def live_kinds(source: str, config: Config) -> tuple[str, ...] | None:
-    """The registries a live cycle over ``source`` asks; None when it names no live source."""
+    """The registries a live cycle over ``source`` asks; None when it names no live source.
+
+    What the config watches in a registry the source leaves out is named in a warning.
+    """
     if source != LIVE and source not in registries.REGISTRIES:
         return None
     from monitor.sources import live  # httpx: only for a live cycle
 
-    return live.kinds(config, source)
+    kinds = live.kinds(config, source) or ()
+    skipped = live.uncovered(config, kinds)
+    if skipped:
+        log.warning(
+            'not checked in this cycle: %s; source "%s" asks only %s (source = "%s" asks '
+            "every registry with something watched)",
+            "; ".join(skipped),
+            source,
+            registries.get(source).title,  # only a one-registry source leaves any out
+            LIVE,
+        )
+    return kinds
 
 
 def live_items(

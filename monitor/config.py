@@ -65,9 +65,9 @@ def _default_registries() -> dict[str, LiveConfig]:
 @dataclass(frozen=True)
 class Config:
     database: Path = Path("snapshots/history.db")
-    # "live" (every registry with something watched), a registry's kind (only that one; the
-    # default: the first registry's), or a directory of offline records
-    source: str = field(default_factory=lambda: registries.default().kind)
+    # "live" (the default: every registry with something watched), a registry's kind (only
+    # that one), or a directory of offline records
+    source: str = LIVE
     registries: Mapping[str, LiveConfig] = field(default_factory=_default_registries)
     watch: WatchConfig = field(default_factory=WatchConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -258,7 +258,7 @@ def parse_config(
     sections of plugins, through ``Table.path``)."""
     top = Table("[]", dict(data), base=str(base))
     database = top.get("database", str, "snapshots/history.db")
-    source = top.get("source", str, registries.default().kind)
+    source = top.get("source", str, LIVE)
     if not database.strip():
         raise ConfigError("database: must not be empty")
     if "\x00" in database:

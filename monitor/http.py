@@ -129,20 +129,33 @@ class Http:
         """The full URL a GET of ``path`` with ``params`` goes to."""
         return str(self.client.build_request("GET", path, params=params).url)
 
-    def get(self, path: str, params: Params | None = None) -> httpx.Response:
+    def get(
+        self, path: str, params: Params | None = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
         """A response with status 2xx or 3xx; retries what is worth retrying, raises the rest."""
-        return self.request("GET", path, params=params)
+        return self.request("GET", path, params=params, headers=headers)
 
     def post_json(self, path: str, body: Any, params: Params | None = None) -> Any:
         """The parsed JSON answer to a POST of ``body`` as JSON (a search API's request)."""
         return json_body(self.request("POST", path, params=params, json=body))
 
     def request(
-        self, method: str, path: str, *, params: Params | None = None, json: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Any request, with the same rate limit, retries and errors as :meth:`get`."""
+        """Any request, with the same rate limit, retries and errors as :meth:`get`
+        (``headers``: beside the client's, e.g. the ``Accept`` of an XML API)."""
         request = self.client.build_request(
-            method, path, params=params, json=json, headers={"User-Agent": USER_AGENT}
+            method,
+            path,
+            params=params,
+            json=json,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
         )
         url = str(request.url)
         attempt = 0

@@ -19,6 +19,7 @@ from monitor import normalize, registries
 from monitor.classify import apply_severity, classify, record_change
 from monitor.compare import compare
 from monitor.configkit import ChangesConfig
+from monitor.crosscheck import cross_check
 from monitor.errors import RecordError
 from monitor.models import (
     Change,
@@ -63,6 +64,10 @@ def run_cycle(cycle: Cycle, items: Iterable[Item]) -> RunReport:
             cycle.on_progress(len(batch))
         if cycle.should_stop():
             report.status = "stopped"
+        else:  # the newest records of every registry are in: where do they disagree?
+            report.changes.extend(
+                cross_check(cycle.store, iso(cycle.now), report.run_id, cycle.rules)
+            )
     return report
 
 
@@ -310,6 +315,7 @@ def new_snapshot(
     source_hash: str | None = None,
 ) -> NewSnapshot:
     facts = normalize.facts(record)
+    links = registries.links_of(record)
     return NewSnapshot(
         trial_id=raw.trial_id,
         registry=facts.registry,
@@ -323,6 +329,7 @@ def new_snapshot(
         changes=changes,
         version=raw.version,
         source_hash=source_hash,
+        links=links,
     )
 
 

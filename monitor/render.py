@@ -97,7 +97,14 @@ def history_table(data: Mapping[str, Any]) -> RenderableType:
         status(data.get("overall_status")),
         f", first seen {data.get('first_seen')}",
     )
+    if data.get("also_registered_as"):
+        header.append(f"\n{also_line(data['also_registered_as'])}")
     return Group(header, grid)
+
+
+def also_line(entries: Sequence[Mapping[str, Any]]) -> str:
+    """``Also registered as: <id> (<registry>), ...``."""
+    return "Also registered as: " + ", ".join(f"{e['id']} ({e['title']})" for e in entries)
 
 
 def _no_change(index: int) -> str:
@@ -107,6 +114,8 @@ def _no_change(index: int) -> str:
 def history_lines(data: Mapping[str, Any]) -> Iterator[str]:
     yield history_title(data)
     yield f"status {data['overall_status']}, first seen {data['first_seen']}"
+    if data.get("also_registered_as"):
+        yield also_line(data["also_registered_as"])
     for index, version in enumerate(data["versions"]):
         yield ""
         yield f"#{version['snapshot_id']}  {version['captured_at']}  ({version['source']})"
@@ -188,6 +197,8 @@ def watch_hint(row: Mapping[str, Any]) -> str:
 def study_notes(row: Mapping[str, Any]) -> Text:
     """The title, then what needs the reader's attention (a failure, not being watched)."""
     notes = text(row["title"])
+    if row.get("also_registered_as"):
+        notes.append(f"\n{also_line(row['also_registered_as'])}", style="dim")
     if failure(row):
         notes.append("\n" + printable(f"failing: {failure(row)}"), style="red")
     if unwatched(row):
@@ -252,5 +263,7 @@ def studies_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         ]
         if failure(row):
             cells.append(f"FAILING {failure(row)}")
+        if row.get("also_registered_as"):
+            cells.append("also " + ", ".join(e["id"] for e in row["also_registered_as"]))
         cells.append(row["title"] or "")
         yield "  ".join(cells).rstrip()

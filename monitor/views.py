@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from monitor import registries
+from monitor import crosscheck, registries
 from monitor.classify import classify
 from monitor.compare import compare
 from monitor.configkit import ChangesConfig
@@ -48,6 +48,7 @@ def history(store: Store, trial_id: str) -> dict[str, Any]:
     study = store.study(trial_id)
     if study is None:
         raise UsageError(not_stored(store, trial_id))
+    study["also_registered_as"] = crosscheck.also_registered(store, [trial_id]).get(trial_id, [])
     versions = []
     for snap in store.snapshots_of(trial_id):
         rows = store.changes_into(snap["id"])
@@ -169,8 +170,14 @@ def studies(
         kind = registries.kind_of(trial_id)
         rows[trial_id] = {"trial_id": trial_id, "registry": kind, **UNKNOWN_STUDY,
                           **_failing_watch(failures, trial_id)}  # fmt: skip
+    also = crosscheck.also_registered(store, sorted(rows))
     out = [
-        {**row, "watched": trial_id in wanted, "known": row["first_seen"] is not None}
+        {
+            **row,
+            "watched": trial_id in wanted,
+            "known": row["first_seen"] is not None,
+            "also_registered_as": also.get(trial_id, []),
+        }
         for trial_id, row in sorted(rows.items())
     ]
     return [r for r in out if r["consecutive_failures"]] if failing else out

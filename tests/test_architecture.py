@@ -169,7 +169,13 @@ def test_only_the_store_talks_to_sqlite() -> None:
 
 # ---------------------------------------------------------------- the pure core
 
-CORE = ("monitor.normalize", "monitor.compare", "monitor.classify", "monitor.spelling")
+CORE = (
+    "monitor.normalize",
+    "monitor.compare",
+    "monitor.classify",
+    "monitor.spelling",
+    "monitor.crossref",
+)
 IO_MODULES = {
     "sqlite3",
     "sqlite_utils",

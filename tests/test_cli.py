@@ -142,10 +142,16 @@ def test_a_registry_is_chosen_by_the_form_of_a_watched_id(tmp_path: Path) -> Non
     config = parse_config({"watch": {"studies": ["nct06009107"]}})
     assert config.watch.studies == ("NCT06009107",)
     assert registries.kind_of("NCT06009107") == "ctgov"
+    assert registries.kind_of("2024-513060-26-00") == "ctis"
+    assert registries.kind_of("ISRCTN41823570") == "isrctn"
     (tmp_path / "config.toml").write_text("[watch]\nstudies = ['2024-513060-2600']\n")
     result = trialmon("run", "--source", str(SEEDS), cwd=tmp_path)
     assert result.returncode == 2
-    assert "'2024-513060-2600' is not a trial id of any registry (an NCT id: " in result.stderr
+    assert "'2024-513060-2600' is not an EU CT number (YYYY-5NNNNN-CC-RR" in result.stderr
+    (tmp_path / "config.toml").write_text("[watch]\nstudies = ['T-0042']\n")
+    result = trialmon("run", "--source", str(SEEDS), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'T-0042' is not a trial id of any registry (an NCT id: " in result.stderr
 
 
 def test_run_quiet_speaks_only_of_changes_and_failures(tmp_path: Path) -> None:
@@ -157,7 +163,7 @@ def test_run_quiet_speaks_only_of_changes_and_failures(tmp_path: Path) -> None:
     baseline = quiet(SEEDS / "earlier")
     assert (baseline.stdout, baseline.stderr) == ("", "")  # new studies, nothing changed
     changed = quiet(SEEDS)
-    assert changed.stdout.startswith("Checked 1 study: 0 new, 1 changed")
+    assert changed.stdout.startswith("Checked 2 studies: 0 new, 2 changed")
     assert "[critical] Overall status: NOT_YET_RECRUITING → WITHDRAWN" in changed.stderr
     again = quiet(SEEDS)
     assert (again.stdout, again.stderr) == ("", "")

@@ -17,7 +17,8 @@ from .conftest import ROOT
 
 def test_the_shipped_config_loads() -> None:
     config = load_config(str(ROOT / "config.toml"))
-    assert config.watch.studies == ("NCT06009107",)
+    assert config.watch.studies == ("NCT06009107", "2024-513060-26-00")
+    assert config.source == "live"
     assert config.database == ROOT / "snapshots/history.db"
     assert config.schedule.every_seconds == 6 * 3600
 
@@ -110,7 +111,7 @@ def test_env_variable_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_no_config_file_means_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TRIALMON_CONFIG", raising=False)
-    assert load_config().source == "ctgov"
+    assert load_config().source == "live"  # every registry with something watched
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("6h", 21600), ("30m", 1800), ("1d12h", 129600)])

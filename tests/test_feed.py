@@ -114,22 +114,26 @@ def demo(tmp_path: Path) -> Path:
 def test_feed_of_the_demo_database(demo: Path) -> None:
     result = trialmon("--db", "h.db", "feed", "--output", "public/feed.xml", cwd=demo)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "Wrote public/feed.xml (1 entry).\n"
+    assert result.stdout == "Wrote public/feed.xml (2 entries).\n"
     parsed = parse((demo / "public" / "feed.xml").read_bytes())
-    (entry,) = parsed.entries
-    assert entry.title.startswith(
+    entries = {e.title.split()[0]: e for e in parsed.entries}
+    nct, ctis = entries["NCT06009107"], entries["2024-513060-26-00"]
+    assert nct.title.startswith(
         "NCT06009107 [critical] Overall status: NOT_YET_RECRUITING → WITHDRAWN"
     )
-    assert entry.link == HISTORY.format("NCT06009107")
-    assert "Completion date: 2026-12-31 → 2027-12-30 (+364 days)" in entry.content[0].value
-    assert "Last update posted" not in entry.content[0].value  # info is below the default minor
+    assert nct.link == HISTORY.format("NCT06009107")
+    assert "Completion date: 2026-12-31 → 2027-12-30 (+364 days)" in nct.content[0].value
+    assert "Last update posted" not in nct.content[0].value  # info is below the default minor
+    assert ctis.link.startswith("https://euclinicaltrials.eu/")  # each registry's own page
+    assert "2024-513060-26-00" in ctis.link
 
 
 @pytest.mark.parametrize(
     ("args", "entries"),
     [
-        (["--min-severity", "critical"], 1),
-        (["--min-severity", "info"], 1),
+        (["--min-severity", "critical"], 2),
+        (["--min-severity", "info"], 2),
+        (["--study", "NCT06009107"], 1),
         (["--study", "NCT02576665"], 0),
         (["--since", "2999-01-01"], 0),
     ],

@@ -33,7 +33,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor import normalize
+from monitor import normalize, registries
 from monitor.classify import classify
 from monitor.compare import compare
 from monitor.config import ChangesConfig, Config, load_config, parse_config
@@ -160,7 +160,7 @@ def check_config(config: Config) -> None:
     for number in (section.requests_per_minute, section.timeout):
         assert math.isfinite(number) and number > 0
     assert config.notify.channels["email"].port < 65536
-    assert all(s.startswith("NCT") and len(s) == 11 for s in config.watch.studies)
+    assert all(registries.of_id(s) is not None for s in config.watch.studies)
     assert section.requests_per_minute >= 0.01 and section.timeout <= 3600
     email = config.notify.channels["email"]
     assert email.timeout <= 3600 and section.max_attempts <= 100

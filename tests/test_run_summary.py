@@ -59,4 +59,5 @@ def test_the_demo_run_says_why_a_change_was_not_notified(tmp_path: Path) -> None
             cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
-    assert "4 changes recorded: 3 notified, 1 not (administrative)" in done.stdout
+    # NCT06009107 (4 changes, 1 administrative) and the EU CTIS trial (8, 1 administrative)
+    assert "12 changes recorded: 10 notified, 2 not (administrative)" in done.stdout

@@ -118,6 +118,14 @@ def test_upgraded_records_are_what_the_normalizer_makes_today(old_db: Path) -> N
         store.close()
 
 
+def test_the_ids_stored_records_name_elsewhere_are_filled_in(old_db: Path) -> None:
+    """0010: each stored trial's ids in other registries, read from its newest record."""
+    upgraded(old_db)
+    links = rows(old_db, "select trial_id, registry, linked_id, kind from trial_links")
+    assert ("NCT00791778", "ctgov", "2008-004429-41", "eudract") in links
+    assert rows(old_db, "select count(*) from disagreements") == [(0,)]
+
+
 def test_the_live_source_state_moves_into_the_keyed_state(old_db: Path) -> None:
     old_tables = {
         name: [
@@ -175,7 +183,10 @@ def test_cycles_over_the_same_records_after_the_upgrade_report_nothing(
 ) -> None:
     before = counts(old_db)
     files = tmp_path / "files.toml"
-    files.write_text(f'database = "{old_db}"\n[notify.log]\nfile = "{tmp_path / "log"}"\n')
+    files.write_text(
+        f'database = "{old_db}"\n[watch]\nstudies = ["NCT06009107"]\n'  # (seeds/ has a CTIS trial)
+        f'[notify.log]\nfile = "{tmp_path / "log"}"\n'
+    )
     result = trialmon(files, "run", "--source", str(SEEDS))
     assert result.exit_code == 0, result.output
     assert "1 unchanged, 0 failed; 0 changes recorded" in result.output

@@ -49,7 +49,7 @@ def trialmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_starter_config_is_valid_and_watches_nothing() -> None:
     config = parse_config(tomllib.loads(watchlist.starter_config()))
     assert config.watch.studies == ()
-    assert config.source == "ctgov"
+    assert config.source == "live"
 
 
 def test_the_starter_config_shows_the_keys_of_the_example_config() -> None:
@@ -93,7 +93,7 @@ def test_add_creates_the_watch_table_when_missing(tmp_path: Path) -> None:
     ("value", "needle"),
     [
         ("NCT123", "ID: 'NCT123' is not an NCT id (NCT followed by 8 digits)"),
-        ("2024-5x3060-26-00", "'2024-5x3060-26-00' is not a trial id of any registry"),
+        ("T-0042", "'T-0042' is not a trial id of any registry"),
     ],
 )
 def test_a_bad_id_is_refused_and_the_file_untouched(

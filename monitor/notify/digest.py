@@ -17,6 +17,7 @@ import orjson
 from monitor import registries, rollup
 from monitor.english import count
 from monitor.models import severity_rank
+from monitor.registries.base import Registry
 from monitor.rollup import Line
 from monitor.textsafe import printable
 
@@ -24,10 +25,19 @@ TEST_SUBJECT = "[trialmon] test message"
 TEST_TEXT = "This is a test message from trialmon: if you read it, this channel works."
 
 
+def _registry(trial_id: str, registry: str) -> Registry:
+    kind = registry if registry in registries.REGISTRIES else registries.kind_of(trial_id)
+    return registries.get(kind)
+
+
 def history_url(trial_id: str, registry: str = "") -> str:
     """The registry's page of what changed in a trial (its history tab, else its page)."""
-    kind = registry if registry in registries.REGISTRIES else registries.kind_of(trial_id)
-    return registries.get(kind).links.history_page(trial_id)
+    return _registry(trial_id, registry).links.history_page(trial_id)
+
+
+def link_label(trial_id: str, registry: str = "") -> str:
+    """``history`` for a registry's page of changes, ``record`` for the trial's page."""
+    return "history" if _registry(trial_id, registry).links.history else "record"
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class StudyDigest:
     changes: tuple[DigestChange, ...]
     queries: tuple[str, ...] = ()  # the watched queries that found this study
     registry: str = ""  # its registry's kind (empty: the one whose ids have its form)
+    also: tuple[str, ...] = ()  # its registrations elsewhere: "<id> (<registry's name>)"
 
     @property
     def top_severity(self) -> str:
@@ -58,6 +69,11 @@ class StudyDigest:
     @property
     def history_url(self) -> str:
         return history_url(self.trial_id, self.registry)
+
+    @property
+    def link_label(self) -> str:
+        """What its link shows: ``history`` (the registry's page of changes) or ``record``."""
+        return link_label(self.trial_id, self.registry)
 
     def lines(self) -> list[Line]:
         """The changes as a person reads them: sites, contacts ... rolled up (monitor.rollup)."""
@@ -153,7 +169,10 @@ class Digest:
 def _study(data: Mapping[str, Any]) -> StudyDigest:
     changes = tuple(DigestChange(**c) for c in data["changes"])
     queries = tuple(data.get("queries", ()))
-    return StudyDigest(_trial(data), data["title"], changes, queries, data.get("registry", ""))
+    also = tuple(data.get("also", ()))
+    return StudyDigest(
+        _trial(data), data["title"], changes, queries, data.get("registry", ""), also
+    )
 
 
 def _notice(data: Mapping[str, Any]) -> Notice:
@@ -174,6 +193,7 @@ def build_digest(
     *,
     queries: Mapping[str, tuple[str, ...]] | None = None,
     notices: Iterable[Notice] = (),
+    also: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Digest:
     """Group change rows by study, keep those at or above ``min_severity``, order them."""
     floor = severity_rank(min_severity)
@@ -190,6 +210,7 @@ def build_digest(
             tuple(sorted(cs, key=lambda c: -severity_rank(c.severity))),
             (queries or {}).get(trial_id, ()),
             kinds[trial_id],
+            (also or {}).get(trial_id, ()),
         )
         for trial_id, cs in grouped.items()
     ]
@@ -233,11 +254,13 @@ def study_text(study: StudyDigest) -> list[str]:
     """A study's part of a text digest: heading, one line per change (rolled up), links."""
     title = f" — {study.title}" if study.title else ""
     lines = [printable(f"{study.trial_id}{title}")]
+    if study.also:
+        lines.append(printable(f"  also registered as {', '.join(study.also)}"))
     shown = study.lines()
     lines += [printable(f"  [{line.severity}] {line.text}") for line in shown]
     if any(line.rolled_up for line in shown):
         lines.append(f"  full list: {study.full_list()}")
-    lines.append(f"  history: {study.history_url}")
+    lines.append(f"  {study.link_label}: {study.history_url}")
     return lines
 
 

@@ -65,7 +65,9 @@ def study_html(study: StudyDigest) -> str:
     title = f" {esc(study.title)}" if study.title else ""
     shown = study.lines()
     items = "".join(change_html(line) for line in shown)
-    notes = [f"Record history: {link_to(study.history_url)}"]
+    notes = [f"Record {study.link_label}: {link_to(study.history_url)}"]
+    if study.also:
+        notes.insert(0, f"Also registered as {esc(', '.join(study.also))}")
     if any(line.rolled_up for line in shown):
         notes.insert(0, f"Full list: <code>{esc(study.full_list())}</code>")
     return (

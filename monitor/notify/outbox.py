@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from monitor import crosscheck
 from monitor.errors import DeliveryError
 from monitor.models import severity_rank
 from monitor.notify.channel import Channel
@@ -78,6 +79,7 @@ class Outbox:
         rows = self.store.run_changes(run_id)
         trial_ids = {r["trial_id"] for r in rows}
         titles, queries = self._titles(trial_ids), query_names(self.store, trial_ids)
+        also = crosscheck.also_text(self.store, sorted(trial_ids))
         with self.store.transaction():
             notices = take_notices(self.store, self.alert_after_failures)
             for channel, notifier in self.notifiers.items():
@@ -85,7 +87,14 @@ class Outbox:
                     continue
                 news = notices if _gets_notices(notifier) else []
                 digest = build_digest(
-                    run_id, now, rows, titles, notifier.min_severity, queries=queries, notices=news
+                    run_id,
+                    now,
+                    rows,
+                    titles,
+                    notifier.min_severity,
+                    queries=queries,
+                    notices=news,
+                    also=also,
                 )
                 self._insert(channel, notifier, digest)
 

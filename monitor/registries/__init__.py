@@ -8,14 +8,19 @@ offline shapes, backfill, links in digests, the store's upgrades) asks this modu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from typing import Any
 
+from monitor import crossref
 from monitor.errors import ConfigError
-from monitor.registries import ctgov
+from monitor.registries import ctgov, ctis, isrctn
 from monitor.registries.base import Offline, Registry
 from monitor.store.migrations import Upgrades
 
-REGISTRIES: dict[str, Registry] = {registry.kind: registry for registry in (ctgov.REGISTRY,)}
+REGISTRIES: dict[str, Registry] = {
+    registry.kind: registry for registry in (ctgov.REGISTRY, ctis.REGISTRY, isrctn.REGISTRY)
+}
 
 
 def default() -> Registry:
@@ -69,9 +74,28 @@ def offline_shapes() -> list[tuple[str, Offline]]:
     return [(r.kind, r.offline) for r in REGISTRIES.values()]
 
 
+@functools.cache
+def id_forms() -> tuple[crossref.IdForm, ...]:
+    """Every registry's id form (kind, title, pattern), for ids a record names elsewhere."""
+    return tuple(crossref.IdForm(r.kind, r.title, r.ids.pattern) for r in REGISTRIES.values())
+
+
+def links_of(record: dict[str, Any]) -> list[crossref.Link]:
+    """The ids in other registries a canonical record names, and its own older ids."""
+    return crossref.links(record, id_forms())
+
+
+def id_title(kind: str) -> str:
+    """The name of the registry of a linked id's kind (``EU CTIS``, ``EudraCT``)."""
+    if kind in REGISTRIES:
+        return REGISTRIES[kind].title
+    return next((f.title for f in crossref.OTHER_FORMS if f.kind == kind), kind)
+
+
 def upgrades() -> Upgrades:
     """What the store needs to upgrade a database made by an older trialmon."""
     return Upgrades(
         registry_of=kind_of,
         state={r.kind: r.state_upgrades for r in REGISTRIES.values()},
+        links_of=links_of,
     )

@@ -32,6 +32,29 @@ def kinds(config: Config, source: str) -> tuple[str, ...] | None:
     return tuple(k for k in registries.kinds() if k in studies or queries_of(config, k))
 
 
+def uncovered(config: Config, chosen: tuple[str, ...]) -> list[str]:
+    """What the config watches in registries a cycle over ``chosen`` does not ask, in words
+    (the cycle then warns: a watched id is never skipped silently)."""
+    studies = registries.by_registry(config.watch.studies)
+    notes = []
+    for kind in registries.kinds():
+        if kind in chosen:
+            continue
+        title = registries.get(kind).title
+        ids, searches = studies.get(kind, ()), queries_of(config, kind)
+        if ids:
+            shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+            notes.append(f"{counted(len(ids), f'watched {title} trial')} ({shown})")
+        if searches:
+            names = ", ".join(f'"{q.name}"' for q in searches)
+            notes.append(f"{counted(len(searches), f'saved {title} search', 'es')} ({names})")
+    return notes
+
+
+def counted(n: int, noun: str, plural: str = "s") -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{plural}"
+
+
 def queries_of(config: Config, kind: str) -> tuple[QueryWatch, ...]:
     default = registries.default().kind
     return tuple(q for q in config.watch.queries if (q.registry or default) == kind)

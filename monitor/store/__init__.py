@@ -14,6 +14,7 @@ The package, by what each part does (every SQL string of trialmon is in one of t
     backfill.py    the record-history backfill's bookkeeping
     outbox.py      the deliveries rows of the notification outbox
     reads.py       read queries: what a cycle reads, what the query commands show
+    crossref.py    across registries: trials' ids in other registries, their disagreements
     state.py       each registry's own bookkeeping, as keyed JSON values
 
 :class:`Store` is all of them over one connection.
@@ -30,6 +31,7 @@ from sqlite_utils import Database
 
 from monitor.errors import StoreError
 from monitor.store.backfill import BackfillWrites
+from monitor.store.crossref import CrossRows, Moment, OpenDisagreement
 from monitor.store.db import connect, to_json
 from monitor.store.migrations import Upgrades, apply
 from monitor.store.outbox import OutboxRows
@@ -41,7 +43,9 @@ __all__ = [
     "BackfillRun",
     "DoneVersion",
     "Latest",
+    "Moment",
     "NewSnapshot",
+    "OpenDisagreement",
     "RegistryState",
     "StateUpgrade",
     "Store",
@@ -51,7 +55,7 @@ __all__ = [
 ]
 
 
-class Store(BackfillWrites, OutboxRows, Reads):
+class Store(BackfillWrites, OutboxRows, Reads, CrossRows):
     """The database of one trialmon installation."""
 
     def __init__(self, db: Database) -> None:

@@ -94,6 +94,10 @@ COUNT_FAILURE = (
     "where trial_id = ?"
 )
 RUNS_LEFT_RUNNING = "select id from runs where status = 'running' order by id"
+DELETE_LINKS = "delete from trial_links where trial_id = ?"
+INSERT_LINK = (
+    "insert or ignore into trial_links (trial_id, registry, linked_id, kind) values (?, ?, ?, ?)"
+)
 # A watched id failing before any version is stored (watch_failures, migration 0009).
 COUNT_WATCH_FAILURE = (
     "insert into watch_failures (trial_id, consecutive_failures, last_error, first_failed, "
@@ -172,11 +176,21 @@ class Writes(Part):
             self._insert_changes(snap, previous, snapshot_id, run_id)
             if advance:
                 self._upsert_study(snap, snapshot_id, is_new=previous is None)
+                if snap.links is not None:
+                    self._save_links(snap)
             if snap.source_hash:
                 self.db.conn.execute(
                     SAVE_SOURCE_KEY, (snap.trial_id, snapshot_id, snap.source_hash)
                 )
         return snapshot_id
+
+    def _save_links(self, snap: NewSnapshot) -> None:
+        """The ids the study's newest record names, instead of those of its former newest."""
+        self.db.execute(DELETE_LINKS, [snap.trial_id])
+        rows = [
+            (snap.trial_id, snap.registry or None, k.linked_id, k.kind) for k in snap.links or ()
+        ]
+        self.db.conn.executemany(INSERT_LINK, rows)
 
     def _insert_snapshot(self, snap: NewSnapshot, run_id: int | None) -> int:
         values = (

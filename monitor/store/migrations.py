@@ -16,11 +16,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from monitor.crossref import Link
 from monitor.errors import RecordError, StoreError
 from monitor.normalize import V1_PATHS, content_hash, format_of, upgrade_v1
 from monitor.store import sqlviews
@@ -36,6 +38,8 @@ class Upgrades:
 
     registry_of: Callable[[str], str] | None = None  # a stored trial id -> its registry
     state: Mapping[str, Sequence[StateUpgrade]] = field(default_factory=dict)
+    # a stored canonical record -> the ids it names in other registries (and its aliases)
+    links_of: Callable[[dict[str, Any]], Sequence[Link]] | None = None
 
 
 migrations = Migrations("trialmon")
@@ -336,3 +340,63 @@ def _watch_failures(db: Database) -> None:
         pk="trial_id",
         not_null={"consecutive_failures", "last_failed"},
     )
+
+
+# ---------------------------------------------------------------- across registries
+
+LATEST_RECORDS = (
+    "select t.trial_id, t.registry, s.record from studies t "
+    "join snapshots s on s.id = t.latest_snapshot_id"
+)
+INSERT_LINK = (
+    "insert or ignore into trial_links (trial_id, registry, linked_id, kind) values (?, ?, ?, ?)"
+)
+
+
+@migrations(name="0010_across_registries")
+def _across_registries(db: Database) -> None:
+    """Each trial's ids in other registries (and its older ids in its own), filled from the
+    stored records; the disagreements between registries about one trial, open and resolved."""
+    db.table("trial_links").create(
+        {"trial_id": str, "registry": str, "linked_id": str, "kind": str},
+        pk=("trial_id", "linked_id"),
+        not_null={"kind"},
+    )
+    db.table("trial_links").create_index(["linked_id"])
+    db.table("disagreements").create(
+        {
+            "id": int,
+            "trial_id": str,
+            "other_id": str,
+            "kind": str,
+            "opened_at": str,
+            "opened_values": str,
+            "resolved_at": str,
+            "resolved_values": str,
+        },
+        pk="id",
+        not_null={"trial_id", "other_id", "kind", "opened_at"},
+    )
+    db.execute(
+        "create unique index idx_disagreements_open on disagreements (trial_id, other_id, kind) "
+        "where resolved_at is null"
+    )
+    _fill_links(db)
+
+
+def _fill_links(db: Database) -> None:
+    rows = db.execute(LATEST_RECORDS).fetchall()
+    if not rows:
+        return
+    if _upgrades.links_of is None:
+        raise StoreError(
+            "this database was made by an older trialmon; upgrading it needs the registries' "
+            "id forms: open it with the trialmon command"
+        )
+    links_of = _upgrades.links_of
+    for trial_id, registry, text in rows:
+        try:
+            found = links_of(orjson.loads(text))
+        except (orjson.JSONDecodeError, AttributeError, TypeError):
+            continue  # an unreadable record names nothing; its next snapshot will
+        db.conn.executemany(INSERT_LINK, [(trial_id, registry, k.linked_id, k.kind) for k in found])

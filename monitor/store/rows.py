@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from monitor.crossref import Link
 from monitor.models import Change
 from monitor.store.db import to_json
 
@@ -45,6 +46,7 @@ class NewSnapshot:
     registry: str = ""  # the kind of the trial's registry
     checked: bool = True  # a check of the live record (False: a version of its history)
     first_seen: str | None = None  # of a new study: when trialmon saw it (default captured_at)
+    links: Sequence[Link] | None = None  # the ids its record names elsewhere (None: keep them)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,153 @@
+"""Across registries (pure): the ids a record names elsewhere, which records are one trial, and
+where registries disagree. The REAL records are tests/data's captures; the small canonical
+records are SYNTHETIC."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+
+from monitor import crossref, registries
+from monitor.crossref import ALIAS, Link, Named, Side
+from monitor.registries.ctgov.normalize import normalize as ctgov_normalize
+from monitor.registries.ctis.normalize import normalize as ctis_normalize
+from monitor.registries.isrctn import xml
+from monitor.registries.isrctn.normalize import normalize as isrctn_normalize
+from tests.conftest import DATA
+from tests.registry_synthetic import real_ctis
+
+TODAY = date(2026, 11, 30)
+
+
+def isrctn_records() -> dict[str, dict[str, Any]]:
+    root = xml.parse((DATA / "isrctn" / "query_colchicine.xml").read_bytes())
+    records = [isrctn_normalize(xml.record_of(t), TODAY) for t in xml.trials(root)]
+    return {r["identification"]["trial_id"]: r for r in records}
+
+
+def test_a_ctis_record_names_its_nct_id_and_its_eudract_number() -> None:
+    assert registries.links_of(ctis_normalize(real_ctis())) == [
+        Link("NCT04032847", "ctgov"),
+        Link("2018-001005-85", "eudract"),
+    ]
+
+
+def test_a_ctgov_record_names_its_eudract_number() -> None:
+    study = json.loads((DATA / "study_NCT00791778_completed_with_results.json").read_text())
+    assert Link("2008-004429-41", "eudract") in registries.links_of(ctgov_normalize(study))
+
+
+def test_a_device_id_in_an_eudract_field_links_nothing() -> None:
+    record = isrctn_records()["ISRCTN15873887"]
+    ids = [i["id"] for i in record["identification"]["secondary_ids"]]
+    assert "CIV-ID 23-12-045096" in ids
+    assert registries.links_of(record) == []
+
+
+def test_own_registry_ids_are_no_other_registration_and_aliases_are_own() -> None:
+    record = {
+        "identification": {
+            "trial_id": "2024-513060-26-01",
+            "registry": "ctis",
+            "aliases": ["2024-513060-26-00"],
+            "secondary_ids": [
+                {"type": "ASSOCIATED_TRIAL", "id": "2023-500001-11-00"},
+                {"type": "REGISTRY", "id": " isrctn41823570 "},
+                {"type": "WHO", "id": "U1111-1280-3661"},
+            ],
+        }
+    }
+    assert registries.links_of(record) == [
+        Link("2024-513060-26-00", ALIAS),
+        Link("ISRCTN41823570", "isrctn"),
+        Link("U1111-1280-3661", "who_utn"),
+    ]
+
+
+def test_one_trial_by_either_direction_by_alias_or_by_a_shared_id() -> None:
+    studies = {
+        "NCT04032847": "ctgov",
+        "2024-513060-26-01": "ctis",
+        "ISRCTN41823570": "isrctn",
+        "NCT00000001": "ctgov",
+        "2023-500001-11-00": "ctis",
+    }
+    rows = [
+        Named("2024-513060-26-01", "ctis", "2024-513060-26-00", ALIAS),
+        Named("ISRCTN41823570", "isrctn", "2024-513060-26-00", "ctis"),  # names the alias
+        Named("NCT04032847", "ctgov", "2024-513060-26-01", "ctis"),
+        Named("NCT00000001", "ctgov", "2019-000001-01", "eudract"),
+        Named("2023-500001-11-00", "ctis", "2019-000001-01", "eudract"),  # the same EudraCT
+    ]
+    assert crossref.same_trials(rows, studies) == [
+        ("2023-500001-11-00", "NCT00000001"),
+        ("2024-513060-26-01", "ISRCTN41823570"),
+        ("2024-513060-26-01", "NCT04032847"),
+    ]
+
+
+def test_two_records_of_one_registry_are_never_paired() -> None:
+    studies = {"NCT00000001": "ctgov", "NCT00000002": "ctgov"}
+    rows = [Named("NCT00000001", "ctgov", "2019-000001-01", "eudract")]
+    rows.append(Named("NCT00000002", "ctgov", "2019-000001-01", "eudract"))
+    assert crossref.same_trials(rows, studies) == []
+
+
+def side(title: str, **sections: Any) -> Side:
+    vocabulary = registries.get("ctgov" if title == "A" else "ctis").vocabulary
+    return Side(title, title, sections, vocabulary)
+
+
+def test_a_registry_ended_while_the_other_recruits() -> None:
+    a = side("A", status={"overall_status": "RECRUITING"})
+    b = side("B", status={"overall_status": "Ended (early termination)"})
+    (found,) = crossref.disagreements(a, b)
+    assert (found.kind, found.values) == ("status", ("RECRUITING", "Ended (early termination)"))
+    assert found.summary == "Registries disagree: A RECRUITING, B Ended (early termination)"
+    active = side("A", status={"overall_status": "ACTIVE_NOT_RECRUITING"})
+    assert crossref.disagreements(active, b) == []  # not recruiting: no contradiction
+    recruiting = side("B", status={"overall_status": "Ongoing, recruiting"})
+    assert crossref.disagreements(a, recruiting) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "apart"),
+    [
+        ("2026-01-01", "2026-04-01", None),
+        ("2026-01-01", "2026-04-02", 91),
+        ("2027-06", "2026", 365),
+    ],  # at the coarser precision,
+)
+def test_completion_dates_more_than_90_days_apart(old: str, new: str, apart: int | None) -> None:
+    a = side("A", dates={"completion": {"date": old}})
+    b = side("B", dates={"completion": {"date": new}})
+    found = crossref.disagreements(a, b)
+    if apart is None:
+        assert found == []
+    else:
+        assert found[0].summary == (
+            f"Registries disagree on the completion date: A {old}, B {new} ({apart} days apart)"
+        )
+
+
+@pytest.mark.parametrize(("x", "y", "words"), [(100, 80, None), (100, 79, "21%"), (50, 0, None)])
+def test_enrollment_more_than_20_percent_apart(x: int, y: int, words: str | None) -> None:
+    a, b = side("A", enrollment={"count": x}), side("B", enrollment={"count": y})
+    found = crossref.disagreements(a, b)
+    assert [d.summary for d in found] == (
+        [f"Registries disagree on enrollment: A {x}, B {y} ({words} apart)"] if words else []
+    )
+
+
+def test_resolution_words() -> None:
+    a = side("A", status={"overall_status": "TERMINATED"})
+    b = side("B", status={"overall_status": "Ended (early termination)"})
+    assert crossref.resolved("status", a, b) == (
+        "Registries agree again: A TERMINATED, B Ended (early termination)"
+    )
+    assert crossref.resolved("enrollment", a, None) == (
+        "Registries no longer disagree on enrollment: the records no longer name each other"
+    )
