@@ -121,3 +121,14 @@ def test_a_cycle_says_when_the_clock_went_back(
     warnings = [r.getMessage() for r in caplog.records if "clock" in r.getMessage()]
     assert len(warnings) == 1, warnings
     assert "2026-06-02T09:00:00Z" in warnings[0] and "2031-05-01T09:00:00Z" in warnings[0]
+
+
+def test_the_feed_lists_the_newest_stored_cycle_first(stored: Path, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "feed.xml"
+    result = trialmon(stored, "feed", "--output", str(out), "--since", "2000-01-01")
+    assert result.exit_code == 0, result.output
+    atom = "{http://www.w3.org/2005/Atom}"
+    titles = [e.findtext(f"{atom}title") or "" for e in ET.parse(out).iter(f"{atom}entry")]
+    assert len(titles) == 2 and "2028-06-30" in titles[0] and "WITHDRAWN" in titles[1], titles

@@ -21,8 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +173,7 @@ def test_a_reader_never_sees_a_partial_study(
     assert code == 0, err
     assert not free.errors, free.errors
     final = read_new(reader, baseline)
+    reader.close()
     assert len(pauses) >= 3, (len(pauses), len(final))
     for number, seen in enumerate(pauses, start=1):
         assert len(seen) == number * PAUSE_EVERY + committed, (number, sorted(seen))
@@ -201,7 +201,7 @@ def test_two_runs_at_once_record_every_change_once(
 
 def finished_runs(db: Path) -> int:
     try:
-        with sqlite3.connect(db, timeout=1) as conn:
+        with closing(sqlite3.connect(db, timeout=1)) as conn:
             sql = "select count(*) from runs where status in ('ok', 'partial')"
             return int(conn.execute(sql).fetchone()[0])
     except sqlite3.Error:
@@ -270,18 +270,9 @@ def together(procs: list[subprocess.Popen[str]], commands: list[list[str]], cwd:
 
 
 def migrations_applied(db: Path) -> list[tuple[str, int]]:
-    with closing_db(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         sql = "select name, count(*) from _sqlite_migrations group by migration_set, name"
         return conn.execute(sql).fetchall()
-
-
-@contextmanager
-def closing_db(path: Path) -> Iterator[sqlite3.Connection]:
-    conn = sqlite3.connect(path)
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 OPENERS = 8

@@ -80,16 +80,33 @@ class Store(BackfillWrites, OutboxRows, Reads, CrossRows, Ownership):
         older trialmon stored; the CLI always passes it.
         """
         path = Path(path)
+        db: Database | None = None
         try:
             db = connect(path)
             apply(db, upgrades)
-        except (OSError, sqlite3.Error) as e:
+        except BaseException as e:
+            if db is not None:  # refused or unusable: no connection left open
+                db.close()
             if health.is_damage(e):
                 raise StoreError(health.damaged(path, str(e))) from e
-            raise StoreError(f"database {str(path)!r} is unusable: {e}") from e
+            if isinstance(e, (OSError, sqlite3.Error)):
+                raise StoreError(f"database {str(path)!r} is unusable: {e}") from e
+            raise
         store = cls(db)
         store.path = path
         return store
+
+    @classmethod
+    def open_existing(cls, path: Path | str, upgrades: Upgrades | None = None) -> Store:
+        """Open a database that must exist: query commands never create one (a mistyped
+        ``--db`` is an error, not a new empty database)."""
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(
+                f"no database at {str(path)!r} (check --db or `database`; "
+                "`trialmon run` creates it)"
+            )
+        return cls.open(path, upgrades)
 
     @classmethod
     def memory(cls, upgrades: Upgrades | None = None) -> Store:

@@ -60,10 +60,15 @@ def connect(path: Path) -> Database:
     """A writer connection in WAL mode that waits up to 30 s for another writer."""
     path.parent.mkdir(parents=True, exist_ok=True)
     private.create(path)  # 0600: SQLite gives the WAL and -shm files the same mode
-    db = WriterDatabase(sqlite3.connect(str(path), timeout=BUSY_TIMEOUT))
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT * 1000}")
-    enable_wal(db)
-    db.execute("PRAGMA synchronous = NORMAL")
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT)
+    try:
+        db = WriterDatabase(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT * 1000}")
+        enable_wal(db)
+        db.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:  # a file that is no database: no connection left open
+        conn.close()
+        raise
     return db
 
 

@@ -77,6 +77,7 @@ WATCHES_FAILING_AT_LEAST = (
     "select trial_id, consecutive_failures, last_error from watch_failures "
     "where consecutive_failures >= ? order by trial_id"
 )
+FIRST_RUN = "select min(started_at) from runs"
 DELIVERIES_WITH_STATUS = (
     "select id, run_id, channel, attempts, last_error, created_at from deliveries "
     "where status = ? order by id"
@@ -202,3 +203,8 @@ class Reads(Part):
 
     def deliveries_with_status(self, status: str) -> list[dict[str, Any]]:
         return self._dicts(DELIVERIES_WITH_STATUS, [status])
+
+    def first_run_started(self) -> str | None:
+        """When this database's first run started: what makes its feed's ids its own."""
+        row = self.db.execute(FIRST_RUN).fetchone()
+        return row[0] if row else None
