@@ -1,11 +1,31 @@
+# PYTHON: the interpreter that builds the venv (3.11 or newer), e.g. `make test PYTHON=python3.13`.
+# VENV: where the venv lives, e.g. `make test PYTHON=python3.13 VENV=.venv313` keeps both.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench clean
 
+# A venv fits when its Python runs and is 3.11 or newer and, when PYTHON is given on the
+# command line or in the environment, is the same version as $(PYTHON). One that does not
+# fit (missing, broken, too old, another version) is rebuilt.
+version = $(shell $(1) -c 'import sys; assert sys.version_info >= (3, 11); print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+HAVE := $(call version,$(BIN)/python)
+ifeq ($(origin PYTHON),file)
+FITS := $(if $(HAVE),yes)
+else
+FITS := $(if $(HAVE),$(if $(filter $(HAVE),$(call version,$(PYTHON))),yes))
+endif
+ifneq ($(FITS),yes)
+.PHONY: $(BIN)/trialmon
+endif
+
 $(BIN)/trialmon: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+ifneq ($(FITS),yes)
+	@test -n "$(call version,$(PYTHON))" || { echo "make: $(PYTHON) is not Python 3.11 or newer ($$($(PYTHON) --version 2>&1 || echo 'not found')); use one that is: make $(or $(MAKECMDGOALS),test) PYTHON=python3.12" >&2; exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+endif
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(BIN)/trialmon

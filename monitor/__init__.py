@@ -2,4 +2,15 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+
+def __getattr__(name: str) -> str:
+    """``__version__``, read from the installed package's metadata (the version is written
+    once, in pyproject.toml) when first asked for: the lookup costs a cron run nothing."""
+    if name != "__version__":
+        raise AttributeError(f"module 'monitor' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("trialmon")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"

@@ -10,7 +10,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 import orjson
 
-from monitor import __version__, redact, registries
+from monitor import redact, registries
 from monitor.config import LIVE, Config, load_config
 from monitor.english import count
 from monitor.errors import (
@@ -40,7 +40,7 @@ from monitor.pipeline import Cycle, missing_watched, run_cycle
 from monitor.progress import progress
 from monitor.signals import stop_on_signals
 from monitor.sources.files import iter_records
-from monitor.store import Store
+from monitor.store import Store, health
 from monitor.summary import notified
 from monitor.textsafe import PrintableRecords, json_safe, printable
 from monitor.times import iso, now_utc
@@ -72,13 +72,18 @@ class Context:
         redact.register(config_secrets(config))
         return config
 
-    def store(self) -> Store:
-        return open_store(self.config)
+    def store(self, *, create: bool = False) -> Store:
+        """The database, closed when the command ends; only ``create=True`` (commands that
+        write: backfill) creates a missing one, query commands never do."""
+        store = open_store(self.config, create=create)
+        return click.get_current_context().with_resource(closing(store))
 
 
-def open_store(config: Config) -> Store:
-    """The database, upgraded with what the registries know if an older trialmon made it."""
-    return Store.open(config.database, registries.upgrades())
+def open_store(config: Config, *, create: bool = True) -> Store:
+    """The database, upgraded with what the registries know if an older trialmon made it;
+    ``create=False``: a missing one is an error (query commands)."""
+    opener = Store.open if create else Store.open_existing
+    return opener(config.database, registries.upgrades())
 
 
 def config_secrets(config: Config) -> set[str]:
@@ -113,7 +118,9 @@ def handle_errors(func: F) -> F:
         except BrokenPipeError:  # `trialmon changes | head`: the reader has seen enough
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
-        except Exception as e:  # a bug: still one plain line unless -v
+        except Exception as e:  # a damaged database file, or a bug: one plain line unless -v
+            if health.is_damage(e):  # a command that read a damaged page (SQLite's words)
+                fail(1, health.damaged(verbose.config.database if verbose else "?", str(e)), level)
             fail(1, f"internal error: {type(e).__name__}: {e} (run with -v for details)", level)
 
     return wrapper  # type: ignore[return-value]
@@ -128,7 +135,7 @@ def handle_errors(func: F) -> F:
     count=True,
     help="More detail on stderr (-vv debug, -vvv also the libraries' debug lines).",
 )
-@click.version_option(__version__, prog_name="trialmon")
+@click.version_option(package_name="trialmon", prog_name="trialmon")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int) -> None:
     """Watch clinical-trial registry records and report what changed."""
@@ -241,6 +248,11 @@ def source_items(
     return FILES_SOURCE, offline_items(config, directory, store)
 
 
+def newsworthy(report: RunReport) -> bool:
+    """What ``run --quiet`` speaks up for: a recorded change, a failure, an undelivered digest."""
+    return bool(report.changes or report.errors or report.deliveries_failed)
+
+
 def summary_line(report: RunReport, floors: Mapping[str, str] | None = None) -> str:
     """``Checked 3 studies: ...; 4 changes recorded: 3 notified, 1 not (administrative)``.
 
@@ -260,6 +272,40 @@ def channel_floors(notifiers: Iterable[Channel]) -> dict[str, str]:
     return {n.channel: n.min_severity for n in notifiers}
 
 
+def config_name(config: Config) -> str:
+    """The config as the database knows its keeper: its file's absolute path."""
+    return str(config.path.resolve()) if config.path else "(no config file: the defaults)"
+
+
+def claim_database(config: Config, store: Store, now: datetime, take_over: bool) -> None:
+    """Refuse a database another config keeps (ConfigError), unless taking it over.
+
+    One database serves one config (see :mod:`monitor.store.owner`): the first cycle on a
+    database makes its config the keeper.
+    """
+    other = store.claim(config_name(config), iso(now), take_over=take_over)
+    if other is None:
+        return
+    if take_over:
+        log.warning("took the database %s over from the config %s", config.database, other.config)
+        return
+    raise ConfigError(kept_by_another(config, other.config, other.since))
+
+
+def kept_by_another(config: Config, other: str, since: str) -> str:
+    mine = config_name(config)
+    return (
+        f"database {str(config.database)!r} is kept by the config {other} (since {since}), "
+        f"not by this one ({mine}). One database serves one config: the registries' "
+        "bookkeeping in it (the data release seen, saved searches), its pending digests and "
+        "the runs a crash left belong to that config; a second one would miss changes and "
+        "send the other's digests. Give this config a database of its own (`database`, or "
+        "--db; `trialmon backfill --all` then imports its studies' earlier versions), or, if "
+        "that config moved here, take the database over once: `trialmon run --take-over` "
+        "(or `daemon --take-over`)"
+    )
+
+
 def one_cycle(
     config: Config,
     source: str,
@@ -268,13 +314,16 @@ def one_cycle(
     notifiers: list[Channel] | None = None,
     *,
     force: bool = False,
+    take_over: bool = False,
 ) -> RunReport:
     """One cycle over ``source``, shared by ``run`` and ``daemon`` (the caller holds the lock)."""
     if notifiers is None:
         notifiers = build_notifiers(config)  # a channel that cannot work: before any work
     store = open_store(config)
     try:
+        store.check()  # a damaged file is refused before anything is written to it
         now = now_utc()
+        claim_database(config, store, now, take_over)
         name, items = source_items(config, source, store=store, now=now, force=force)
         outbox = build_outbox(config, store, notifiers)
         cycle = Cycle(
@@ -299,25 +348,40 @@ def one_cycle(
     help="Where records come from: every registry's API, one registry's, or a directory.",
 )
 @click.option("--force", is_flag=True, help="Check the registry even when it released no new data.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing unless something changed or failed (cron)."
+)
+@click.option(
+    "--take-over",
+    is_flag=True,
+    help="Make this config the keeper of a database another config kept (a config that moved).",
+)
 @pass_context
 @handle_errors
-def run(ctx: Context, source_opt: str | None, force: bool) -> None:
+def run(ctx: Context, source_opt: str | None, force: bool, quiet: bool, take_over: bool) -> None:
     """Run one monitoring cycle and print a summary.
 
     When another cycle holds the run lock (the daemon, or an earlier cron run still going),
-    it says so on stderr and exits 0 without touching the database.
+    it says so on stderr (not with --quiet) and exits 0 without touching the database.
     """
     config = ctx.config
     notifiers = build_notifiers(config)  # a channel that cannot work is refused before any work
-    stop = take_run_lock(config)
+    stop = take_run_lock(config, quiet=quiet)
     if stop is None:
         return
     with progress("Checking studies", total=len(config.watch.studies) or None) as advance:
         report = one_cycle(
-            config, source_opt or config.source, stop.is_set, advance, notifiers, force=force
+            config,
+            source_opt or config.source,
+            stop.is_set,
+            advance,
+            notifiers,
+            force=force,
+            take_over=take_over,
         )
     # each failure was already logged on stderr as it happened
-    click.echo(summary_line(report, channel_floors(notifiers)))
+    if not quiet or newsworthy(report):
+        click.echo(summary_line(report, channel_floors(notifiers)))
     if report.errors and report.checked == report.failed:
         first = report.errors[0].message
         raise SourceError(f"nothing could be checked: every request or record failed ({first})")
@@ -336,8 +400,17 @@ def trial_argument(value: str) -> str:
         raise UsageError(str(e)) from e
 
 
-def echo_json(value: Any) -> None:
-    click.echo(json_safe(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()))
+FORMATS = ("text", "json", "ndjson")
+
+
+def echo_json(value: Any, fmt: str = "json") -> None:
+    """``json``: one indented document. ``ndjson``: an array as one compact object per line
+    (for jq and ``sqlite-utils insert --nl``), an object as one line."""
+    if fmt != "ndjson":
+        click.echo(json_safe(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()))
+        return
+    for item in value if isinstance(value, list) else [value]:
+        click.echo(json_safe(orjson.dumps(item).decode()))
 
 
 def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
@@ -354,16 +427,17 @@ def show(rich_view: Callable[[], RenderableType], lines: Iterable[str]) -> None:
 
 @cli.command()
 @click.argument("trial_id")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
 @pass_context
 @handle_errors
 def history(ctx: Context, trial_id: str, fmt: str) -> None:
     """The stored versions of one study and the changes between them, oldest first."""
     from monitor import render, views
 
-    data = views.history(ctx.store(), trial_argument(trial_id))
-    if fmt == "json":
-        echo_json(data)
+    wanted = trial_argument(trial_id)
+    data = views.history(ctx.store(), wanted)
+    if fmt != "text":
+        echo_json(data, fmt)
         return
     show(lambda: render.history_table(data), render.history_lines(data))
 
@@ -372,7 +446,7 @@ def history(ctx: Context, trial_id: str, fmt: str) -> None:
 @click.argument("trial_id")
 @click.option("--from", "from_id", type=int, metavar="ID", help="Older snapshot id.")
 @click.option("--to", "to_id", type=int, metavar="ID", help="Newer snapshot id.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
 @pass_context
 @handle_errors
 def diff(ctx: Context, trial_id: str, from_id: int | None, to_id: int | None, fmt: str) -> None:
@@ -381,12 +455,13 @@ def diff(ctx: Context, trial_id: str, from_id: int | None, to_id: int | None, fm
 
     nct = trial_argument(trial_id)
     old, new, found = views.diff(ctx.store(), nct, from_id, to_id, ctx.config.changes)
-    if fmt == "json":
+    if fmt != "text":
         echo_json(
             [
                 {**c.__dict__, "from_snapshot_id": old["id"], "to_snapshot_id": new["id"]}
                 for c in found
-            ]
+            ],
+            fmt,
         )
         return
     header = render.diff_header(nct, old, new)
@@ -444,7 +519,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 @click.option("--study", metavar="TRIAL_ID", help="Only this study.")
 @click.option("--category", type=click.Choice(CATEGORIES), help="Only this category.")
 @click.option("--min-severity", type=click.Choice(SEVERITIES), help="Only this severity or higher.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
+@click.option("--format", "fmt", type=click.Choice((*FORMATS, "csv")), default="text")
 @pass_context
 @handle_errors
 def changes(
@@ -459,15 +534,16 @@ def changes(
     from monitor import render, views
 
     bound = views.parse_since(since, now_utc()) if since else None
+    wanted = trial_argument(study) if study else None
     rows = views.changes(
         ctx.store(),
         since=bound,
-        study=trial_argument(study) if study else None,
+        study=wanted,
         category=category,
         min_severity=min_severity,
     )
-    if fmt == "json":
-        echo_json(rows)
+    if fmt in ("json", "ndjson"):
+        echo_json(rows, fmt)
     elif fmt == "csv":
         click.echo(to_csv(rows), nl=False)
     else:
@@ -479,7 +555,7 @@ def changes(
 
 @cli.command()
 @click.option("--failing", is_flag=True, help="Only studies whose last checks failed.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
 @pass_context
 @handle_errors
 def studies(ctx: Context, failing: bool, fmt: str) -> None:
@@ -487,8 +563,8 @@ def studies(ctx: Context, failing: bool, fmt: str) -> None:
     from monitor import render, views
 
     rows = views.studies(ctx.store(), ctx.config.watch.studies, failing=failing)
-    if fmt == "json":
-        echo_json(rows)
+    if fmt != "text":
+        echo_json(rows, fmt)
         return
     show(lambda: render.studies_table(rows), render.studies_lines(rows))
 
@@ -518,25 +594,35 @@ def report_command(
     from monitor.report import build_report, write_report
 
     wanted = list(dict.fromkeys(trial_argument(n) for n in trial_ids))
-    page = build_report(ctx.store(), wanted, generated_at=now_utc(), min_severity=min_severity)
+    store = ctx.store()
+    known = [n for n in wanted if store.study(n) is not None]
+    missing = [n for n in wanted if n not in known]
+    if not known:
+        raise UsageError(f"{', '.join(missing)}: not in the database (run `trialmon run` first)")
+    for trial_id in missing:  # one unknown id does not cost the others their page
+        click.echo(f"trialmon: {trial_id} is not in the database: left out of the page", err=True)
+    page = build_report(store, known, generated_at=now_utc(), min_severity=min_severity)
     write_report(html_path, page)
-    click.echo(f"Wrote {html_path} ({count(len(wanted), 'study')}).")
+    left_out = f"; {len(missing)} not in the database" if missing else ""
+    click.echo(f"Wrote {html_path} ({count(len(known), 'study')}{left_out}).")
 
 
 # ---------------------------------------------------------------- daemon and status
 
 
-def take_run_lock(config: Config) -> threading.Event | None:
+def take_run_lock(config: Config, *, quiet: bool = False) -> threading.Event | None:
     """Hold the run lock (and catch SIGTERM/SIGINT) until the command ends.
 
-    Returns the stop event a signal sets, or None after saying that another cycle runs:
-    the caller then exits 0 without touching the database, so cron mails no error.
+    Returns the stop event a signal sets, or None after saying (unless ``quiet``) that
+    another cycle runs: the caller then exits 0 without touching the database, so cron mails
+    no error.
     """
     ctx = click.get_current_context()
     try:
         ctx.with_resource(RunLock(run_lock_path(config.database), command="run"))
     except LockHeldError as e:
-        click.echo(f"trialmon: skipped, nothing done: {e}", err=True)
+        if not quiet:
+            click.echo(f"trialmon: skipped, nothing done: {e}", err=True)
         return None
     return ctx.with_resource(stop_on_signals(threading.Event()))
 
@@ -574,13 +660,15 @@ def record_next(config: Config, when: datetime | None) -> None:
         store.close()
 
 
-def record_schedule(config: Config) -> None:
-    """Create/migrate the database once, before cycles and listeners open it from threads."""
+def record_schedule(config: Config, take_over: bool = False) -> None:
+    """Create/migrate the database once, before cycles and listeners open it from threads; a
+    database another config keeps is refused here, at start (unless taken over)."""
     from monitor import schedule
     from monitor import status as status_report
 
     store = open_store(config)
     try:
+        claim_database(config, store, now_utc(), take_over)
         store.set_meta(status_report.SCHEDULE_KEY, schedule.describe(config.schedule))
         store.set_meta(status_report.NEXT_CYCLE_KEY, "")
     finally:
@@ -589,9 +677,14 @@ def record_schedule(config: Config) -> None:
 
 @cli.command()
 @click.option("--wait", is_flag=True, help="Wait for the first scheduled time (no cycle at start).")
+@click.option(
+    "--take-over",
+    is_flag=True,
+    help="Make this config the keeper of a database another config kept (a config that moved).",
+)
 @pass_context
 @handle_errors
-def daemon(ctx: Context, wait: bool) -> None:
+def daemon(ctx: Context, wait: bool, take_over: bool) -> None:
     """Run monitoring cycles on [schedule] until SIGTERM or SIGINT.
 
     One cycle at a time, also with a `trialmon run` started by cron (they share the run
@@ -604,7 +697,7 @@ def daemon(ctx: Context, wait: bool) -> None:
     daemon_logging(ctx.verbose)
     lock = RunLock(daemon_lock_path(config.database), command="daemon", what="daemon")
     with lock, stop_on_signals(threading.Event()) as stop:
-        record_schedule(config)
+        record_schedule(config, take_over)
         log.info("daemon started (pid %s): %s", os.getpid(), schedule.describe(config.schedule))
         schedule.run_daemon(
             config.schedule,
@@ -617,24 +710,26 @@ def daemon(ctx: Context, wait: bool) -> None:
 
 
 @cli.command("status")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 when the daemon is not running or its last cycle checked nothing (healthcheck).",
+)
 @pass_context
 @handle_errors
-def status_command(ctx: Context, fmt: str) -> None:
+def status_command(ctx: Context, fmt: str, check: bool) -> None:
     """Whether the daemon runs and when its next cycle is, the last cycle, what needs care."""
     from monitor import status as status_report
 
-    config = ctx.config
-    store = open_store(config) if config.database.exists() else None
-    try:
-        data = status_report.status(config, store)
-    finally:
-        if store:
-            store.close()
-    if fmt == "json":
-        echo_json(data)
+    data = status_report.status(ctx.config, ctx.store())
+    if fmt != "text":
+        echo_json(data, fmt)
     else:
         click.echo(status_report.render_text(data))
+    problem = status_report.unhealthy(data) if check else None
+    if problem:
+        raise TrialmonError(f"unhealthy: {problem}")
 
 
 # ---------------------------------------------------------------- notify
@@ -773,7 +868,8 @@ def backfill(ctx: Context, trial_ids: tuple[str, ...], every: bool) -> None:
     click.get_current_context().with_resource(
         RunLock(run_lock_path(config.database), command="backfill")
     )
-    store = click.get_current_context().with_resource(closing(ctx.store()))
+    store = ctx.store(create=True)
+    store.check()
     ids = backfill_ids(ctx, store, trial_ids, every)
     stop = click.get_current_context().with_resource(stop_on_signals(threading.Event()))
     with ExitStack() as stack, BackfillBar(stderr_console()) as bar:
@@ -782,6 +878,15 @@ def backfill(ctx: Context, trial_ids: tuple[str, ...], every: bool) -> None:
         bf.should_stop = stop.is_set
         report = run_backfill(bf, ids)
     report_backfill(report)
+    watch_hint(report, config.watch.studies)
+
+
+def watch_hint(report: BackfillReport, watched: Sequence[str]) -> None:
+    """Imported studies that are not watched: their past is stored, nothing checks them next."""
+    unwatched = [r.trial_id for r in report.studies if r.stored and r.trial_id not in watched]
+    if unwatched:
+        ids = " ".join(unwatched)
+        click.echo(f"Not watched (their history stays as imported): trialmon watch add {ids}")
 
 
 def report_backfill(report: BackfillReport) -> None:
@@ -797,6 +902,159 @@ def report_backfill(report: BackfillReport) -> None:
     )
     if report.studies and all(r.error for r in report.studies):
         raise SourceError("no study could be backfilled: every study failed")
+
+
+# ---------------------------------------------------------------- feed
+
+
+@cli.command("feed")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The Atom file to write (replaced in one step).",
+)
+@click.option(
+    "--since", default="30d", show_default=True, metavar="WHEN", help="7d, 12h or an ISO date."
+)
+@click.option("--min-severity", type=click.Choice(SEVERITIES), default="minor", show_default=True)
+@click.option("--study", metavar="TRIAL_ID", help="Only this study.")
+@pass_context
+@handle_errors
+def feed_command(
+    ctx: Context, output: Path, since: str, min_severity: str, study: str | None
+) -> None:
+    """Write an Atom feed of recorded changes: one entry per study and cycle."""
+    from monitor import feed, paths, views
+
+    now = now_utc()
+    bound = views.parse_since(since, now)
+    wanted = trial_argument(study) if study else None
+    store = ctx.store()
+    rows = views.changes(store, since=bound, study=wanted, min_severity=min_severity)
+    found = feed.entries(rows, views.titles(store, {r["trial_id"] for r in rows}))
+    installation = store.first_run_started() or str(ctx.config.database.resolve())
+    subtitle = f"Changes since {bound}, {min_severity} and above" + (
+        f", {wanted}" if wanted else ""
+    )
+    data = feed.atom(found, installation=installation, generated_at=iso(now), subtitle=subtitle)
+    paths.write_atomic(output, data)
+    click.echo(f"Wrote {output} ({len(found)} {'entry' if len(found) == 1 else 'entries'}).")
+
+
+# ---------------------------------------------------------------- init, watch
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Replace an existing config file.")
+@pass_context
+@handle_errors
+def init(ctx: Context, force: bool) -> None:
+    """Write a commented starter config (in the user's config folder, or at --config PATH)."""
+    from monitor import paths, watchlist
+
+    target = paths.init_target(ctx.config_path)
+    watchlist.write_starter(target.path, force=force)
+    click.echo(f"Wrote {target.path}")
+    if target.in_user_folder and paths.find_config().origin == paths.WORKING_FOLDER:
+        click.echo("Note: ./config.toml in this folder is read instead while you work here.")
+    click.echo("Next: trialmon watch add TRIAL_ID..., then trialmon run")
+
+
+@cli.group()
+def watch() -> None:
+    """Show or edit the watched studies ([watch] studies), keeping the file's comments."""
+
+
+def watch_file(ctx: Context) -> Path:
+    """The config the lookup finds; a missing one is created from the starter first."""
+    from monitor import paths, watchlist
+
+    path = paths.find_config(ctx.config_path).path
+    if not path.exists():
+        watchlist.write_starter(path)
+        click.echo(f"Created {path} (a starter config, see `trialmon init`)", err=True)
+    return path
+
+
+@watch.command("add")
+@click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@pass_context
+@handle_errors
+def watch_add(ctx: Context, ids: tuple[str, ...]) -> None:
+    """Watch these studies (trial ids of any registry: NCT06009107 ...)."""
+    from monitor import watchlist
+
+    wanted = watchlist.trial_ids(ids)  # a bad id is refused before any file is touched
+    path = watch_file(ctx)
+    edit = watchlist.add(path, wanted)
+    if edit.unchanged:
+        click.echo(f"Already watched: {', '.join(edit.unchanged)}", err=True)
+    click.echo(f"Watching {count(len(edit.watched), 'study')} ({path}).")
+
+
+@watch.command("remove")
+@click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@pass_context
+@handle_errors
+def watch_remove(ctx: Context, ids: tuple[str, ...]) -> None:
+    """Stop watching these studies (their stored history stays in the database)."""
+    from monitor import paths, watchlist
+
+    wanted = watchlist.trial_ids(ids)
+    path = paths.find_config(ctx.config_path).path
+    edit = watchlist.remove(path, wanted) if path.exists() else watchlist.Edit((), (*wanted,), ())
+    if edit.unchanged:
+        click.echo(f"Not watched: {', '.join(edit.unchanged)}", err=True)
+    click.echo(f"Watching {count(len(edit.watched), 'study')} ({path}).")
+
+
+@watch.command("list")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text")
+@pass_context
+@handle_errors
+def watch_list(ctx: Context, fmt: str) -> None:
+    """The watched studies, one id per line."""
+    studies = list(ctx.config.watch.studies)
+    if fmt == "text":
+        for trial_id in studies:
+            click.echo(trial_id)
+        return
+    echo_json(studies, fmt)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write it to this file instead of stdout.",
+)
+@pass_context
+@handle_errors
+def example(ctx: Context, name: str | None, output: Path | None) -> None:
+    """Print a file an installation needs (config, Datasette metadata, systemd units), adapted
+    to this installation; without NAME, list them."""
+    from monitor import examples, paths
+
+    if name is None:
+        click.echo(examples.listing())
+        return
+    database = ctx.config.database if name == "datasette-metadata.json" else Path("history.db")
+    text = examples.render(name, database=database, executable=installed_executable())
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    paths.write_atomic(output, text)
+    click.echo(f"Wrote {output}")
+
+
+def installed_executable() -> Path | None:
+    """This installation's ``trialmon`` script (beside the interpreter), if it has one."""
+    script = Path(sys.executable).parent / "trialmon"
+    return script.absolute() if script.is_file() else None
 
 
 def main() -> None:

@@ -9,17 +9,16 @@ the value, e.g. ``[watch] studies[1]: "NCT123" is not an NCT id (NCT followed by
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor import registries
+from monitor import paths, registries
 from monitor.configkit import (
     ChangesConfig,
     LiveConfig,
@@ -34,8 +33,6 @@ from monitor.notify.channels import CHANNELS
 
 __all__ = ["ChangesConfig", "Config", "QueryWatch", "WatchConfig", "load_config", "parse_config"]
 DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-CONFIG_ENV = "TRIALMON_CONFIG"
-DEFAULT_CONFIG = "config.toml"
 LIVE = "live"  # source: every registry with something watched, through its API
 MAX_EVERY = 366 * 24 * 3600  # a schedule interval: at most a year
 MAX_JITTER = 24 * 3600
@@ -225,28 +222,33 @@ SECTIONS: dict[str, Callable[[Table], Any]] = {
 
 def resolve_path(explicit: str | None) -> tuple[Path, bool]:
     """The config path to read and whether the user named it (missing is then an error)."""
-    if explicit:
-        return Path(explicit), True
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env), True
-    return Path(DEFAULT_CONFIG), False
+    found = paths.find_config(explicit)
+    return found.path, found.named
 
 
 def load_config(explicit: str | None = None) -> Config:
-    """Read the config file (see :func:`resolve_path`); defaults when none exists."""
-    path, named = resolve_path(explicit)
+    """Read the config file (lookup order in :mod:`monitor.paths`); defaults when none exists."""
+    found = paths.find_config(explicit)
+    path = found.path
     if not path.exists():
-        if named:
+        if found.named:
             raise ConfigError(f"config file {str(path)!r} does not exist")
-        return Config()
+        return Config(database=paths.user_database())
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file {str(path)!r} cannot be read: {e}") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {e}") from e
-    return parse_config(data, base=path.parent, path=path)
+    return installed(parse_config(data, base=path.parent, path=path), data, found)
+
+
+def installed(config: Config, data: Mapping[str, Any], found: paths.ConfigLocation) -> Config:
+    """A config from the user's folder without ``database`` keeps its database in the user's
+    data folder (nothing in the working folder)."""
+    if found.in_user_folder and "database" not in data:
+        return replace(config, database=paths.user_database())
+    return config
 
 
 def parse_config(

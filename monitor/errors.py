@@ -13,7 +13,8 @@
     │           └── TooLargeError      an answer larger than a record may have (limits.py)
     ├── StoreError                 the database is unusable (exit code 1)
     ├── LockHeldError              another cycle holds the run lock
-    └── DeliveryError              a notification channel could not deliver a digest
+    ├── DeliveryError              a notification channel could not deliver a digest
+    └── WriteError                 a file it was asked to write (config, feed) cannot be
 
 Third-party exceptions are translated at the boundary (``raise FetchError(...) from e``).
 """
@@ -84,3 +85,7 @@ class LockHeldError(TrialmonError):
 
 class DeliveryError(TrialmonError):
     """A notification channel could not deliver a digest."""
+
+
+class WriteError(TrialmonError):
+    """A file trialmon was asked to write (a config, a feed) cannot be written (exit code 1)."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -184,21 +185,70 @@ def failure(row: Mapping[str, Any]) -> str:
     return f"{count}× {row.get('last_error') or 'failed'}"
 
 
+def unwatched(row: Mapping[str, Any]) -> bool:
+    """Stored (by ``backfill``) but not in ``[watch] studies`` and never checked."""
+    return bool(row.get("known")) and not row.get("watched") and not row.get("last_checked")
+
+
+def watch_hint(row: Mapping[str, Any]) -> str:
+    return f"not watched: trialmon watch add {row['trial_id']}"
+
+
+def study_notes(row: Mapping[str, Any]) -> Text:
+    """The title, then what needs the reader's attention (a failure, not being watched)."""
+    notes = text(row["title"])
+    if row.get("also_registered_as"):
+        notes.append(f"\n{also_line(row['also_registered_as'])}", style="dim")
+    if failure(row):
+        notes.append("\n" + printable(f"failing: {failure(row)}"), style="red")
+    if unwatched(row):
+        notes.append(f"\n{watch_hint(row)}", style="yellow")
+    return notes
+
+
+NARROW = 100  # below this, a title column would get fewer than ~30 characters
+
+
+class StudiesView:
+    """A table on a wide terminal; on a narrow one a block per study, the title on its own
+    line(s) with the whole width (instead of a column of a dozen characters)."""
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.rows = rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width >= NARROW:
+            yield studies_grid(self.rows)
+            return
+        yield Text(count(len(self.rows), "study"), style="italic")
+        for row in self.rows:
+            yield study_block(row)
+
+
 def studies_table(rows: Sequence[Mapping[str, Any]]) -> RenderableType:
+    return StudiesView(rows)
+
+
+def studies_grid(rows: Sequence[Mapping[str, Any]]) -> Table:
     grid = table(count(len(rows), "study"), "study", "status", "checked", "changed", "chg",
                  "title")  # fmt: skip
     for row in rows:
-        title = text(row["title"])
-        if row.get("also_registered_as"):
-            title.append(f"\n{also_line(row['also_registered_as'])}", style="dim")
-        if failure(row):
-            title.append("\n" + printable(f"failing: {failure(row)}"), style="red")
         grid.add_row(
             text(row["trial_id"], "" if row["known"] else "dim"), status(row["overall_status"]),
             when(row["last_checked"]), text((row["last_changed"] or "")[:10]),
-            text(row["changes"]), title,
+            text(row["changes"]), study_notes(row),
         )  # fmt: skip
     return grid
+
+
+def study_block(row: Mapping[str, Any]) -> RenderableType:
+    head = Text.assemble(
+        (row["trial_id"], "bold" if row["known"] else "dim"), "  ", status(row["overall_status"]),
+        "  checked ", when(row["last_checked"]), "  changed ",
+        text((row["last_changed"] or "-")[:10]), f"  {row['changes']} changes",
+    )  # fmt: skip
+    notes = study_notes(row)
+    return Group(head, Padding(notes, (0, 0, 0, 2))) if notes.plain.strip() else head
 
 
 def studies_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
@@ -206,7 +256,8 @@ def studies_lines(rows: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         cells = [
             row["trial_id"],
             row["overall_status"] or "-",
-            f"checked {row['last_checked'] or 'never'}",
+            f"checked {row['last_checked'] or 'never'}"
+            + (f" ({watch_hint(row)})" if unwatched(row) else ""),
             f"changed {row['last_changed'] or '-'}",
             f"{count(row['snapshots'], 'version')}, {count(row['changes'], 'change')}",
         ]

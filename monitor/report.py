@@ -343,7 +343,7 @@ def change_table(report: StudyReport, min_severity: str = "minor") -> str:
     if not shown:
         return note
     versions: dict[tuple[str, int], list[ReportChange]] = {}
-    for change in sorted(shown, key=lambda c: c.version, reverse=True):
+    for change in shown:  # newest version first, as stored (Store.changes_with_version_date)
         versions.setdefault(change.version, []).append(change)
     rows = "".join(
         change_row(version[0], line) for version, found in versions.items()

@@ -22,7 +22,7 @@ from apscheduler.events import (
     EVENT_JOB_MAX_INSTANCES,
     EVENT_JOB_MISSED,
     EVENT_SCHEDULER_STARTED,
-    JobEvent,
+    JobSubmissionEvent,
     SchedulerEvent,
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -173,9 +173,10 @@ def _on_event(
             threading.Thread(
                 target=_stopper, args=(scheduler, stop), name="trialmon-stopper", daemon=True
             ).start()
-        if isinstance(event, JobEvent) and event.code == EVENT_JOB_MAX_INSTANCES:
+        if isinstance(event, JobSubmissionEvent) and event.code == EVENT_JOB_MAX_INSTANCES:
             log.warning(
-                "a cycle is still running: the one due at %s is skipped", event.scheduled_run_time
+                "a cycle is still running: the one due at %s is skipped",
+                _times(event.scheduled_run_times),
             )
         if stop.is_set():
             return
@@ -185,6 +186,10 @@ def _on_event(
         _tell(on_next, when)
 
     return listener
+
+
+def _times(times: list[datetime]) -> str:
+    return ", ".join(t.isoformat(timespec="seconds") for t in times) or "now"
 
 
 def _stopper(scheduler: BlockingScheduler, stop: threading.Event) -> None:

@@ -27,6 +27,7 @@ def status(config: Config, store: Store | None) -> dict[str, Any]:
     """Everything ``trialmon status`` shows; ``store`` is None when no database exists yet."""
     cycle = current_holder(run_lock_path(config.database))
     return {
+        "config": str(config.path) if config.path else None,
         "database": str(config.database),
         "daemon": daemon_info(config, store),
         "cycle_running": holder_dict(cycle),
@@ -97,12 +98,23 @@ def deliveries(store: Store) -> dict[str, list[dict[str, Any]]]:
     return {s: store.deliveries_with_status(s) for s in ("pending", "failed")}
 
 
+def unhealthy(data: dict[str, Any]) -> str | None:
+    """Why the monitor needs care (``status --check``, a container's healthcheck): no daemon
+    runs, or its last cycle could check nothing at all. None when it is healthy."""
+    if not data["daemon"]["running"]:
+        return "the daemon is not running"
+    run = data["last_cycle"]
+    if run and run["errors"] and not run["studies_checked"]:
+        return f"the last cycle (run {run['id']}) could check nothing: {run['errors']} failed"
+    return None
+
+
 # ---------------------------------------------------------------- text
 
 
 def render_text(data: dict[str, Any]) -> str:
     """The status as a few plain lines for a terminal."""
-    lines = [f"Database: {data['database']}"]
+    lines = [f"Config: {data['config'] or 'none (the defaults)'}", f"Database: {data['database']}"]
     lines += _daemon_lines(data["daemon"], data["cycle_running"])
     lines += _cycle_lines(data["last_cycle"])
     lines += _watch_lines(data["watched"])

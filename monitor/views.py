@@ -181,3 +181,10 @@ def studies(
         for trial_id, row in sorted(rows.items())
     ]
     return [r for r in out if r["consecutive_failures"]] if failing else out
+
+
+# ---------------------------------------------------------------- feed
+
+
+def titles(store: Store, trial_ids: Iterable[str]) -> dict[str, str | None]:
+    return {t: (store.study(t) or {}).get("title") for t in trial_ids}

@@ -16,9 +16,22 @@ DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 
 
+@pytest.fixture(autouse=True)
+def user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test (and every process it starts) gets its own empty user config and data
+    folders: nothing reads or writes the real ``~/.config/trialmon`` or ``~/.local/share``."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.delenv("TRIALMON_CONFIG", raising=False)
+    return home
+
+
 @pytest.fixture
-def store() -> Store:
-    return Store.memory()
+def store() -> Iterator[Store]:
+    store = Store.memory()
+    yield store
+    store.close()
 
 
 @pytest.fixture

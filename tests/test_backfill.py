@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -168,10 +169,10 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(
     fetched = [p.rsplit("/", 1)[-1] for p in registry.requests[1:]]
     assert fetched == ["6", "7", "8", "9"]
 
-    fresh = Store.memory()
-    backfill(fresh, client)
-    assert timeline(store) == timeline(fresh)
-    assert summaries(store) == summaries(fresh)
+    with closing(Store.memory()) as fresh:
+        backfill(fresh, client)
+        assert timeline(store) == timeline(fresh)
+        assert summaries(store) == summaries(fresh)
 
 
 def test_a_stop_request_ends_the_backfill_between_versions(store: Store, client: Http) -> None:
@@ -291,6 +292,20 @@ def test_backfill_all_then_history_shows_the_timeline_in_date_order(
 
     again = trialmon("backfill", NCT_ID, cwd=tmp_path)
     assert "0 stored, 10 already imported; 0 changes" in again.stdout
+
+
+def test_backfill_of_a_study_that_is_not_watched_says_how_to_watch_it(
+    tmp_path: Path, registry: Registry
+) -> None:
+    write_config(tmp_path, registry)
+    text = (tmp_path / "config.toml").read_text().replace(f'"{NCT_ID}", ', "")
+    (tmp_path / "config.toml").write_text(text)
+    result = trialmon("backfill", NCT_ID, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    hint = f"Not watched (their history stays as imported): trialmon watch add {NCT_ID}\n"
+    assert result.stdout.endswith(hint)
+    studies = trialmon("studies", cwd=tmp_path)
+    assert f"checked never (not watched: trialmon watch add {NCT_ID})" in studies.stdout
 
 
 def test_backfill_without_ids_is_a_usage_error(tmp_path: Path, registry: Registry) -> None:

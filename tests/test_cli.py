@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,7 @@ def test_bad_nct_argument_exits_2(tmp_path: Path) -> None:
 
 
 def test_unknown_study_in_history_exits_2(tmp_path: Path) -> None:
+    assert trialmon("run", "--source", str(SEEDS), cwd=tmp_path).returncode == 0
     result = trialmon("history", "NCT00000001", cwd=tmp_path)
     assert result.returncode == 2
     assert "NCT00000001 is not in the database" in result.stderr
@@ -72,6 +74,29 @@ def test_bad_since_exits_2(tmp_path: Path) -> None:
     result = trialmon("changes", "--since", "last tuesday", cwd=tmp_path)
     assert result.returncode == 2
     assert "'last tuesday'" in result.stderr
+
+
+QUERIES = [
+    ["history", "NCT06009107"],
+    ["diff", "NCT06009107"],
+    ["changes"],
+    ["studies"],
+    ["report", "NCT06009107", "--html", "r.html"],
+    ["feed", "--output", "feed.xml"],
+    ["status"],
+]
+
+
+@pytest.mark.parametrize("args", QUERIES, ids=[q[0] for q in QUERIES])
+def test_a_query_command_never_creates_a_database(tmp_path: Path, args: list[str]) -> None:
+    result = trialmon("--db", "snapshts/histroy.db", *args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "trialmon: no database at 'snapshts/histroy.db' "
+        "(check --db or `database`; `trialmon run` creates it)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_source_dir_exits_2(tmp_path: Path) -> None:
@@ -127,3 +152,61 @@ def test_a_registry_is_chosen_by_the_form_of_a_watched_id(tmp_path: Path) -> Non
     result = trialmon("run", "--source", str(SEEDS), cwd=tmp_path)
     assert result.returncode == 2
     assert "'T-0042' is not a trial id of any registry (an NCT id: " in result.stderr
+
+
+def test_run_quiet_speaks_only_of_changes_and_failures(tmp_path: Path) -> None:
+    def quiet(source: Path) -> subprocess.CompletedProcess[str]:
+        result = trialmon("run", "--quiet", "--source", str(source), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    baseline = quiet(SEEDS / "earlier")
+    assert (baseline.stdout, baseline.stderr) == ("", "")  # new studies, nothing changed
+    changed = quiet(SEEDS)
+    assert changed.stdout.startswith("Checked 2 studies: 0 new, 2 changed")
+    assert "[critical] Overall status: NOT_YET_RECRUITING → WITHDRAWN" in changed.stderr
+    again = quiet(SEEDS)
+    assert (again.stdout, again.stderr) == ("", "")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    shutil.copy(SEEDS / "NCT06009107.txt", broken)
+    (broken / "other.json").write_text("{not json")
+    failed = quiet(broken)
+    assert "1 unchanged, 0 failed; 1 other error" in failed.stdout
+    assert "other.json: not valid JSON" in failed.stderr
+
+
+def test_version_is_the_one_in_pyproject(tmp_path: Path) -> None:
+    import tomllib
+
+    from monitor import __version__
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    result = trialmon("--version", cwd=tmp_path)
+    assert result.stdout == f"trialmon, version {declared}\n"
+    assert __version__ == declared
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+COMMANDS_ON_THE_DEMO = [
+    ["history", "NCT06009107"],
+    ["diff", "NCT06009107"],
+    ["changes"],
+    ["studies"],
+    ["report", "NCT06009107", "--html", "r.html"],
+    ["feed", "-o", "f.xml"],
+    ["status"],
+    ["run", "--source", str(SEEDS)],
+]
+
+
+def test_no_command_leaves_a_connection_open(tmp_path: Path) -> None:
+    """Python 3.13 reports an unclosed sqlite3 connection as a ResourceWarning (3.11 says
+    nothing: this test has teeth on the newer Python CI also runs)."""
+    for source in (SEEDS / "earlier", SEEDS):
+        assert trialmon("run", "--source", str(source), cwd=tmp_path).returncode == 0
+    for args in COMMANDS_ON_THE_DEMO:
+        cmd = [sys.executable, "-W", "always::ResourceWarning", "-m", "monitor", *args]
+        done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, (args, done.stderr)
+        assert "ResourceWarning" not in done.stderr, (args, done.stderr)

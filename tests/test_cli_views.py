@@ -196,6 +196,14 @@ def test_report_of_an_unknown_study_is_a_usage_error(invoke: Any, tmp_path: Path
     assert not page.exists()
 
 
+def test_report_leaves_out_an_unknown_study_and_says_so(invoke: Any, tmp_path: Path) -> None:
+    page = tmp_path / "all.html"
+    result = invoke("report", SEED, "NCT00000000", TERMINATED, "--html", str(page))
+    assert result.stdout == f"Wrote {page} (2 studies; 1 not in the database).\n"
+    assert result.stderr == ("trialmon: NCT00000000 is not in the database: left out of the page\n")
+    assert page.read_text().count("<section class='study'") == 2
+
+
 def test_report_needs_html(invoke: Any) -> None:
     invoke("report", SEED, code=2)
 
@@ -222,3 +230,20 @@ def test_changes_of_one_moment_list_the_most_severe_first(tmp_path: Path) -> Non
     )
     store.save_snapshot(snap, None, None)
     assert [c["severity"] for c in changes(store)] == ["critical", "minor"]
+    store.close()
+
+
+# ---------------------------------------------------------------- ndjson
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["history", SEED], ["diff", SEED], ["changes"], ["studies"], ["status"]],
+    ids=["history", "diff", "changes", "studies", "status"],
+)
+def test_ndjson_is_the_json_one_object_per_line(invoke: Any, args: list[str]) -> None:
+    whole = parsed(invoke(*args, "--format", "json"))
+    lines = invoke(*args, "--format", "ndjson").stdout.splitlines()
+    objects = [json.loads(line) for line in lines]
+    assert objects == (whole if isinstance(whole, list) else [whole])
+    assert objects and all(isinstance(o, dict) for o in objects)

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,7 @@ def test_a_reader_never_sees_a_partial_study(
     assert code == 0, err
     assert not free.errors, free.errors
     final = read_new(reader, baseline)
+    reader.close()
     assert len(pauses) >= 3, (len(pauses), len(final))
     for number, seen in enumerate(pauses, start=1):
         assert len(seen) == number * PAUSE_EVERY + committed, (number, sorted(seen))
@@ -199,7 +201,7 @@ def test_two_runs_at_once_record_every_change_once(
 
 def finished_runs(db: Path) -> int:
     try:
-        with sqlite3.connect(db, timeout=1) as conn:
+        with closing(sqlite3.connect(db, timeout=1)) as conn:
             sql = "select count(*) from runs where status in ('ok', 'partial')"
             return int(conn.execute(sql).fetchone()[0])
     except sqlite3.Error:
@@ -223,10 +225,102 @@ def test_daemon_and_cron_runs_together(
         code, err = finish(proc)
         assert code == 0, err
     deadline = time.monotonic() + 30
-    while finished_runs(ws.db) < before + 3:
+    # The cron runs alone can make three cycles on a loaded machine, before the daemon has
+    # even installed its SIGTERM handler (which SIGTERM would then kill): wait for it too.
+    while finished_runs(ws.db) < before + 3 or "daemon started" not in log.read_text():
         assert daemon.poll() is None, log.read_text()
         assert time.monotonic() < deadline, "the daemon ran no cycle in 30 s"
         time.sleep(0.05)
     daemon.send_signal(signal.SIGTERM)
     assert daemon.wait(timeout=30) == 0
     assert_same(ws, base.after)
+
+
+# ---------------------------------------------------------------- a fresh database, many openers
+
+
+def together(procs: list[subprocess.Popen[str]], commands: list[list[str]], cwd: Path) -> None:
+    """Start ``python -m tests.atonce`` processes and let them go at one moment."""
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    try:
+        for args in commands:
+            command = [sys.executable, "-m", "tests.atonce", str(ready_w), str(go_r), *args]
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            procs.append(
+                subprocess.Popen(
+                    command,
+                    cwd=cwd,
+                    env=env,
+                    pass_fds=(ready_w, go_r),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        os.close(ready_w)
+        ready_w = -1
+        for _ in commands:
+            assert os.read(ready_r, 1) == b"r", "a process ended before the barrier"
+        os.write(go_w, b"g" * len(commands))
+    finally:
+        for fd in (ready_r, ready_w, go_r, go_w):
+            if fd >= 0:
+                os.close(fd)
+
+
+def migrations_applied(db: Path) -> list[tuple[str, int]]:
+    with closing(sqlite3.connect(db)) as conn:
+        sql = "select name, count(*) from _sqlite_migrations group by migration_set, name"
+        return conn.execute(sql).fetchall()
+
+
+OPENERS = 8
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_openers_of_a_fresh_database_create_its_schema_once(
+    tmp_path: Path, procs: list[subprocess.Popen[str]], round_: int
+) -> None:
+    """Eight processes open one missing database at the same moment, as ``run``, ``daemon``
+    and the query commands do. Before the schema was created in one exclusive transaction,
+    most of them failed: "table "studies" already exists", "UNIQUE constraint failed:
+    _sqlite_migrations", "no such column"."""
+    db = tmp_path / "new" / "history.db"
+    together(procs, [["open", str(db)]] * OPENERS, tmp_path)
+    results = [finish(p) for p in procs]
+    assert all(code == 0 for code, _ in results), [err for code, err in results if code]
+    applied = migrations_applied(db)
+    assert applied and all(times == 1 for _, times in applied), applied
+
+
+def test_run_daemon_and_queries_on_an_empty_folder(
+    tmp_path: Path, procs: list[subprocess.Popen[str]]
+) -> None:
+    """``trialmon run & trialmon daemon & trialmon changes & ...`` in an empty folder: every
+    command does its work (or, for a reader, finds no database yet); none fails on the schema.
+    """
+    (tmp_path / "config.toml").write_text(
+        f'database = "db/history.db"\nsource = "{ROOT / "seeds"}"\n'
+        f'[schedule]\nevery = "1h"\n[notify.log]\nfile = "{tmp_path / "notify.log"}"\n'
+    )
+    readers = [["changes"], ["studies"], ["history", "NCT06009107"], ["status"]]
+    commands = [["run"], ["daemon", "--wait"], *readers]
+    together(procs, [["trialmon", *c] for c in commands], tmp_path)
+    run, daemon, *queries = procs
+    assert daemon.stderr is not None
+    for line in daemon.stderr:  # the daemon is up once it says so; it fails before if at all
+        if "daemon started" in line:
+            break
+    else:
+        pytest.fail(f"the daemon did not start: {finish(daemon)}")
+    daemon.send_signal(signal.SIGTERM)
+    assert finish(daemon)[0] == 0
+    code, err = finish(run)
+    assert code == 0 and "Traceback" not in err, err
+    for args, proc in zip(readers, queries, strict=True):
+        code, err = finish(proc)
+        absent = ("no database at" in err) or ("is not in the database" in err)
+        assert (code == 0 or absent) and "Traceback" not in err, (args, err)
+    applied = migrations_applied(tmp_path / "db" / "history.db")
+    assert applied and all(times == 1 for _, times in applied), applied

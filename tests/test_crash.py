@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,12 @@ def workspace(root: Path, cycles: list[Path]) -> Workspace:
 
 
 def copy_state(src: Workspace, dst: Workspace) -> None:
-    with sqlite3.connect(src.db) as a, sqlite3.connect(dst.db) as b:
+    """The database and log of ``src`` as ``dst``'s own: the copy forgets which config kept
+    it (one database serves one config), so ``dst``'s config keeps it at its first cycle."""
+    with closing(sqlite3.connect(src.db)) as a, closing(sqlite3.connect(dst.db)) as b:
         a.backup(b)
+        b.execute("delete from meta where key = 'owner.config'")
+        b.commit()
     if src.log.exists():
         shutil.copy(src.log, dst.log)
 
@@ -233,7 +238,7 @@ def test_killed_twice_then_later_cycles_build_on_it(reference: Reference, tmp_pa
 
 def snapshots_of_last_run(db_path: Path) -> int:
     try:
-        with sqlite3.connect(db_path, timeout=5) as db:
+        with closing(sqlite3.connect(db_path, timeout=5)) as db:
             sql = "select count(*) from snapshots where run_id = (select max(id) from runs)"
             return int(db.execute(sql).fetchone()[0])
     except sqlite3.Error:

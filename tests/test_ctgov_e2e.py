@@ -179,3 +179,4 @@ def test_429_for_20_seconds_backs_off_completes_and_keeps_the_rate(tmp_path: Pat
     assert 1 < len(throttled) <= 6 and all(r.path == "/api/v2/version" for r in throttled)
     assert max_in_window(times) <= 50
     assert clock.monotonic() - start >= 20
+    store.close()

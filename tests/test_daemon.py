@@ -148,8 +148,13 @@ def test_daemon_stores_and_delivers_a_change_then_stops_on_sigterm(
     )
     assert ("critical", "Overall status: RECRUITING → TERMINATED") in changes
     wait_for(lambda: "RECRUITING → TERMINATED" in text_of(workdir / "notify.log"), "delivery")
-    sent = query(workdir, "select channel, status from deliveries")
+    # the log channel writes and syncs a digest, then the row is marked sent: wait for both
+    sent = wait_for(
+        lambda: query(workdir, "select channel, status from deliveries where status = 'sent'"),
+        "the delivery marked sent",
+    )
     assert sent == [("log", "sent")]
+    assert query(workdir, "select count(*) from deliveries") == [(1,)]
 
     second = trialmon("daemon", cwd=workdir)
     assert second.returncode == 1
@@ -175,12 +180,14 @@ def test_run_is_refused_with_exit_0_while_a_cycle_holds_the_lock(workdir: Path) 
 
     with RunLock(run_lock_path(db), command="test"):
         refused = trialmon("run", cwd=workdir)
+        quiet = trialmon("run", "--quiet", cwd=workdir)
         status = status_json(workdir)
 
     assert refused.returncode == 0
     assert refused.stdout == ""
     assert "skipped, nothing done: another trialmon cycle is running" in refused.stderr
     assert f"(pid {os.getpid()} (test)" in refused.stderr
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")  # cron mails nothing
     assert status["cycle_running"]["pid"] == os.getpid()
     assert db_files(db) == before  # the refused run did not touch the database
     assert query(workdir, "select count(*) from runs") == [(1,)]
@@ -248,14 +255,30 @@ def test_a_stop_ends_the_cycle_at_a_study_boundary() -> None:
     assert store.known_studies() == pulled
     row = store.db.execute("select status, studies_checked from runs").fetchone()
     assert row == ("stopped", 2)
+    store.close()
 
 
 def test_status_without_a_database(tmp_path: Path) -> None:
     shutil.copy(REAL, tmp_path / "unused.json")
     (tmp_path / "config.toml").write_text(f'[watch]\nstudies = ["{NCT}"]\n')
     result = trialmon("status", cwd=tmp_path)
+    assert result.returncode == 1  # a query command never creates a database (CONTRACT)
+    assert "no database at 'snapshots/history.db'" in result.stderr
+    assert not (tmp_path / "snapshots").exists()
+
+
+def test_status_before_the_first_cycle(tmp_path: Path, procs: list[subprocess.Popen[str]]) -> None:
+    (tmp_path / "records").mkdir()
+    (tmp_path / "config.toml").write_text(
+        f'source = "records"\n[watch]\nstudies = ["{NCT}"]\n[schedule]\nrun_at_start = false\n'
+    )
+    daemon = start_daemon(tmp_path, procs)
+    wait_for(lambda: "daemon started" in (tmp_path / "daemon.err").read_text(), "the start")
+    result = trialmon("status", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Daemon: not running" in result.stdout
+    assert result.stdout.startswith("Config: config.toml\nDatabase: snapshots/history.db\n")
+    assert "Daemon: running" in result.stdout
     assert "Last cycle: none yet" in result.stdout
     assert f"Watched: 1 study ({NCT})" in result.stdout
-    assert not (tmp_path / "snapshots").exists()
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=30) == 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,7 +131,7 @@ def suspend(study: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def registry(fake_api: FakeApi) -> Registry:
+def registry(fake_api: FakeApi) -> Iterator[Registry]:
     fake_api.add(*(synthetic_study(TEMPLATE, n, status="RECRUITING") for n in IDS))
     ctgov_cfg = CtgovConfig(
         base_url=fake_api.url, requests_per_minute=100_000, timeout=TIMEOUT, max_attempts=3
@@ -142,7 +142,8 @@ def registry(fake_api: FakeApi) -> Registry:
     assert (baseline.new, baseline.failed) == (30, 0)
     for n in CHANGED:
         fake_api.update(n, "2026-09-06", suspend)
-    return reg
+    yield reg
+    reg.store.close()
 
 
 def inject(reg: Registry, name: str, target: str, times: int | None) -> list[int]:
@@ -227,6 +228,7 @@ def test_a_page_of_1000_with_one_malformed_record(fake_api: FakeApi) -> None:
     assert run.errors[0].trial_id == bad and "designModule" in run.errors[0].message
     assert reg.rows("select count(*) from snapshots") == [(999,)]
     assert reg.rows(f"select count(*) from snapshots where trial_id = '{bad}'") == [(0,)]
+    reg.store.close()
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 import re
+import sys
 import tomllib
 from typing import Any
 
@@ -93,8 +94,10 @@ def test_without_apprise_installed_the_error_says_how_to_install(
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_apprise)
-    with pytest.raises(ConfigError, match=r"pip install 'trialmon\[apprise\]'"):
+    with pytest.raises(ConfigError) as info:
         AppriseNotifier(AppriseNotifyConfig(True, ("json://127.0.0.1/x",)))
+    assert f"install it with: {sys.executable} -m pip install 'apprise>=1.9'" in str(info.value)
+    assert "pipx inject trialmon apprise" in str(info.value)
 
 
 def test_url_ids_and_masks_hide_the_secret_part() -> None:

@@ -14,12 +14,15 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import DATA
+from monitor.notify.apprise import REQUIREMENT
+
+from .conftest import DATA, ROOT
 from .servers import (
     SMTP_PASSWORD,
     SMTP_USER,
@@ -222,7 +225,9 @@ def test_apprise_enabled_without_apprise_installed_exits_2(tmp_path: Path) -> No
     env = {"PYTHONPATH": str(fake.parent)}
     result = trialmon("run", "--source", str(records_dir(tmp_path, 1)), cwd=tmp_path, env=env)
     assert result.returncode == 2
-    assert "pip install 'trialmon[apprise]'" in result.stderr
+    assert f"install it with: {sys.executable} -m pip install 'apprise>=1.9'" in result.stderr
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert extras["optional-dependencies"]["apprise"] == [REQUIREMENT]
 
 
 def test_a_study_failing_three_cycles_is_reported_once_and_its_recovery_once(

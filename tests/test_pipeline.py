@@ -93,6 +93,7 @@ def test_a_record_of_an_older_format_is_rebaselined(tmp_path: Path) -> None:
     report = run_cycle(cycle(store), seed_items(records))
     assert report.changes == []
     assert store.db.execute("select count(*) from snapshots").fetchone()[0] == 2
+    store.close()
 
 
 def test_a_batch_holds_at_most_its_budget_of_record_bytes_plus_one_record() -> None:

@@ -160,6 +160,7 @@ def test_offline_files_unchanged_but_for_the_daily_stamp_are_not_even_parsed(
     assert release(4, "WITHDRAWN").unchanged == 1
     assert normalized == [NCT, NCT]  # the first release and the withdrawal
     assert store.study(NCT)["last_checked"] == "2026-09-04T00:00:00Z"  # type: ignore[index]
+    store.close()
 
 
 def test_a_key_holds_only_while_its_snapshot_is_the_newest(

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import io
+from contextlib import closing
 
 from rich.console import Console, RenderableType
 
 from monitor import render, views
 from monitor.models import Change
 from monitor.store import Store
-from tests.history_data import FAILING, SEED, known_history
+from tests.history_data import FAILING, SEED, TERMINATED, known_history
 
 
-def shown(renderable: RenderableType) -> str:
-    console = Console(file=io.StringIO(), width=160, force_terminal=True, color_system=None)
+def shown(renderable: RenderableType, width: int = 160) -> str:
+    console = Console(file=io.StringIO(), width=width, force_terminal=True, color_system=None)
     console.print(renderable)
     output = console.file.getvalue()  # type: ignore[attr-defined]
     assert isinstance(output, str)
@@ -27,7 +28,8 @@ def test_terminal_is_none_when_not_a_tty() -> None:
 
 
 def test_history_table_has_every_change() -> None:
-    data = views.history(known_history(Store.memory()), SEED)
+    with closing(known_history(Store.memory())) as store:
+        data = views.history(store, SEED)
     out = shown(render.history_table(data))
     assert "NOT_YET_RECRUITING → WITHDRAWN" in out and "baseline" in out
     assert "┃" in out and "2025-08-08" in out
@@ -45,7 +47,8 @@ def test_diff_without_change() -> None:
 
 
 def test_changes_table_and_lines_agree() -> None:
-    rows = views.changes(known_history(Store.memory()), min_severity="critical")
+    with closing(known_history(Store.memory())) as store:
+        rows = views.changes(store, min_severity="critical")
     out = shown(render.changes_table(rows))
     assert "3 changes, newest first" in out
     for row in rows:
@@ -54,10 +57,43 @@ def test_changes_table_and_lines_agree() -> None:
 
 
 def test_studies_table_shows_failure_and_never_checked() -> None:
-    rows = views.studies(known_history(Store.memory()), ["NCT99999999"])
+    with closing(known_history(Store.memory())) as store:
+        rows = views.studies(store, ["NCT99999999"])
     out = shown(render.studies_table(rows))
     assert "failing: 2× HTTP 503 from registry" in out
     assert "never" in out and FAILING in out
+
+
+TITLE = 'A Study of HY004 Treatment in Adult r/r B-ALL <CAR-T> & "friends"'
+
+
+def studies_of_a_portfolio() -> list[dict]:
+    """The known history, one study imported by backfill only (never checked, not watched)."""
+    store = known_history(Store.memory())
+    store.db.execute("update studies set last_checked = null where trial_id = ?", [TERMINATED])
+    rows = views.studies(store, [SEED, "NCT99999999"])
+    store.close()
+    return rows
+
+
+def test_studies_on_an_80_column_terminal_give_titles_the_whole_width() -> None:
+    out = shown(render.studies_table(studies_of_a_portfolio()), width=80)
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert f"  {TITLE}" in lines  # one line, not a column of 11 characters
+    assert max(len(line) for line in lines) <= 80
+    assert f"{SEED}  WITHDRAWN  checked 2025-08-08 00:00  changed 2025-08-08  7 changes" in lines
+    assert "  failing: 2× HTTP 503 from registry" in lines
+
+
+def test_a_study_imported_by_backfill_but_not_watched_says_how_to_watch_it() -> None:
+    rows = studies_of_a_portfolio()
+    hint = f"not watched: trialmon watch add {TERMINATED}"
+    for width in (80, 160):
+        assert hint in shown(render.studies_table(rows), width=width)
+    line = next(line for line in render.studies_lines(rows) if line.startswith(TERMINATED))
+    assert f"checked never ({hint})" in line
+    never = next(line for line in render.studies_lines(rows) if line.startswith("NCT99999999"))
+    assert "not watched" not in never  # watched, just not fetched yet
 
 
 def test_when_shortens_iso_times() -> None:

@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -38,10 +39,9 @@ def test_seed_replay_reports_withdrawal_and_date_shifts(workdir: Path) -> None:
     assert "Overall status: NOT_YET_RECRUITING → WITHDRAWN" in report
     assert "Start date: 2024-12-31 → 2025-06-30 (+181 days)" in report
     assert "Completion date: 2026-12-31 → 2027-12-30 (+364 days)" in report
-    rows = sqlite3.connect(workdir / "snapshots/history.db").execute(
-        "select category, severity from changes order by id"
-    )
-    assert ("status", "critical") in rows.fetchall()
+    with closing(sqlite3.connect(workdir / "snapshots/history.db")) as db:
+        rows = db.execute("select category, severity from changes order by id").fetchall()
+    assert ("status", "critical") in rows
 
 
 def test_same_records_twice_store_nothing_new(workdir: Path) -> None:
@@ -49,9 +49,9 @@ def test_same_records_twice_store_nothing_new(workdir: Path) -> None:
         result = trialmon("run", "--source", str(SEEDS), cwd=workdir)
         assert result.returncode == 0, result.stderr
     assert "1 unchanged" in result.stdout
-    db = sqlite3.connect(workdir / "snapshots/history.db")
-    assert db.execute("select count(*) from snapshots").fetchone()[0] == 1
-    assert db.execute("select count(*) from changes").fetchone()[0] == 0
+    with closing(sqlite3.connect(workdir / "snapshots/history.db")) as db:
+        assert db.execute("select count(*) from snapshots").fetchone()[0] == 1
+        assert db.execute("select count(*) from changes").fetchone()[0] == 0
 
 
 def test_malformed_file_is_named_and_others_go_on(tmp_path: Path) -> None:

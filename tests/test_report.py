@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -16,8 +17,10 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def store() -> Store:
-    return known_history(Store.memory())
+def store() -> Iterator[Store]:
+    store = known_history(Store.memory())
+    yield store
+    store.close()
 
 
 class Tags(HTMLParser):
@@ -80,8 +83,7 @@ def test_page_is_self_contained_and_escaped(store: Store) -> None:
     assert "&lt;CAR-T&gt; &amp; &quot;friends&quot;" in html
 
 
-def test_hostile_record_text_stays_text() -> None:
-    store = Store.memory()
+def test_hostile_record_text_stays_text(store: Store) -> None:
     evil = '<script>alert(1)</script>" onload="x'
     canonical = {
         "identification": {"trial_id": "NCT00000042", "brief_title": evil},

@@ -6,6 +6,7 @@ The browser comes from the ``browser`` fixture (tests/conftest.py, helpers in te
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,9 +20,10 @@ from tests.history_data import SEED, TERMINATED, known_history
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Path]:
-    store = known_history(Store.memory())
+    with closing(known_history(Store.memory())) as store:
+        when = datetime(2026, 1, 1, tzinfo=UTC)
+        html = build_report(store, [SEED, TERMINATED], generated_at=when)
     path = tmp_path / "report.html"
-    html = build_report(store, [SEED, TERMINATED], generated_at=datetime(2026, 1, 1, tzinfo=UTC))
     path.write_text(html, encoding="utf-8")
     yield path
 

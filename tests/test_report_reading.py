@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html as html_text
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,13 @@ def dated(study: dict[str, Any], posted: str, completion: str) -> dict[str, Any]
 
 
 @pytest.fixture
-def store() -> Store:
+def store() -> Iterator[Store]:
     store = Store.memory()
     before, after = sites_reopen_en_masse()
     save(store, dated(as_study(before, NCT), "2026-05-01", "2026-12-31"), "2026-05-01T00:00:00Z")
     save(store, dated(as_study(after, NCT), "2026-11-30", "2027-06-30"), "2026-11-30T00:00:00Z")
-    return store
+    yield store
+    store.close()
 
 
 def page(store: Store, min_severity: str = "minor") -> str:

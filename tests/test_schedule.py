@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -165,6 +166,46 @@ def test_a_failing_cycle_is_logged_and_the_daemon_goes_on(
     assert "cycle failed: RuntimeError: boom" in caplog.text
     assert "next cycle at" in caplog.text
     assert JOB_ID == "cycle"
+
+
+class Heard(logging.Handler):
+    """Sets ``event`` when a record containing ``needle`` is logged (no polling, no sleep)."""
+
+    def __init__(self, needle: str) -> None:
+        super().__init__()
+        self.needle = needle
+        self.event = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.needle in record.getMessage():
+            self.event.set()
+
+
+def test_a_start_due_while_a_cycle_runs_is_skipped_with_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The scheduler's own path: a start due while the cycle still runs is refused by
+    ``max_instances`` and reported through the listener (it raised AttributeError before)."""
+    stop = threading.Event()
+    heard = Heard("is skipped")
+    logging.getLogger("monitor.schedule").addHandler(heard)
+
+    def cycle() -> None:  # runs until the next start (1 s later) has been skipped
+        heard.event.wait(timeout=20)
+        stop.set()
+
+    try:
+        with caplog.at_level(logging.INFO):
+            run_daemon(EVERY_SECOND, cycle, stop)
+    finally:
+        logging.getLogger("monitor.schedule").removeHandler(heard)
+    assert heard.event.is_set()
+    skipped = [r for r in caplog.records if "is skipped" in r.getMessage()]
+    assert re.fullmatch(
+        r"a cycle is still running: the one due at \d{4}-\d\d-\d\dT[\d:]{8}\+00:00 is skipped",
+        skipped[0].getMessage(),
+    )
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 def test_signals_set_the_stop_event_while_installed() -> None:

@@ -273,6 +273,7 @@ SAFE = {
     "marks",
     "RUN_COLUMNS",
     "NEWEST_MOST_SEVERE",
+    "TIMELINE",
     "name",
     "sql.strip()",
     "' and '.join(where)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -11,8 +13,10 @@ from tests.history_data import FAILING, SEED, TERMINATED, known_history
 
 
 @pytest.fixture
-def store() -> Store:
-    return known_history(Store.memory())
+def store() -> Iterator[Store]:
+    store = known_history(Store.memory())
+    yield store
+    store.close()
 
 
 def rows(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -22,7 +26,8 @@ def rows(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str,
 
 
 def test_migration_creates_every_view() -> None:
-    assert set(Store.memory().db.view_names()) == set(sqlviews.VIEW_NAMES)
+    with closing(Store.memory()) as store:
+        assert set(store.db.view_names()) == set(sqlviews.VIEW_NAMES)
 
 
 def test_create_views_is_repeatable(store: Store) -> None:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from monitor.cli import cli
 from monitor.lock import daemon_lock_path, run_lock_path
 from monitor.models import RunReport
-from monitor.status import last_cycle
+from monitor.status import last_cycle, unhealthy
 from monitor.store import Store
 
 
@@ -33,6 +33,19 @@ def test_a_run_left_running_by_a_dead_process_shows_as_interrupted(store: Store)
     store.start_run("2026-11-26T07:00:00Z", "files")
     last = last_cycle(store, running=False)
     assert last is not None and last["status"] == "interrupted"
+
+
+def health(running: bool, run: dict | None) -> str | None:
+    return unhealthy({"daemon": {"running": running}, "last_cycle": run})
+
+
+def test_healthy_means_a_daemon_runs_and_its_last_cycle_checked_something() -> None:
+    assert health(True, None) is None  # the first cycle is still to come
+    assert health(True, {"id": 3, "errors": 2, "studies_checked": 10}) is None  # partial is fine
+    assert health(False, None) == "the daemon is not running"
+    assert health(True, {"id": 4, "errors": 12, "studies_checked": 0}) == (
+        "the last cycle (run 4) could check nothing: 12 failed"
+    )
 
 
 def test_status_asks_the_lock_not_the_pid_left_in_it(tmp_path: Path) -> None:

@@ -88,3 +88,29 @@ def test_runs_and_interrupted_runs(store: Store) -> None:
     rows = {r["id"]: r for r in store.db["runs"].rows}
     assert rows[run_id]["studies_checked"] == 3
     assert rows[crashed]["status"] == "interrupted"
+
+
+def test_the_schema_lock_waits_for_another_writer_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``exclusive`` (around migrations) waits for a write lock another process holds, says
+    once that it waits, and gives up after its limit; once the lock is free it proceeds."""
+    import sqlite3
+
+    from monitor.store.db import connect, exclusive
+
+    holder, opener = connect(tmp_path / "h.db"), connect(tmp_path / "h.db")
+    try:
+        opener.execute("PRAGMA busy_timeout = 20")
+        holder.conn.execute("BEGIN IMMEDIATE")
+        refused = pytest.raises(sqlite3.OperationalError, match="held its write lock")
+        with refused, exclusive(opener, wait=0.3):
+            pass
+        assert caplog.text.count("waiting for another trialmon process") == 1
+        holder.conn.execute("COMMIT")
+        with exclusive(opener, wait=0.3):
+            opener.execute("create table made (x)")
+        assert holder.table("made").exists()
+    finally:
+        holder.close()
+        opener.close()

@@ -201,8 +201,99 @@ def test_cycles_over_the_same_records_after_the_upgrade_report_nothing(
         f'params = {{ "query.cond" = "{LIVE["query"]["params"]["query.cond"]}" }}\n'
         f'[notify.log]\nfile = "{tmp_path / "log"}"\n'
     )
-    for args in (("run",), ("run", "--force")):
+    # 0.1 wrote this database with two configs (offline and live, as make_history_db.py
+    # did); one database serves one config now, so the live one takes it over.
+    for args in (("run", "--take-over"), ("run", "--force")):
         result = trialmon(live, *args)
         assert result.exit_code == 0, result.output
         assert "0 failed; 0 changes recorded" in result.output, result.output
     assert counts(old_db) == before
+
+
+# ---------------------------------------------------------------- every schema main ever had
+
+SCHEMAS = sorted((DATA / "schemas").glob("*.sql"))
+SEEDS_V01 = [SEEDS / "earlier" / "NCT06009107.txt", SEEDS / "NCT06009107.txt"]
+
+
+def load_dump(dump: Path, path: Path) -> Path:
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(dump.read_text(encoding="utf-8"))
+    finally:
+        conn.close()
+    return path
+
+
+def view_sql(path: Path) -> dict[str, str]:
+    return dict(rows(path, "select name, sql from sqlite_master where type = 'view'"))
+
+
+@pytest.mark.parametrize("dump", SCHEMAS, ids=[p.stem for p in SCHEMAS])
+def test_every_schema_of_main_upgrades_to_todays(dump: Path, tmp_path: Path) -> None:
+    """tests/data/schemas/: a database of each schema main's history had, made by that commit's
+    own code (make_schemas.py). Opened today: every migration applied, every row kept, every
+    view today's, the per-sponsor question answered for every date change, and a cycle over
+    the same records records no change."""
+    from monitor.store import sqlviews
+
+    path = load_dump(dump, tmp_path / "history.db")
+    before = {t: rows(path, f"select count(*) from {t}")[0][0] for t in ("snapshots", "changes")}
+    upgraded(path)
+    fresh = upgraded(tmp_path / "fresh.db")
+    applied = "select migration_set, name from _sqlite_migrations"
+    assert set(rows(path, applied)) >= set(rows(fresh, applied))
+    assert view_sql(path) == {name: sqlviews.view_sql(name) for name in sqlviews.VIEWS}
+    assert {t: rows(path, f"select count(*) from {t}")[0][0] for t in before} == before
+    shifts = rows(path, "select lead_sponsor, count(*) from date_shifts group by 1")
+    v2 = rows(path, "select count(*) from snapshots where content_hash like 'v2:%'")[0][0]
+    if before["changes"] and v2 == before["snapshots"]:  # records today's code can read
+        assert shifts == [("Juventas Cell Therapy Ltd.", 2)], shifts
+    for seed in SEEDS_V01:
+        files = tmp_path / seed.parent.name
+        files.mkdir(exist_ok=True)
+        (files / seed.name).write_bytes(seed.read_bytes())
+    config = tmp_path / "config.toml"
+    config.write_text(f'database = "{path}"\n[notify.log]\nfile = "{tmp_path / "log"}"\n')
+    result = trialmon(config, "run", "--source", str(tmp_path / SEEDS.name))
+    assert result.exit_code == 0, result.output
+    assert "0 changes recorded" in result.output, result.output
+
+
+def test_a_view_changed_without_a_migration_is_recreated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Views follow their definition in monitor/store/sqlviews.py, not the migrations: a
+    database whose views are older than the code gets today's when opened. (Before, views
+    changed without a migration stayed as the first trialmon made them: a database of an
+    earlier commit had ``date_shifts.lead_sponsor`` null in every row.)"""
+    from monitor.store import sqlviews
+
+    path = load_dump(SCHEMAS[-1], tmp_path / "history.db")
+    upgraded(path)
+    changed = sqlviews.VIEWS["date_shifts"].replace(
+        "cut.change_id,", "cut.change_id, 'today' AS made_by,", 1
+    )
+    monkeypatch.setitem(sqlviews.VIEWS, "date_shifts", changed)
+    upgraded(path)
+    assert {r[0] for r in rows(path, "select made_by from date_shifts")} == {"today"}
+
+
+def test_a_read_only_database_keeps_its_older_views_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Query commands read tables, not views: a copy this process cannot write is read as it
+    is (recreating its views would need the write lock)."""
+    from sqlite_utils import Database
+
+    from monitor.store import migrations, sqlviews
+
+    path = upgraded(load_dump(SCHEMAS[-1], tmp_path / "history.db"))
+    monkeypatch.setitem(sqlviews.VIEWS, "date_shifts", "SELECT 1 AS one")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        migrations.refresh_views(Database(conn))
+    finally:
+        conn.close()
+    assert "out of date" in caplog.text
+    assert "lead_sponsor" in view_sql(path)["date_shifts"]

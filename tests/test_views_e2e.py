@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -72,16 +73,16 @@ def test_studies_lists_the_seed(replayed: tuple[Path, Path]) -> None:
 
 
 def test_views_answer_the_readme_questions(replayed: tuple[Path, Path]) -> None:
-    db = sqlite3.connect(replayed[1])
-    db.row_factory = sqlite3.Row
-    moved = db.execute(
-        "select trial_id, to_status from status_history where to_status in "
-        "('WITHDRAWN', 'TERMINATED')"
-    ).fetchall()
+    with closing(sqlite3.connect(replayed[1])) as db:
+        db.row_factory = sqlite3.Row
+        moved = db.execute(
+            "select trial_id, to_status from status_history where to_status in "
+            "('WITHDRAWN', 'TERMINATED')"
+        ).fetchall()
+        shifts: dict[str, Any] = {
+            r["date_field"]: r["shift_days"] for r in db.execute("select * from date_shifts")
+        }
     assert [tuple(r) for r in moved] == [(NCT, "WITHDRAWN")]
-    shifts: dict[str, Any] = {
-        r["date_field"]: r["shift_days"] for r in db.execute("select * from date_shifts")
-    }
     assert shifts == {"start": 181, "completion": 364}
 
 

@@ -1,4 +1,4 @@
-"""The apprise channel (optional extra ``trialmon[apprise]``): chat tools and webhooks.
+"""The apprise channel (optional extra ``apprise``): chat tools and webhooks.
 
 Slack, Teams, Discord, Matrix, ntfy, Telegram and generic JSON webhooks all go through
 Apprise; we only hand it a title and a body. Each URL is its own delivery in the outbox (its
@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shlex
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +26,17 @@ from monitor.redact import redact, register, url_secrets
 
 log = logging.getLogger(__name__)
 KIND = "apprise"
-INSTALL_HINT = "pip install 'trialmon[apprise]'"
+REQUIREMENT = "apprise>=1.9"  # as the `apprise` extra of pyproject.toml
+
+
+def install_hint() -> str:
+    """A command that works however trialmon was installed (checkout, git URL, wheel): pip of
+    the very interpreter running trialmon (trialmon is on no package index, so
+    ``pip install 'trialmon[apprise]'`` cannot work)."""
+    return (
+        f"{shlex.quote(sys.executable)} -m pip install {shlex.quote(REQUIREMENT)}"
+        " (with pipx: pipx inject trialmon apprise)"
+    )
 
 
 @dataclass(frozen=True)
@@ -64,8 +76,8 @@ def load_apprise() -> Any:
         import apprise
     except ImportError as e:
         raise ConfigError(
-            f"[notify.apprise] enabled: the apprise channel needs the apprise package; "
-            f"install it with: {INSTALL_HINT}"
+            "[notify.apprise] enabled: the apprise channel needs the apprise package, which is "
+            f"not installed in trialmon's environment; install it with: {install_hint()}"
         ) from e
     return apprise
 

@@ -16,6 +16,8 @@ The package, by what each part does (every SQL string of trialmon is in one of t
     reads.py       read queries: what a cycle reads, what the query commands show
     crossref.py    across registries: trials' ids in other registries, their disagreements
     state.py       each registry's own bookkeeping, as keyed JSON values
+    health.py      whether the file is sound (``PRAGMA quick_check``), the way back if not
+    owner.py       which config keeps the database (one database serves one config)
 
 :class:`Store` is all of them over one connection.
 """
@@ -30,11 +32,13 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from monitor.errors import StoreError
+from monitor.store import health
 from monitor.store.backfill import BackfillWrites
 from monitor.store.crossref import CrossRows, Moment, OpenDisagreement
 from monitor.store.db import connect, to_json
 from monitor.store.migrations import Upgrades, apply
 from monitor.store.outbox import OutboxRows
+from monitor.store.owner import Owner, Ownership
 from monitor.store.reads import Reads
 from monitor.store.rows import BackfillRun, DoneVersion, Latest, NewSnapshot, change_row
 from monitor.store.state import RegistryState, StateUpgrade
@@ -46,6 +50,7 @@ __all__ = [
     "Moment",
     "NewSnapshot",
     "OpenDisagreement",
+    "Owner",
     "RegistryState",
     "StateUpgrade",
     "Store",
@@ -55,11 +60,17 @@ __all__ = [
 ]
 
 
-class Store(BackfillWrites, OutboxRows, Reads, CrossRows):
+class Store(BackfillWrites, OutboxRows, Reads, CrossRows, Ownership):
     """The database of one trialmon installation."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.path: Path | None = None  # None: in memory
+
+    def check(self) -> None:
+        """Refuse a damaged file (``PRAGMA quick_check``) with the way back; a command that
+        writes asks first (see :mod:`monitor.store.health`)."""
+        health.check(self.db, self.path or ":memory:")
 
     @classmethod
     def open(cls, path: Path | str, upgrades: Upgrades | None = None) -> Store:
@@ -69,12 +80,33 @@ class Store(BackfillWrites, OutboxRows, Reads, CrossRows):
         older trialmon stored; the CLI always passes it.
         """
         path = Path(path)
+        db: Database | None = None
         try:
             db = connect(path)
             apply(db, upgrades)
-        except (OSError, sqlite3.Error) as e:
-            raise StoreError(f"database {str(path)!r} is unusable: {e}") from e
-        return cls(db)
+        except BaseException as e:
+            if db is not None:  # refused or unusable: no connection left open
+                db.close()
+            if health.is_damage(e):
+                raise StoreError(health.damaged(path, str(e))) from e
+            if isinstance(e, (OSError, sqlite3.Error)):
+                raise StoreError(f"database {str(path)!r} is unusable: {e}") from e
+            raise
+        store = cls(db)
+        store.path = path
+        return store
+
+    @classmethod
+    def open_existing(cls, path: Path | str, upgrades: Upgrades | None = None) -> Store:
+        """Open a database that must exist: query commands never create one (a mistyped
+        ``--db`` is an error, not a new empty database)."""
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(
+                f"no database at {str(path)!r} (check --db or `database`; "
+                "`trialmon run` creates it)"
+            )
+        return cls.open(path, upgrades)
 
     @classmethod
     def memory(cls, upgrades: Upgrades | None = None) -> Store:

@@ -16,7 +16,7 @@ from monitor.store.rows import BackfillRun, DoneVersion, Latest, NewSnapshot, ch
 
 FIRST_LIVE = (
     "select trial_id, id, content_hash, record, captured_at from snapshots "
-    "where trial_id = ? and source != 'history' order by captured_at, id limit 1"
+    "where trial_id = ? and source != 'history' order by id limit 1"
 )
 FIRST_HISTORY = "select min(id) from snapshots where trial_id = ? and source = 'history'"
 SNAPSHOT_AS_LATEST = (

@@ -7,6 +7,7 @@ Every write of one study is one transaction.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,6 +15,8 @@ from monitor.models import Change, RecordEvent, RunReport
 from monitor.store.db import BATCH, Part, insert_sql, marks, to_json
 from monitor.store.rows import Latest, NewSnapshot, change_row
 from monitor.store.state import RegistryState
+
+log = logging.getLogger(__name__)
 
 # The writes of a new version by plain SQL (sqlite-utils' insert costs more than the write),
 # built once from these constant column lists.
@@ -94,6 +97,7 @@ COUNT_FAILURE = (
     "where trial_id = ?"
 )
 RUNS_LEFT_RUNNING = "select id from runs where status = 'running' order by id"
+LAST_RUN = "select id, started_at from runs order by id desc limit 1"
 DELETE_LINKS = "delete from trial_links where trial_id = ?"
 INSERT_LINK = (
     "insert or ignore into trial_links (trial_id, registry, linked_id, kind) values (?, ?, ?, ?)"
@@ -124,8 +128,20 @@ class Writes(Part):
 
     def start_run(self, now: str, source: str) -> int:
         with self.db.atomic():
+            self._check_clock(now)
             row = {"started_at": now, "status": "running", "source": source}
             return self._insert("runs", row)
+
+    def _check_clock(self, now: str) -> None:
+        """Say so when the clock reads earlier than the last run's start: it went back."""
+        last = self.db.execute(LAST_RUN).fetchone()
+        if last is not None and last[1] and now < last[1]:
+            log.warning(
+                "the clock went back: it reads %s, earlier than the start of run %s (%s). "
+                "History keeps the order in which versions were stored; the times recorded "
+                "from now on are this clock's",
+                *(now, last[0], last[1]),
+            )
 
     def finish_run(self, report: RunReport) -> None:
         details = [{"trial_id": e.trial_id, "message": e.message} for e in report.errors]

@@ -14,6 +14,7 @@ A database whose rows need it, opened without it, is refused.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from monitor.crossref import Link
 from monitor.errors import RecordError, StoreError
 from monitor.normalize import V1_PATHS, content_hash, format_of, upgrade_v1
 from monitor.store import sqlviews
-from monitor.store.db import BATCH, marks
+from monitor.store.db import BATCH, exclusive, marks
 from monitor.store.state import StateUpgrade, apply_upgrade
 
 log = logging.getLogger(__name__)
@@ -147,8 +148,9 @@ def _initial(db: Database) -> None:
 
 @migrations(name="0003_views")
 def _views(db: Database) -> None:
-    """SQL views for the common questions: created now by the latest migration that changes
-    them (0007), since the views of today read columns 0007 names."""
+    """SQL views for the common questions: created now when the store is opened (``apply``
+    recreates every view whose definition is not today's), since today's views read columns
+    0007 names."""
 
 
 @migrations(name="0004_backfill")
@@ -199,15 +201,43 @@ def _registry_state(db: Database) -> None:
 
 
 def apply(db: Database, upgrades: Upgrades | None = None) -> None:
-    """Every pending migration: trialmon's own, then each registry's state upgrades."""
+    """Every pending migration: trialmon's own, then each registry's state upgrades.
+
+    All in one write transaction (:func:`~monitor.store.db.exclusive`), taken only when
+    something is pending: two processes creating a new database at once take turns, and the
+    second finds the schema made (a reader waits for it the same way). A migration that fails
+    leaves the database as it was.
+    """
     global _upgrades
     _upgrades = upgrades or Upgrades()
     try:
-        migrations.apply(db)
-        for kind, steps in _upgrades.state.items():
-            registry_set(kind, steps).apply(db)
+        sets = [migrations, *(registry_set(k, s) for k, s in _upgrades.state.items())]
+        if not any(found.pending(db) for found in sets):
+            refresh_views(db)
+            return
+        with exclusive(db):
+            for found in sets:
+                found.apply(db)  # each migration a savepoint of the one transaction
+            sqlviews.create_views(db, sqlviews.stale_views(db))
     finally:
         _upgrades = Upgrades()
+
+
+def refresh_views(db: Database) -> None:
+    """Views whose definition changed since the database last saw this trialmon, recreated.
+
+    On a database this process cannot write (a read-only copy) they are left as they are,
+    with a warning: the commands read tables, not views.
+    """
+    if not sqlviews.stale_views(db):
+        return
+    try:
+        with exclusive(db):
+            sqlviews.create_views(db, sqlviews.stale_views(db))
+    except sqlite3.OperationalError as e:
+        if "readonly" not in str(e):
+            raise
+        log.warning("the SQL views of this read-only database are out of date (%s)", e)
 
 
 def registry_set(kind: str, steps: Sequence[StateUpgrade]) -> Migrations:
@@ -246,13 +276,12 @@ KNOWN_IDS = "select trial_id from studies union select trial_id from snapshots "
 @migrations(name="0007_trial_ids")
 def _trial_ids(db: Database) -> None:
     """``trial_id`` replaces ``nct_id``, with the trial's ``registry`` beside it, in place."""
-    sqlviews.drop_views(db)  # they read the renamed column; recreated below
+    sqlviews.drop_views(db)  # they read the renamed column; apply() recreates them at the end
     for table in ID_TABLES:
         db.execute(f"alter table {table} rename column nct_id to trial_id")
     for table in REGISTRY_TABLES:
         db.execute(f"alter table {table} add column registry text")
     _fill_registries(db)
-    sqlviews.create_views(db)
 
 
 def _fill_registries(db: Database) -> None:
@@ -328,7 +357,14 @@ def _upgraded(snapshot_id: int, registry: str | None, text: str) -> tuple[str, s
 @migrations(name="0009_watch_failures")
 def _watch_failures(db: Database) -> None:
     """Watched ids that fail before any version is stored (an id the registry never knew):
-    a failing watch for ``studies --failing``, ``status`` and the failure notices."""
+    a failing watch for ``studies --failing``, ``status`` and the failure notices.
+
+    A database made on the branch where this was drafted (as ``0006_watch_failures``, before
+    0007) has the table, with the id column's old name: it is renamed instead."""
+    if _drafted(db, "watch_failures"):
+        if "nct_id" in db.table("watch_failures").columns_dict:
+            db.execute("alter table watch_failures rename column nct_id to trial_id")
+        return
     db.table("watch_failures").create(
         {
             "trial_id": str,
@@ -356,13 +392,33 @@ INSERT_LINK = (
 @migrations(name="0010_across_registries")
 def _across_registries(db: Database) -> None:
     """Each trial's ids in other registries (and its older ids in its own), filled from the
-    stored records; the disagreements between registries about one trial, open and resolved."""
+    stored records; the disagreements between registries about one trial, open and resolved.
+
+    A database made on the branch where this was drafted (as ``0009_across_registries``) has
+    both tables: the links are filled in again (they are kept, missing ones added)."""
+    if not _drafted(db, "trial_links"):
+        _create_links(db)
+    if not _drafted(db, "disagreements"):
+        _create_disagreements(db)
+    _fill_links(db)
+
+
+def _drafted(db: Database, table: str) -> bool:
+    """Whether a draft of the migration creating ``table`` ran on a branch (under another
+    name): the table exists already."""
+    return db.table(table).exists()
+
+
+def _create_links(db: Database) -> None:
     db.table("trial_links").create(
         {"trial_id": str, "registry": str, "linked_id": str, "kind": str},
         pk=("trial_id", "linked_id"),
         not_null={"kind"},
     )
     db.table("trial_links").create_index(["linked_id"])
+
+
+def _create_disagreements(db: Database) -> None:
     db.table("disagreements").create(
         {
             "id": int,
@@ -381,7 +437,6 @@ def _across_registries(db: Database) -> None:
         "create unique index idx_disagreements_open on disagreements (trial_id, other_id, kind) "
         "where resolved_at is null"
     )
-    _fill_links(db)
 
 
 def _fill_links(db: Database) -> None:

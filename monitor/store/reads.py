@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitor.models import SEVERITIES, severity_rank
-from monitor.store.db import Part, marks, severity_rank_sql
+from monitor.store.db import Part, marks, newest_first_sql
 from monitor.store.rows import Latest
 
 LATEST = (
@@ -26,12 +26,21 @@ LAST_UPDATE_POSTED = (
     "select trial_id, last_update_posted from studies "
     "where latest_snapshot_id is not null and trial_id in ({ids})"
 )
-SNAPSHOTS_OF = "select * from snapshots where trial_id = ? order by captured_at, id"
+# A study's timeline is the order its versions were stored in (snapshot ids), never the
+# clock's times: versions imported from the record history (dated by the registry, stored
+# whenever the backfill ran) come first, as they precede every live snapshot they join.
+HISTORY_FIRST = "case when {t}source = 'history' then 0 else 1 end"
+TIMELINE = HISTORY_FIRST.format(t="") + ", id"
+SNAPSHOTS_OF = f"select * from snapshots where trial_id = ? order by {TIMELINE}"
 CHANGES_INTO = "select * from changes where to_snapshot_id = ? order by id"
 CHANGES_BETWEEN = (
     "select * from changes where to_snapshot_id = ? and from_snapshot_id is ? order by id"
 )
-NEWEST_MOST_SEVERE = f"detected_at desc, {severity_rank_sql('severity')} desc, id desc"
+NEWEST_MOST_SEVERE = newest_first_sql("c", "r", "s")
+FIND_CHANGES = (
+    "select c.* from changes c left join runs r on r.id = c.run_id "
+    "left join snapshots s on s.id = c.to_snapshot_id where {where}"
+)
 STUDY_OVERVIEW = """
 select t.trial_id, t.registry, t.title, t.overall_status, t.first_seen, t.last_checked,
   t.last_changed, t.last_update_posted, t.consecutive_failures, t.last_error, t.latest_snapshot_id,
@@ -42,8 +51,9 @@ from studies t order by t.trial_id
 CHANGES_WITH_VERSION_DATE = """
 select c.*, coalesce(s.last_update_posted, substr(s.captured_at, 1, 10)) as version_date
 from changes c left join snapshots s on s.id = c.to_snapshot_id
-where c.trial_id = ? order by c.detected_at desc, c.id
-"""
+where c.trial_id = ?
+order by {history} desc, c.to_snapshot_id desc, c.run_id desc, c.id
+""".format(history=HISTORY_FIRST.format(t="s."))
 RUN_COLUMNS = (
     "id, started_at, finished_at, status, source, studies_checked, studies_new, "
     "studies_changed, studies_unchanged, changes_found, errors, error_details"
@@ -67,6 +77,7 @@ WATCHES_FAILING_AT_LEAST = (
     "select trial_id, consecutive_failures, last_error from watch_failures "
     "where consecutive_failures >= ? order by trial_id"
 )
+FIRST_RUN = "select min(started_at) from runs"
 DELIVERIES_WITH_STATUS = (
     "select id, run_id, channel, attempts, last_error, created_at from deliveries "
     "where status = ? order by id"
@@ -106,8 +117,9 @@ class Reads(Part):
     # ------------------------------------------------------------ snapshots and changes
 
     def snapshots_of(self, trial_id: str) -> list[dict[str, Any]]:
-        """A study's snapshots in timeline order: by capture time (a version's date for
-        record-history snapshots), then by id."""
+        """A study's snapshots in timeline order: the record history's first, then the
+        others in the order they were stored (not by their times: a clock set back between
+        two cycles does not reorder them)."""
         return self._dicts(SNAPSHOTS_OF, [trial_id])
 
     def snapshot(self, snapshot_id: int) -> dict[str, Any] | None:
@@ -131,25 +143,26 @@ class Reads(Part):
         category: str | None = None,
         min_severity: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Recorded changes, filtered; newest first and, within one moment, most severe first
-        (a cycle reads top-down)."""
+        """Recorded changes, filtered; newest stored first and, within one cycle, most severe
+        first (a cycle reads top-down)."""
         where, params = ["1 = 1"], []
-        for clause, value in (("detected_at >= ?", since), ("trial_id = ?", study)):
+        for clause, value in (("c.detected_at >= ?", since), ("c.trial_id = ?", study)):
             if value:
                 where.append(clause)
                 params.append(value)
         if category:
-            where.append("category = ?")
+            where.append("c.category = ?")
             params.append(category)
         if min_severity:
             allowed = [s for s in SEVERITIES if severity_rank(s) >= severity_rank(min_severity)]
-            where.append(f"severity in ({marks(len(allowed))})")
+            where.append(f"c.severity in ({marks(len(allowed))})")
             params.extend(allowed)
-        sql = f"select * from changes where {' and '.join(where)} order by {NEWEST_MOST_SEVERE}"
+        sql = FIND_CHANGES.format(where=" and ".join(where)) + f" order by {NEWEST_MOST_SEVERE}"
         return self._dicts(sql, params)
 
     def changes_with_version_date(self, trial_id: str) -> list[dict[str, Any]]:
-        """A study's changes, newest first, each with the registry date of its version."""
+        """A study's changes, newest version first (the timeline's order), each with the
+        registry date of its version."""
         return self._dicts(CHANGES_WITH_VERSION_DATE, [trial_id])
 
     def study_overview(self) -> list[dict[str, Any]]:
@@ -190,3 +203,8 @@ class Reads(Part):
 
     def deliveries_with_status(self, status: str) -> list[dict[str, Any]]:
         return self._dicts(DELIVERIES_WITH_STATUS, [status])
+
+    def first_run_started(self) -> str | None:
+        """When this database's first run started: what makes its feed's ids its own."""
+        row = self.db.execute(FIRST_RUN).fetchone()
+        return row[0] if row else None

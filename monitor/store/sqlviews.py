@@ -11,16 +11,17 @@ Every view has the trial's id and its registry (``trial_id``, ``registry``).
 The views read ``changes`` (fields ``status.overall_status`` and ``dates.start``,
 ``dates.primary_completion``, ``dates.completion`` as monitor.classify names them, with values
 ``{"date": ..., "type": ...}``) and the canonical ``snapshots.record``
-(``status.why_stopped``, ``sponsor.lead.name``). They are created by a store migration; a later
-change of a view is a new migration that calls :func:`create_views` again (it drops and
-recreates them).
+(``status.why_stopped``, ``sponsor.lead.name``). A view whose stored definition is not the one
+below (missing, older, or edited by hand) is recreated when the store is opened
+(:func:`stale_views`, in the transaction of the migrations): a change of a view needs no
+migration, and a database made by any earlier trialmon gets today's views.
 """
 
 from __future__ import annotations
 
 from sqlite_utils import Database
 
-from monitor.store.db import severity_rank_sql
+from monitor.store.db import newest_first_sql, severity_rank_sql
 
 VIEW_NAMES: tuple[str, ...] = ("status_history", "date_shifts", "latest_changes")
 
@@ -33,6 +34,10 @@ DATE_FIELDS: dict[str, str] = {
 
 
 VERSION_DATE = "coalesce(s.last_update_posted, substr(s.captured_at, 1, 10))"
+
+# A study's changes in the order its versions were stored (never by the clock's times): the
+# record history's versions first, then the others by snapshot id; then by change id.
+TIMELINE = "CASE WHEN {s}.source = 'history' THEN 0 ELSE 1 END, {c}.to_snapshot_id, {id}"
 
 SEVERITY_RANK = severity_rank_sql("c.severity")
 
@@ -55,7 +60,7 @@ FROM changes c
 LEFT JOIN snapshots s ON s.id = c.to_snapshot_id
 LEFT JOIN studies t ON t.trial_id = c.trial_id
 WHERE c.category = 'status' AND c.field = 'status.overall_status'
-ORDER BY c.trial_id, version_date, c.id
+ORDER BY c.trial_id, {TIMELINE.format(s="s", c="c", id="c.id")}
 """
 
 
@@ -149,7 +154,7 @@ SELECT
 FROM cut
 LEFT JOIN snapshots s ON s.id = cut.to_snapshot_id
 LEFT JOIN studies t ON t.trial_id = cut.trial_id
-ORDER BY cut.trial_id, version_date, cut.change_id
+ORDER BY cut.trial_id, {TIMELINE.format(s="s", c="cut", id="cut.change_id")}
 """
 
 LATEST_CHANGES = f"""
@@ -170,10 +175,20 @@ SELECT
   c.from_snapshot_id,
   c.to_snapshot_id
 FROM changes c
-JOIN (SELECT trial_id, max(detected_at) AS latest FROM changes GROUP BY trial_id) m
-  ON m.trial_id = c.trial_id AND m.latest = c.detected_at
+JOIN (
+  SELECT trial_id, run_id, to_snapshot_id FROM (
+    SELECT c2.trial_id, c2.run_id, c2.to_snapshot_id, row_number() OVER (
+      PARTITION BY c2.trial_id
+      ORDER BY CASE WHEN s2.source = 'history' THEN 0 ELSE 1 END DESC,
+        c2.to_snapshot_id DESC, c2.run_id DESC, c2.id DESC
+    ) AS newest
+    FROM changes c2 LEFT JOIN snapshots s2 ON s2.id = c2.to_snapshot_id
+  ) WHERE newest = 1
+) m ON m.trial_id = c.trial_id AND m.run_id IS c.run_id AND m.to_snapshot_id IS c.to_snapshot_id
 LEFT JOIN studies t ON t.trial_id = c.trial_id
-ORDER BY c.detected_at DESC, severity_rank DESC, c.id
+LEFT JOIN runs r ON r.id = c.run_id
+LEFT JOIN snapshots s ON s.id = c.to_snapshot_id
+ORDER BY {newest_first_sql("c", "r", "s", last="")}
 """
 
 VIEWS: dict[str, str] = {
@@ -183,11 +198,23 @@ VIEWS: dict[str, str] = {
 }
 
 
-def create_views(db: Database) -> None:
-    """(Re)create every view; called from a store migration."""
-    drop_views(db)
-    for name, sql in VIEWS.items():
-        db.execute(f"CREATE VIEW {name} AS {sql.strip()}")
+def view_sql(name: str) -> str:
+    """The statement that creates a view, as SQLite keeps it in ``sqlite_master``."""
+    return f"CREATE VIEW {name} AS {VIEWS[name].strip()}"
+
+
+def stale_views(db: Database) -> list[str]:
+    """The views missing or stored with another definition than today's."""
+    rows = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'").fetchall()
+    stored = dict(rows)
+    return [name for name in VIEWS if stored.get(name) != view_sql(name)]
+
+
+def create_views(db: Database, names: tuple[str, ...] | list[str] = VIEW_NAMES) -> None:
+    """(Re)create the views named (every view by default)."""
+    for name in names:
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+        db.execute(view_sql(name))
 
 
 def drop_views(db: Database) -> None:
