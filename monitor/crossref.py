@@ -21,7 +21,7 @@ ended, was stopped or withdrawn while the other says it recruits; completion dat
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,7 +101,9 @@ def same_trials(rows: Iterable[Named], studies: Mapping[str, str]) -> list[tuple
     """Pairs of trials of different registries that are one trial, each pair once, sorted.
 
     ``rows`` are the stored links; ``studies`` every stored trial's registry (a trial another
-    names need not name anything itself).
+    names need not name anything itself). Each id's trials are grouped by registry first and
+    only trials of different groups are paired: linear in the links and the pairs found, however
+    many trials of one registry name one id (a shared id of one registry pairs nothing).
     """
     own: dict[str, set[str]] = {t: {t} for t in studies}  # an id -> the trials it is
     named: dict[str, set[str]] = {}  # an id -> the trials that name it
@@ -110,10 +112,22 @@ def same_trials(rows: Iterable[Named], studies: Mapping[str, str]) -> list[tuple
         target.setdefault(row.linked_id, set()).add(row.trial_id)
     pairs: set[tuple[str, str]] = set()
     for linked_id, namers in named.items():
-        group = sorted(namers | own.get(linked_id, set()))
-        for i, a in enumerate(group):
-            pairs.update((a, b) for b in group[i + 1 :] if studies.get(a) != studies.get(b))
+        pairs.update(_across(namers | own.get(linked_id, set()), studies))
     return sorted(pairs)
+
+
+def _across(trials: set[str], studies: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """Every pair of ``trials`` of two different registries, the smaller id first."""
+    groups: dict[str | None, list[str]] = {}
+    for trial in trials:
+        groups.setdefault(studies.get(trial), []).append(trial)
+    if len(groups) < 2:
+        return
+    members = list(groups.values())
+    for i, group in enumerate(members):
+        for other in members[i + 1 :]:
+            for a in group:
+                yield from ((a, b) if a < b else (b, a) for b in other)
 
 
 # ---------------------------------------------------------------- disagreements

@@ -96,6 +96,20 @@ def test_two_records_of_one_registry_are_never_paired() -> None:
     assert crossref.same_trials(rows, studies) == []
 
 
+def test_many_trials_of_one_registry_naming_one_id_pair_only_across_registries() -> None:
+    """Grouped by registry first: 3,000 records of one registry sharing an EudraCT number give
+    no pair among themselves (4.5 M pair tests before), and each pairs with the other registry's
+    two records that name it."""
+    ctgov = [f"NCT{n:08d}" for n in range(3000)]
+    studies = {**dict.fromkeys(ctgov, "ctgov"), "2023-500001-11-00": "ctis"}
+    studies["2023-500002-11-00"] = "ctis"
+    rows = [Named(t, studies[t], "2019-000001-01", "eudract") for t in studies]
+    pairs = crossref.same_trials(rows, studies)
+    assert len(pairs) == 6000
+    assert pairs[:2] == [("2023-500001-11-00", ctgov[0]), ("2023-500001-11-00", ctgov[1])]
+    assert {b for _, b in pairs} == set(ctgov)
+
+
 def side(title: str, **sections: Any) -> Side:
     vocabulary = registries.get("ctgov" if title == "A" else "ctis").vocabulary
     return Side(title, title, sections, vocabulary)
