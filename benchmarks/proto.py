@@ -1,9 +1,5 @@
-"""The prototypes of issue 16, measured beside today's code on the same releases.
+"""The prototypes of issue 16, measured beside trialmon on the same releases.
 
-- ``proto files`` / ``proto pages``: ``proto_run.py`` (one ``trialmon run`` cycle with the
-  prototype reader, ``proto_reader.py``: first pass on every core with candidate keys, pages
-  split into byte ranges and never parsed whole, ``gc.freeze`` after start-up), each with its
-  own database, on the same directories as ``trialmon files`` / ``trialmon pages``.
 - ``proto live`` (``proto_live.py``): the planned live cycle's requests against the same fake
   API as ``trialmon API``: registry-wide updates since the last release or watermarks by id,
   whichever the first page's ``totalCount`` says is cheaper.
@@ -19,28 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from measure import check, run_child
-from programs import HERE, Trialmon, offline_config, slug
+from programs import HERE, slug
 from rows import Row, load_average
-
-
-def prototypes(root: Path, files: Path, pages: Path) -> list[Any]:
-    command = [str(HERE / "proto_run.py")]
-    return [
-        Trialmon(
-            "proto files",
-            root,
-            lambda db: offline_config(db, files),
-            ["--source", str(files)],
-            command=command,
-        ),
-        Trialmon(
-            "proto pages",
-            root,
-            lambda db: offline_config(db, pages),
-            ["--source", str(pages)],
-            command=command,
-        ),
-    ]
 
 
 def live_prototypes(scenario: Any) -> list[Any]:

@@ -127,10 +127,6 @@ class OfflineScenario:
             self.programs.append(Trialmon(name, root, config, ["--source", str(small)]))
         if "parse-limit" in parts:
             self.programs.append(ParseLimit(pages, root / "parse-limit.log"))
-        if "proto" in parts:
-            from proto import prototypes
-
-            self.programs += prototypes(root, files, pages)
         self._peers()
 
     def _peers(self) -> None:

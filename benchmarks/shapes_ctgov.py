@@ -168,10 +168,6 @@ class CtgovRegistry(LiveScenario):
             from programs import ParseLimit
 
             self.programs.append(ParseLimit(pages, root / "parse-limit.log"))
-        if "proto" in args.registry_parts:
-            from proto import prototypes
-
-            self.programs += [p for p in prototypes(root, pages, pages) if p.name == "proto pages"]
 
     @property
     def cycles(self) -> int:

@@ -41,9 +41,10 @@ OPENERS = frozenset(b"{[")
 class ByteShape:
     """Where a registry's record keeps its id and its daily stamp, as bytes.
 
-    ``element_head`` is what an element of a page (``{"studies": [...]}``) holds from its
-    opening brace up to ``id_key`` when the id is its first leaf (``pagesplit``), ending in
-    ``\\Z``; ``None`` when the registry's pages cannot be split without parsing.
+    ``page_key`` is the key of a page's list of records (``{"studies": [...]}``; ``None``: the
+    registry has no pages). ``element_head`` is what an element of a page holds from its
+    opening brace up to ``id_key`` when the id is its first leaf (``pagesplit.split_page``, the
+    fast way), ending in ``\\Z``; ``None`` when its pages are only split by their brackets.
     """
 
     id_key: bytes
@@ -54,6 +55,7 @@ class ByteShape:
     stamp_value: re.Pattern[bytes] | None = None  # matched at stamp_key; group 1 the value
     element_head: re.Pattern[bytes] | None = None
     object_open: re.Pattern[bytes] | None = None  # matched at stamp_object, ends inside it
+    page_key: str | None = None
 
 
 class Ambiguous(Exception):

@@ -10,33 +10,27 @@ worker processes, one per core, while the caller takes the answers in file order
 :func:`scan` gives ``(number, answer)`` for files ``0..n-1`` in order, where the answer is a
 :class:`One`, a :class:`Page` or :data:`PARSE`. A file that cannot be read is :data:`PARSE`
 too: the caller's parse then reports why. Small directories are scanned in-process (starting
-workers costs more than it saves); workers are forked when this process runs no other thread,
-and spawned otherwise (forking a threaded process can deadlock).
+workers costs more than it saves); the workers are :mod:`monitor.workers`'.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from multiprocessing.context import BaseContext
 
+from monitor import workers
 from monitor.filekey import ByteShape, candidate_key, first_id, one_study
-from monitor.limits import MAX_RECORD_BYTES
-from monitor.pagesplit import Slice, split_page
+from monitor.limits import MAX_PAGE_BYTES, MAX_RECORD_BYTES
+from monitor.pagesplit import Slice, split_elements, split_page
 
 JSON_SUFFIX = ".json"
 READ_MORE = 1 << 16
 FILES_PER_TASK = 256  # one-study files handed to a worker at once
 BYTES_PER_TASK = 8 << 20  # ... or fewer, when they are this large (pages go one by one)
 MIN_PARALLEL_BYTES = 64 << 20  # below this, workers cost more than they save
-PAGE_LIST = b'"studies"'  # a page's list key, found near its start
-PAGE_HEAD = 4096
-MAX_PAGE_BYTES = 20 * MAX_RECORD_BYTES  # a page is split, never parsed whole: bytes, not objects
+PAGE_HEAD = 4096  # a page's list key is found this near its start
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +49,8 @@ class One:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A page of records split into byte ranges (``pagesplit.Slice``), in order."""
+    """A page of records split into byte ranges (``pagesplit.Slice``), in order; a range's
+    ``trial_id`` is ``None`` where its bytes do not name one id (parse it alone to know)."""
 
     slices: list[Slice]
     candidate: bool = False
@@ -86,30 +81,38 @@ def scan_one(path: str, shape: ByteShape, prefix: str, candidate: bool = False) 
 
 
 def answer(raw: bytes, shape: ByteShape, prefix: str) -> Answer:
-    """Verified: one record with its key, or a page split into records, or parse it.
+    """Verified: a page split into records, or one record with its key, or parse it.
 
-    The size a record may have (``limits.MAX_RECORD_BYTES``) bounds each record, not the
-    page: a larger one-study file, or a page with a larger record, is left to the parse,
-    which refuses it with its message.
+    The size a record may have (``limits.MAX_RECORD_BYTES``) bounds a one-record file (a larger
+    one is left to the parse, which refuses it with its message) and each record of a page
+    (the reader refuses that record), not the page.
     """
+    if is_page(raw, shape):
+        return page(raw, shape, prefix, False)
     found = one_study(raw, shape, prefix) if len(raw) <= MAX_RECORD_BYTES else None
-    if found is not None:
-        return One(*found)
-    return _page(split_page(raw, shape, prefix), False)
+    return PARSE if found is None else One(*found)
 
 
 def candidate_answer(raw: bytes, shape: ByteShape, prefix: str) -> Answer:
     """Short searches only: a page (its list key near the start) or the first id's candidate."""
-    if raw.find(PAGE_LIST, 0, PAGE_HEAD) >= 0:
-        return _page(split_page(raw, shape, prefix, candidate=True), True)
+    if is_page(raw, shape):
+        return page(raw, shape, prefix, True)
     trial_id = first_id(raw, shape) if len(raw) <= MAX_RECORD_BYTES else None
     return One(trial_id, candidate_key(raw, shape, prefix), True) if trial_id else PARSE
 
 
-def _page(slices: list[Slice] | None, candidate: bool) -> Answer:
-    if not slices or any(s.end - s.start > MAX_RECORD_BYTES for s in slices):
-        return PARSE
-    return Page(slices, candidate)
+def is_page(raw: bytes, shape: ByteShape) -> bool:
+    """Whether the bytes begin as a page: its list key near the start (``"studies"``)."""
+    key = shape.page_key
+    return key is not None and raw.find(b'"%s"' % key.encode(), 0, PAGE_HEAD) >= 0
+
+
+def page(raw: bytes, shape: ByteShape, prefix: str, candidate: bool) -> Answer:
+    """The records of a page: the fast split, else by its brackets; PARSE if neither."""
+    slices = split_page(raw, shape, prefix, candidate)
+    if slices is None:
+        slices = split_elements(raw, shape, prefix, candidate)
+    return PARSE if slices is None else Page(slices, candidate)
 
 
 def verify(path: str, shape: ByteShape, prefix: str) -> Answer:
@@ -128,24 +131,24 @@ def scan(
     paths: Sequence[str],
     shape: ByteShape,
     prefix: str,
-    workers: int | None = None,
+    processes: int | None = None,
     sizes: Sequence[int] | None = None,
     candidate: bool = False,
 ) -> Iterator[tuple[int, Answer]]:
-    """``(number, answer)`` for every file, in order; on ``workers`` processes (default: cores).
+    """``(number, answer)`` for every file, in order; on ``processes`` (default: the cores).
 
     ``sizes`` (bytes per file) groups files into tasks and decides whether workers are worth
     starting; without it they are guessed from a few files (:func:`guess_sizes`).
     """
     sizes = list(sizes) if sizes is not None else guess_sizes(paths)
-    count = workers if workers is not None else usable_cores()
+    count = processes if processes is not None else workers.usable_cores()
     tasks = list(_tasks(sizes))
     job = partial(scan_many, shape=shape, prefix=prefix, candidate=candidate)
     chunks = ([paths[n] for n in task] for task in tasks)  # only its paths go to a worker
     if count <= 1 or len(tasks) <= 1 or sum(sizes) < MIN_PARALLEL_BYTES:
         yield from _in_order(map(job, chunks), tasks)
         return
-    with _pool(count) as pool:
+    with workers.pool(count) as pool:
         yield from _in_order(pool.map(job, chunks), tasks)
 
 
@@ -181,27 +184,11 @@ def _size(path: str) -> int:
         return 0
 
 
-def _pool(count: int) -> Executor:
-    return ProcessPoolExecutor(max_workers=count, mp_context=_context())
-
-
-def _context() -> BaseContext:
-    """Fork when nothing else runs here (cheap); spawn beside other threads (safe)."""
-    methods = multiprocessing.get_all_start_methods()
-    alone = threading.active_count() == 1
-    return multiprocessing.get_context("fork" if alone and "fork" in methods else "spawn")
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def read_bytes(path: str, limit: int = MAX_PAGE_BYTES) -> bytes | None:
+def read_bytes(path: str, limit: int | None = None) -> bytes | None:
     """A file's bytes, read whole even if it grew after ``fstat``; ``None`` if it cannot be
-    read or holds more than ``limit`` bytes (the parse then reports why)."""
+    read or holds more than ``limit`` bytes (default: a page file's limit; the parse then
+    reports why)."""
+    limit = MAX_PAGE_BYTES if limit is None else limit
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:

@@ -11,6 +11,10 @@ wherever the scheduler puts it; those are tested too, by killing ``python -m mon
 
 instead stops the process with SIGSTOP every N-th time it reaches POINT, for a test that looks
 at the database at that exact moment (``os.waitpid(pid, os.WUNTRACED)``) and then sends SIGCONT.
+
+The steps that run on every core (the offline reader's first pass) do so here whatever the
+size of the corpus (:func:`on_every_core`): a killed cycle leaves its workers to end on their
+own, and the run after it must not care.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from monitor import cli
+from monitor import cli, firstpass
 from monitor.notify import log
 from monitor.notify.log import LogNotifier
 from monitor.notify.outbox import Outbox
@@ -110,8 +114,8 @@ def halfway(
 # point -> (where, function owner, function name)
 POINTS: dict[str, tuple[Callable[..., None], Any, str]] = {
     "recovering": (after, Store, "mark_interrupted_runs"),  # runs of a crash closed, not queued
-    "reading": (before, files, "_scan"),  # first pass: a file about to be indexed
-    "parsing": (before, files, "_records_of"),  # second pass: a file about to be parsed
+    "reading": (before, files, "_index_file"),  # first pass: a file's answer taken in
+    "parsing": (before, files, "_one_file"),  # second pass: a file about to be parsed
     "mid-transaction": (before, Store, "_insert_changes"),  # snapshot inserted, not committed
     "between-studies": (after, Store, "save_snapshot"),  # a study committed, next not begun
     "touching": (before, Store, "touch"),  # unchanged studies about to be marked checked
@@ -123,7 +127,15 @@ POINTS: dict[str, tuple[Callable[..., None], Any, str]] = {
 }
 
 
+def on_every_core() -> None:
+    """The parallel steps run in worker processes even on the tests' small corpus, so the
+    kill points (all in the main process) cover them."""
+    firstpass.MIN_PARALLEL_BYTES = 0
+    firstpass.FILES_PER_TASK = 16
+
+
 def main(argv: list[str]) -> None:
+    on_every_core()
     point, target, *args = argv
     if point.startswith("pause:"):
         where, owner, name = POINTS[point.removeprefix("pause:")]

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from monitor import firstpass
+from monitor import firstpass, workers
 from monitor.filekey import candidate_key, key_of
 from monitor.firstpass import PARSE, One, Page, scan, verify
 from monitor.registries.ctgov.byteshape import BYTES as CTGOV
@@ -34,8 +34,8 @@ def corpus(tmp_path: Path, clones: int = 40) -> list[str]:
     return sorted(str(p) for p in tmp_path.iterdir())
 
 
-def answers(paths: list[str], workers: int, candidate: bool = False) -> list:
-    return list(scan(paths, CTGOV, KEY_PREFIX, workers, candidate=candidate))
+def answers(paths: list[str], processes: int, candidate: bool = False) -> list:
+    return list(scan(paths, CTGOV, KEY_PREFIX, processes, candidate=candidate))
 
 
 def test_each_file_is_one_record_a_page_or_to_be_parsed(tmp_path: Path) -> None:
@@ -105,25 +105,36 @@ def test_spawned_workers_too_beside_other_threads(
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert firstpass._context().get_start_method() == "spawn"
+        assert workers.context().get_start_method() == "spawn"
         assert answers(paths, 2) == answers(paths, 1)
     finally:
         stop.set()
         other.join()
 
 
-def test_the_size_a_record_may_have_bounds_each_record_not_the_page(
+def test_the_size_a_record_may_have_bounds_a_one_record_file_not_a_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A page is split, never parsed whole: only a record over the limit sends it to the parse
-    (which refuses it with its message); a one-study file over the limit is refused too."""
+    """A page is split, never parsed whole: the reader refuses each record over the limit; a
+    one-study file over the limit is left to the parse, which refuses it with its message."""
     paths = corpus(tmp_path, 1)
     limit = (tmp_path / "page.json").stat().st_size // 3  # the page is over it, its records not
     assert (tmp_path / "NCT90000000.json").stat().st_size > limit
     monkeypatch.setattr(firstpass, "MAX_RECORD_BYTES", limit)
+    for candidate in (False, True):
+        found = {Path(paths[n]).name: a for n, a in answers(paths, 1, candidate)}
+        assert isinstance(found["page.json"], Page) and len(found["page.json"].slices) == 5
+        assert found["NCT90000000.json"] is PARSE
+
+
+def test_a_page_of_any_layout_is_split_by_its_brackets(tmp_path: Path) -> None:
+    doc = orjson.loads((DATA / "studies_page1_phelan.json").read_bytes())
+    sorted_page = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+    (tmp_path / "sorted.json").write_bytes(sorted_page)
+    (tmp_path / "numbers.json").write_bytes(b'{"studies": [1, 2]}')
+    paths = sorted(str(p) for p in tmp_path.iterdir())
     found = {Path(paths[n]).name: a for n, a in answers(paths, 1)}
-    assert isinstance(found["page.json"], Page)
-    assert found["NCT90000000.json"] is PARSE
-    monkeypatch.setattr(firstpass, "MAX_RECORD_BYTES", 100)
-    found = {Path(paths[n]).name: a for n, a in answers(paths, 1, candidate=True)}
-    assert found["page.json"] is PARSE and found["NCT90000000.json"] is PARSE
+    assert found["numbers.json"] is PARSE
+    page = found["sorted.json"]
+    assert isinstance(page, Page)
+    assert [orjson.loads(sorted_page[s.start : s.end]) for s in page.slices] == doc["studies"]

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from monitor.filekey import key_of
-from monitor.pagesplit import split_page
+from monitor.pagesplit import split_elements, split_page
 from monitor.registries.ctgov.byteshape import BYTES as CTGOV
 from monitor.registries.ctgov.byteshape import KEY_PREFIX
 from tests.conftest import DATA
@@ -94,3 +94,78 @@ def test_a_foreign_element_glues_to_a_range_that_does_not_parse() -> None:
     assert slices is not None and len(slices) == 2
     with pytest.raises(orjson.JSONDecodeError):
         orjson.loads(raw[slices[0].start : slices[0].end])
+
+
+# -- any layout: split_elements walks the brackets ------------------------------------------------
+
+
+def elements(raw: bytes, candidate: bool = False) -> list | None:
+    return split_elements(raw, CTGOV, KEY_PREFIX, candidate)
+
+
+def test_a_page_saved_with_sorted_keys_and_indented_splits_by_its_brackets() -> None:
+    doc = {"studies": studies(), "nextPageToken": "abc", "totalCount": 4}
+    raw = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+    assert split(raw) is None  # the id is not each record's first leaf
+    slices = elements(raw)
+    assert slices is not None
+    assert [orjson.loads(raw[s.start : s.end]) for s in slices] == orjson.loads(raw)["studies"]
+    assert [s.trial_id for s in slices] == [
+        d["protocolSection"]["identificationModule"]["nctId"] for d in doc["studies"]
+    ]
+    assert all(s.key == key_of(raw, CTGOV, KEY_PREFIX, s.start, s.end) for s in slices)
+    assert elements(raw, candidate=True) == slices
+
+
+def test_the_fast_split_and_the_bracket_walk_agree_on_a_compact_page() -> None:
+    raw = page([orjson.dumps(s) for s in studies()])
+    assert elements(raw) == split(raw)
+
+
+def test_strings_with_brackets_quotes_and_escapes_are_stepped_over() -> None:
+    first = orjson.loads(orjson.dumps(studies()[1]))
+    first["protocolSection"]["descriptionModule"]["briefSummary"] = 'a "[{" \\ ]} \\"x'
+    raw = page([orjson.dumps(first), orjson.dumps(studies()[2])])
+    slices = elements(raw)
+    assert slices is not None
+    assert [orjson.loads(raw[s.start : s.end]) for s in slices] == orjson.loads(raw)["studies"]
+
+
+def test_an_element_whose_id_is_not_in_its_bytes_once_has_no_id() -> None:
+    first, second = orjson.dumps(studies()[1]), orjson.dumps(studies()[2])
+    raw = page([first, b'{"x": [1, {"y": 2}]}', second])
+    slices = elements(raw)
+    assert slices is not None
+    assert [s.trial_id for s in slices] == ["NCT02576665", None, "NCT06009107"]
+    assert raw[slices[1].start : slices[1].end] == b'{"x": [1, {"y": 2}]}'
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        page([orjson.dumps(studies()[1]), b"5", orjson.dumps(studies()[2])]),
+        page([orjson.dumps(studies()[1]), b"[1]"]),
+        page([orjson.dumps(studies()[1])], tail=b"]}"),
+        page([orjson.dumps(studies()[1])], tail=b',"studies":[1]}'),
+        b'{"other":[' + orjson.dumps(studies()[1]) + b"]}",
+        b"[" + orjson.dumps(studies()[1]) + b"]",
+        page([orjson.dumps(studies()[1])])[:-40],
+        b'{"studies":[{"a": "unterminated}]}',
+    ],
+    ids=[
+        "a-number",
+        "a-list",
+        "bad-frame",
+        "two-lists",
+        "no-page-key",
+        "top-list",
+        "cut",
+        "string",
+    ],
+)
+def test_what_is_not_a_page_of_objects_is_not_split_by_its_brackets(raw: bytes) -> None:
+    assert elements(raw) is None
+
+
+def test_an_empty_page_has_no_elements() -> None:
+    assert elements(b'{"studies": [ ], "totalCount": 0}') == []

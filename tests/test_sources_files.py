@@ -19,14 +19,20 @@ import orjson
 import pytest
 
 from monitor.errors import SourceError
+from monitor.filekey import key_of
 from monitor.limits import MAX_RECORD_BYTES
 from monitor.models import RawRecord, StudyError
-from monitor.registries.ctgov.files import CtgovFiles
+from monitor.registries.ctgov.byteshape import BYTES, KEY_PREFIX
 from monitor.registries.ctgov.seedtext import parse_page
 from monitor.sources.files import iter_records
 
 DATA = Path(__file__).parent / "data"
-file_key = CtgovFiles().file_key
+
+
+def file_key(raw: bytes) -> str | None:
+    return key_of(raw, BYTES, KEY_PREFIX)
+
+
 SEEDS = Path(__file__).parent.parent / "seeds"
 STUDY = "study_NCT02576665_terminated.json"
 PAGE = "studies_page1_phelan.json"
@@ -306,24 +312,31 @@ def test_the_bundled_seeds_show_the_withdrawal() -> None:
 # -- the first pass's shortcut: a file naming one study is indexed by a scan, parsed once ------
 
 
-def test_a_file_naming_one_study_is_parsed_once(
+def test_a_file_naming_one_study_is_parsed_once_and_a_page_one_record_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from monitor.sources import files
+    from monitor.sources.fileread import Reader
 
     directory = _dir(tmp_path, STUDY, PAGE, HISTORY, TEXT)
     parsed: list[str] = []
-    real = files._read
+    real, element = files.read, Reader.element
 
     def counting(reader: Any, path: str, raw: bytes | None = None) -> Any:
         parsed.append(Path(path).name)
         return real(reader, path, raw)
 
-    monkeypatch.setattr(files, "_read", counting)
+    def one_element(reader: Reader, path: str, raw: bytes, position: int) -> Any:
+        parsed.append(f"{Path(path).name}[{position}]")
+        return element(reader, path, raw, position)
+
+    monkeypatch.setattr(files, "read", counting)
+    monkeypatch.setattr(Reader, "element", one_element)
     records, errors = _read(directory)
     assert errors == []
     assert len(records) == 8
-    assert sorted(parsed) == sorted([HISTORY, PAGE, PAGE, STUDY, TEXT, TEXT])
+    pages = [f"{PAGE}[{n}]" for n in range(5)]
+    assert sorted(parsed) == sorted([HISTORY, *pages, STUDY, TEXT, TEXT])
 
 
 def test_a_scanned_file_that_does_not_parse_is_reported_once(tmp_path: Path) -> None:
@@ -373,12 +386,19 @@ def test_the_file_key_ignores_only_the_daily_version_holder() -> None:
     [
         b'{"derivedSection": {"miscInfoModule": {"versionHolder": "a"}}, "versionHolder": "b"}',
         b'{"protocolSection": {"versionHolder": "a"}}',
-        b'{"a": {"miscInfoModule": {"x": {}, "versionHolder": "a"}}}',
+        b'{"a": {"miscInfoModule": {"x": {"versionHolder": "a"}}}}',
     ],
-    ids=["two-holders", "holder-elsewhere", "holder-after-a-nested-object"],
+    ids=["two-holders", "holder-elsewhere", "holder-in-a-nested-object"],
 )
 def test_no_file_key_where_the_version_holder_is_ambiguous(raw: bytes) -> None:
     assert file_key(raw) is None
+
+
+def test_the_version_holder_after_a_nested_object_is_left_out_of_the_key() -> None:
+    """Keys sorted put modelPredictions or removedCountries before versionHolder: keyed."""
+    raw = b'{"a": {"miscInfoModule": {"x": {"y": [1]}, "versionHolder": "%s"}}}'
+    assert file_key(raw % b"a") == file_key(raw % b"b") != file_key(raw.replace(b"1", b"2") % b"a")
+    assert file_key(raw % b"a") is not None
 
 
 def test_a_file_without_a_version_holder_is_keyed_by_all_its_bytes() -> None:
@@ -401,13 +421,13 @@ def test_a_file_whose_key_is_known_is_an_unchanged_event_and_is_not_parsed(
         asked.append(list(ids))
         return {i: stored[i] for i in ids if i in stored}
 
-    real = files._read
+    real = files.read
 
     def only_the_text_page(reader: Any, path: str, raw: bytes | None = None) -> Any:
         assert Path(path).name == TEXT, f"{path} parsed"
         return real(reader, path, raw)
 
-    monkeypatch.setattr(files, "_read", only_the_text_page)
+    monkeypatch.setattr(files, "read", only_the_text_page)
     items = list(iter_records(tmp_path, (), known))
     assert [i.trial_id for i in items] == ["NCT06009107", "NCT02576665"]  # in file name order
     assert isinstance(items[0], RawRecord)  # a text page has no file key

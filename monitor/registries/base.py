@@ -28,6 +28,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.configkit import LiveConfig, QueryWatch, Table
+from monitor.filekey import ByteShape
 from monitor.models import Item, RawRecord
 from monitor.normalize import Vocabulary
 from monitor.store.state import RegistryState, StateUpgrade
@@ -99,21 +100,18 @@ class Offline(Protocol):
 
     The reader (:mod:`monitor.sources.files`) lists the files, parses a ``.json`` file once
     and offers the document to each registry in turn; another suffix is offered as bytes.
-    A registry answers None for a shape that is not its own.
+    A registry answers None for a shape that is not its own. The source key of a record read
+    through :attr:`byte_shape` is the hash of its bytes without the daily stamp
+    (``filekey.key_of``); it must cover everything its normalizer reads.
     """
 
     suffixes: tuple[str, ...]  # e.g. (".json", ".txt")
     shapes: str  # what it reads, for the message about a file nobody reads
-
-    def scan(self, raw: bytes) -> str | None:
-        """The one trial id a JSON file holds, found without parsing it (None: parse it).
-
-        Only for a file that cannot hold anything else; its key is then :meth:`file_key`.
-        """
-
-    def file_key(self, raw: bytes) -> str | None:
-        """The source key of a scanned file: a hash of what its normalizer reads, so that
-        stamps that change daily do not count (None: no key, hash the parsed record)."""
+    #: Where its JSON records keep their id and daily stamp, as bytes (:mod:`monitor.filekey`):
+    #: a record whose key did not move is not parsed, a page is split into its records
+    #: (:mod:`monitor.pagesplit`). None: its files are always parsed.
+    byte_shape: ByteShape | None
+    key_prefix: str  # of its keys: the record format's hash version, so formats never mix
 
     def from_json(self, doc: dict[str, Any], path: str) -> FileRead | None:
         """The studies of a parsed JSON object, or None when it is not this registry's."""

@@ -1,58 +1,57 @@
-"""The offline source: every file directly in a directory is one record of one study.
+"""The offline source: every file directly in a directory holds records of studies.
 
 Which files hold which studies is each registry's knowledge (``Registry.offline``: its
-suffixes, its JSON shapes, its other file formats); this module lists the directory, parses
-a JSON file once and offers it to each registry in turn. Other files (other suffixes, hidden
-files, ``README*``) are skipped; subfolders are not read. A symbolic link is followed only to a
-file inside the directory: one that loops, dangles or leaves the directory is an error naming
-it, and the other files go on. A file larger than a record may have
-(``limits.MAX_RECORD_BYTES``) is an error naming it, and is not read.
+suffixes, its JSON shapes, its other file formats, and how its records read as bytes); this
+module lists the directory (:mod:`.listing`), reads the files in two passes and offers what it
+parses to each registry in turn (:mod:`.fileread`). Errors are values: a malformed file yields
+a ``StudyError`` naming it and the other files go on; a study held by two files yields one
+``StudyError`` naming both and no record. Only ids, byte ranges and keys are held between the
+passes, never the records.
 
-Errors are values: a malformed file yields a ``StudyError`` naming it and the other files go
-on; a study held by two files yields one ``StudyError`` naming both and no record. The
-directory is read twice so that only ids and file numbers are held in memory, never all the
-records: the first pass indexes which file holds which study, the second yields the records.
-The first pass finds the id of a file that names one study by scanning its bytes, so such a
-file (the usual case) is parsed once, in the second pass, which then reports its errors.
+**First pass**, on every core (:mod:`monitor.firstpass`: one process per core for a large
+directory): each file is read once as bytes. A file naming one record gives its first id and
+a candidate key (its bytes' hash without the registry's daily stamp, :mod:`monitor.filekey`);
+a page file (``{"studies": [...]}``) is split into one byte range per record
+(:mod:`monitor.pagesplit`), each with its id and candidate key; anything else is parsed here,
+once. In this process, 500 ids at a time, the keys stored for the ids (``known``): a record
+whose key did not move is unchanged and is never parsed; another one-record file is verified
+(its id proven the only one, its key proven).
+
+**Second pass**, in file order: the unchanged records as ``unchanged`` events, and the others
+parsed: a one-record file whole, a page's record alone from its byte range (``os.pread``), its
+id checked and its key proven on the bytes that parsed. A page is never parsed whole: a record,
+not the page, is what the size a record may have bounds (``limits``). A range that is not what
+the first pass saw (the file changed since) sends the page to a slower split by its brackets.
+
+With a watch list, a page's records of unwatched studies are not parsed, so a malformed one of
+them is not reported (a one-record file that does not parse is, watched or not).
 """
 
 from __future__ import annotations
 
-import codecs
 import logging
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import orjson
 
 from monitor import registries
-from monitor.errors import ParseError, RecordError, SourceError
+from monitor.filekey import candidate_key, key_of, one_study
+from monitor.firstpass import PARSE, Answer, One, Page, read_bytes, scan, verify
 from monitor.limits import MAX_RECORD_BYTES, too_large
 from monitor.models import Item, RawRecord, RecordEvent, StudyError
-from monitor.registries.base import FileRead, Offline
+from monitor.pagesplit import Slice, split_elements
+from monitor.registries.base import Offline
+from monitor.sources.fileread import Found, Keyed, Reader, Study, gc_paused, read, record_bytes
+from monitor.sources.listing import record_files
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "files"
-JSON_SUFFIX = ".json"
-READ_MORE = 1 << 16  # bytes read at once past the size fstat gave
-CHUNK = 500  # files whose stored keys are looked up in one query
+CHUNK = 500  # records whose stored keys are looked up in one query
 
 Known = Callable[[Sequence[str]], Mapping[str, str]]
 Shapes = Sequence[tuple[str, Offline]]  # (registry kind, its offline shapes)
-
-
-@dataclass(frozen=True)
-class _Study:
-    """One study found in a file."""
-
-    trial_id: str
-    registry: str
-    data: dict[str, Any]
-    version: int | None = None
 
 
 def iter_records(
@@ -60,142 +59,180 @@ def iter_records(
     watched: Collection[str],
     known: Known | None = None,
     shapes: Shapes | None = None,
+    workers: int | None = None,
 ) -> Iterator[Item]:
     """Yield the record of every study in ``directory`` (only the watched ones if any are).
 
     Raises ``SourceError`` at once (not at the first ``next``) when ``directory`` is not a
     directory; every other problem is yielded as a ``StudyError``. ``known`` gives the source
-    key stored for each of some studies (``Store.source_hashes``): a file whose key did not
+    key stored for each of some studies (``Store.source_hashes``): a record whose key did not
     move becomes an ``unchanged`` event, unparsed. ``shapes`` are the registries' file shapes
-    (default: every registry of the table).
+    (default: every registry of the table); ``workers`` the first pass's processes (default:
+    one per core when the directory is large enough to pay for them).
     """
-    reader = _Reader(shapes if shapes is not None else registries.offline_shapes())
-    files, unreadable = _record_files(directory, reader.suffixes)
+    reader = Reader(list(shapes if shapes is not None else registries.offline_shapes()))
+    files, unreadable = record_files(directory, reader.suffixes)
     wanted = {trial_id.upper() for trial_id in watched}
-    return _both_passes(reader, files, wanted, known, unreadable)
+    index = Index(reader, files, wanted, known, workers)
+    return _both_passes(index, unreadable)
 
 
-def _both_passes(
-    reader: _Reader,
-    files: list[str],
-    wanted: set[str],
-    known: Known | None,
-    unreadable: Sequence[StudyError] = (),
-) -> Iterator[Item]:
+def _both_passes(index: Index, unreadable: Sequence[StudyError]) -> Iterator[Item]:
     yield from unreadable
-    index: dict[str, list[int]] = {}
-    scanned: dict[int, str | None] = {}  # file number -> key, for the files _scan indexed
-    for number, path in enumerate(files):
-        found = _scan(reader, path)
-        if found is not None:
-            trial_id, scanned[number] = found
-            if not wanted or trial_id in wanted:
-                index.setdefault(trial_id, []).append(number)
-            continue
-        studies, errors = _read(reader, path)
-        yield from errors
-        for study in studies:
-            if not wanted or study.trial_id in wanted:
-                index.setdefault(study.trial_id, []).append(number)
-    yield from _duplicates(index, files)
-    yield from _second_pass(reader, _Plan.of(index, files, scanned), known)
+    yield from _first_pass(index)
+    yield from _duplicates(index.holders, index.files)
+    yield from _second_pass(index)
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What the second pass reads: per file, the studies expected from it.
+@dataclass(slots=True)
+class PagePlan:
+    """What the second pass reads of a page: its records that did not move (ids), the others
+    (with their place in the page), and the ranges whose id its bytes did not tell (with the
+    ids the first pass parsed from them)."""
 
-    A scanned file expects at most one study (``only``: ``None`` when its study is unwatched or
-    held by another file too, so it is parsed only to report its errors); a parsed file expects
-    the studies it alone holds (``several``). No set or object per scanned file.
-    """
-
-    files: list[str]
-    scanned: dict[int, str | None]  # file number -> key
-    only: dict[int, str | None]  # scanned file number -> the one study expected from it
-    several: dict[int, set[str]]  # parsed file number -> the studies expected from it
-
-    @classmethod
-    def of(
-        cls, index: dict[str, list[int]], files: list[str], scanned: dict[int, str | None]
-    ) -> _Plan:
-        only: dict[int, str | None] = dict.fromkeys(scanned)
-        several: dict[int, set[str]] = {}
-        for trial_id, numbers in index.items():
-            if len(numbers) == 1:
-                if numbers[0] in only:
-                    only[numbers[0]] = trial_id
-                else:
-                    several.setdefault(numbers[0], set()).add(trial_id)
-        return cls(files, scanned, only, several)
-
-    def numbers(self) -> list[int]:
-        return sorted([*self.only, *self.several])
-
-    def pending(self, number: int) -> _Pending:
-        path = self.files[number]
-        if number not in self.only:
-            return _Pending(path, self.several[number], False)
-        trial_id = self.only[number]
-        return _Pending(path, {trial_id} if trial_id else set(), True, self.scanned[number])
-
-
-def _second_pass(reader: _Reader, plan: _Plan, known: Known | None) -> Iterator[Item]:
-    numbers = plan.numbers()
-    for start in range(0, len(numbers), CHUNK):
-        yield from _chunk(reader, plan, numbers[start : start + CHUNK], known)
+    candidate: bool  # the ranges' keys are candidates (``filekey.candidate_key``)
+    same: list[str] = field(default_factory=list)
+    changed: list[tuple[int, Slice]] = field(default_factory=list)
+    alone: list[tuple[int, Slice, list[str]]] = field(default_factory=list)
 
 
 @dataclass
-class _Pending:
-    """A file of the second pass: the studies expected from it, and its key if it was scanned."""
+class Index:
+    """What the first pass learnt: who holds which study, and which records did not move."""
 
-    path: str
-    expected: set[str]
-    scanned: bool
-    key: str | None = None
+    reader: Reader
+    files: list[str]
+    wanted: set[str]
+    known: Known | None
+    workers: int | None = None
+    holders: dict[str, list[int]] = field(default_factory=dict)  # id -> its files
+    ones: dict[int, One] = field(default_factory=dict)  # one-record files
+    same: set[int] = field(default_factory=set)  # ... whose record did not move
+    pages: dict[int, PagePlan] = field(default_factory=dict)
+    parsed: dict[int, set[str]] = field(default_factory=dict)  # parsed files -> their studies
+    waiting: list[tuple[int, One]] = field(default_factory=list)  # candidates to look up
+
+    @property
+    def keyed(self) -> Keyed:
+        assert self.reader.keyed is not None  # only asked when the first pass gave keys
+        return self.reader.keyed
+
+    def add(self, trial_id: str, number: int) -> None:
+        if not self.wanted or trial_id in self.wanted:
+            self.holders.setdefault(trial_id, []).append(number)
+
+    def single(self, trial_id: str, number: int) -> bool:
+        """Watched (or everything is) and held by this file alone."""
+        return self.holders.get(trial_id) == [number]
+
+    def stored(self, ids: list[str]) -> Mapping[str, str]:
+        """The keys stored for ``ids``, :data:`CHUNK` ids per query."""
+        out: dict[str, str] = {}
+        if self.known is not None:
+            for start in range(0, len(ids), CHUNK):
+                out.update(self.known(ids[start : start + CHUNK]))
+        return out
 
 
-def _chunk(reader: _Reader, plan: _Plan, numbers: list[int], known: Known | None) -> Iterator[Item]:
-    """One lookup of stored keys for the chunk's files, then each file in order."""
-    only, scanned = plan.only, plan.scanned
-    ids = [only.get(n) if scanned.get(n) else None for n in numbers]
-    keyed = [trial_id for trial_id in ids if trial_id]
-    stored = known(keyed) if known and keyed else {}
-    for number, trial_id in zip(numbers, ids, strict=True):
-        if trial_id is not None and stored.get(trial_id) == scanned[number]:
-            yield RecordEvent(trial_id, "unchanged")
+# -- first pass -----------------------------------------------------------------------------------
+
+
+def _first_pass(index: Index) -> Iterator[Item]:
+    for number, answer in _answers(index):
+        yield from _index_file(index, number, answer)
+    yield from _resolve(index)
+
+
+def _answers(index: Index) -> Iterator[tuple[int, Answer]]:
+    keyed = index.reader.keyed
+    if keyed is None:  # no registry reads its records as bytes: parse every file
+        return ((number, PARSE) for number in range(len(index.files)))
+    return scan(index.files, keyed.shape, keyed.prefix, index.workers, candidate=True)
+
+
+def _index_file(index: Index, number: int, answer: Answer) -> Iterator[Item]:
+    """One file's answer taken in: a candidate waits for its stored key, the others now."""
+    if isinstance(answer, One):
+        index.waiting.append((number, answer))
+        if len(index.waiting) >= CHUNK:
+            yield from _resolve(index)
+    else:
+        yield from _take(index, number, answer)
+
+
+def _resolve(index: Index) -> Iterator[Item]:
+    """The waiting candidates against their stored keys: equal, the record did not move;
+    otherwise the file is verified (read again, its id and key proven) and taken as it is."""
+    batch, index.waiting = index.waiting, []
+    stored = index.stored([one.trial_id for _, one in batch])
+    for number, one in batch:
+        if not (one.key and stored.get(one.trial_id) == one.key):
+            keyed = index.keyed
+            answer = verify(index.files[number], keyed.shape, keyed.prefix)
+            if not isinstance(answer, One):
+                yield from _take(index, number, answer)
+                continue
+            one = answer
+        if one.key and stored.get(one.trial_id) == one.key:
+            index.same.add(number)
+        index.ones[number] = one
+        index.add(one.trial_id, number)
+
+
+def _take(index: Index, number: int, answer: Answer) -> Iterator[Item]:
+    if isinstance(answer, One):  # a verified one (from a verify)
+        index.ones[number] = answer
+        index.add(answer.trial_id, number)
+    elif isinstance(answer, Page):
+        yield from _take_page(index, number, answer)
+    else:
+        yield from _take_parsed(index, number)
+
+
+def _take_page(index: Index, number: int, page: Page) -> Iterator[Item]:
+    """A page's records: those whose key did not move, those to read, and those whose id its
+    bytes did not tell (parsed alone now, so their errors are reported in this pass)."""
+    ids = [s.trial_id for s in page.slices if s.trial_id]
+    stored = index.stored(ids)
+    plan = PagePlan(page.candidate)
+    for position, piece in enumerate(page.slices):
+        if piece.trial_id is None:
+            studies, errors = _alone(index, number, piece, position)
+            yield from errors
+            plan.alone.append((position, piece, [s.trial_id for s in studies]))
+            for study in studies:
+                index.add(study.trial_id, number)
+            continue
+        index.add(piece.trial_id, number)
+        if piece.key and stored.get(piece.trial_id) == piece.key:
+            plan.same.append(piece.trial_id)
         else:
-            yield from _records_of(reader, plan.pending(number))
+            plan.changed.append((position, piece))
+    index.pages[number] = plan
 
 
-def _records_of(reader: _Reader, pending: _Pending) -> Iterator[Item]:
-    path, expected = pending.path, pending.expected
-    raw = _bytes(path)
-    # the key of what is parsed now (the file may have changed since the first pass)
-    key = reader.file_key(raw) if pending.scanned and raw is not None else None
-    studies, errors = _read(reader, path, raw)
-    if pending.scanned:  # not parsed by the first pass, so its errors were not yielded yet
-        yield from errors
-    size = len(raw) // max(1, len(studies)) if raw is not None else 0  # a page: its share
+def _alone(index: Index, number: int, piece: Slice, position: int) -> Found:
+    """A page's range whose bytes do not name one id, read and parsed alone."""
+    path = index.files[number]
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            raw = os.pread(fd, piece.end - piece.start, piece.start)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        return [], [StudyError(None, f"{path}: cannot read: {e.strerror or e}")]
+    return index.reader.element(path, raw, position)
+
+
+def _take_parsed(index: Index, number: int) -> Iterator[Item]:
+    """A file that is neither one record nor a page: parsed now (its errors said now)."""
+    with gc_paused():
+        studies, errors = read(index.reader, index.files[number])
+    yield from errors
+    index.parsed[number] = {study.trial_id for study in studies}
     for study in studies:
-        if study.trial_id in expected:
-            expected.discard(study.trial_id)
-            yield RawRecord(
-                study.trial_id,
-                study.data,
-                SOURCE,
-                str(path),
-                version=study.version,
-                source_key=key,
-                registry=study.registry,
-                size=size,
-            )
-    if pending.scanned and errors:
-        return
-    for trial_id in sorted(expected):
-        message = f"{path}: {trial_id} no longer readable (file changed while read)"
-        yield StudyError(trial_id, message)
+        index.add(study.trial_id, number)
 
 
 def _duplicates(index: dict[str, list[int]], files: list[str]) -> Iterator[StudyError]:
@@ -207,205 +244,173 @@ def _duplicates(index: dict[str, list[int]], files: list[str]) -> Iterator[Study
             yield StudyError(trial_id, f"{message}; keep one of them", transient=False)
 
 
-# -- listing -----------------------------------------------------------------------------------
+# -- second pass ----------------------------------------------------------------------------------
 
 
-def _record_files(directory: Path, suffixes: tuple[str, ...]) -> tuple[list[str], list[StudyError]]:
-    """The record files of ``directory`` by name, and an error per entry that cannot be read.
-
-    A symbolic link is followed only to a file inside the directory (its real path under the
-    directory's real path); a link that loops, dangles or leaves the directory is that
-    entry's error, and the other files go on.
-    """
-    if not directory.exists():
-        raise SourceError(f"offline source directory {directory} does not exist")
-    if not directory.is_dir():
-        raise SourceError(f"offline source {directory} is not a directory")
-    root = os.path.realpath(directory)
-    paths: list[str] = []
-    unreadable: list[StudyError] = []
-    try:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if _is_record_name(entry, suffixes):
-                    _sort_entry(entry, root, directory, paths, unreadable)
-    except OSError as e:
-        raise SourceError(f"cannot list offline source directory {directory}: {e}") from e
-    paths.sort()  # str, not Path: a Path per file costs more; one directory: sorted as names
-    logger.debug("%s: %d record files", directory, len(paths))
-    return paths, unreadable
+def _second_pass(index: Index) -> Iterator[Item]:
+    for number in range(len(index.files)):
+        if number in index.ones:
+            yield from _one_record(index, number, index.ones[number])
+        elif number in index.pages:
+            yield from _page_records(index, number, index.pages[number])
+        elif number in index.parsed:
+            yield from _parsed_records(index, number)
 
 
-def _sort_entry(
-    entry: os.DirEntry[str],
-    root: str,
-    directory: Path,
-    paths: list[str],
-    unreadable: list[StudyError],
-) -> None:
-    """Put a record-named entry into ``paths`` (a file to read) or ``unreadable``, or skip it."""
-    if not entry.is_symlink():
-        if entry.is_file(follow_symlinks=False):
-            paths.append(entry.path)
+def _one_record(index: Index, number: int, one: One) -> Iterator[Item]:
+    single = index.single(one.trial_id, number)
+    if number in index.same:
+        if single:
+            yield RecordEvent(one.trial_id, "unchanged")
+        return  # else held twice (reported) or not watched: bytes known to parse, no errors
+    yield from _one_file(index, index.files[number], {one.trial_id} if single else set())
+
+
+def _one_file(index: Index, path: str, expected: set[str]) -> Iterator[Item]:
+    """A one-record file parsed (its errors said now: the first pass did not parse it)."""
+    raw = record_bytes(path)  # None: read() reads it again and says why
+    studies, errors = read(index.reader, path, raw)
+    yield from errors
+    key = _proven_key(index, raw, studies)
+    for study in studies:
+        if study.trial_id in expected:
+            expected.discard(study.trial_id)
+            yield _record(study, path, key, len(raw or b""))
+    if not errors:
+        yield from _unreadable(path, expected)
+
+
+def _proven_key(index: Index, raw: bytes | None, studies: list[Study]) -> str | None:
+    """The key of bytes that parsed as one record whose id they name once, else ``None``."""
+    keyed = index.reader.keyed
+    if raw is None or keyed is None or len(studies) != 1:
+        return None
+    found = one_study(raw, keyed.shape, keyed.prefix)
+    return found[1] if found is not None and found[0] == studies[0].trial_id else None
+
+
+def _page_records(index: Index, number: int, plan: PagePlan) -> Iterator[Item]:
+    """Unchanged events, then each other record parsed alone (one record held at a time)."""
+    for trial_id in plan.same:
+        if index.single(trial_id, number):
+            yield RecordEvent(trial_id, "unchanged")
+    todo = [(p, s, [str(s.trial_id)]) for p, s in plan.changed]
+    todo = sorted(todo + [(p, s, ids) for p, s, ids in plan.alone], key=lambda t: t[0])
+    expected = {i for _, _, ids in todo for i in ids if index.single(i, number)}
+    todo = [t for t in todo if expected.intersection(t[2])]
+    path = index.files[number]
+    for records in _read_slices(index, path, todo, plan.candidate):
+        if records is None:  # cut wrong, or the page changed since: split it by its brackets
+            said = {position for position, _, _ in plan.alone}
+            yield from _stream_page(index, path, expected, said)
+            return
+        for record in records:
+            if record.trial_id in expected:
+                expected.discard(record.trial_id)
+                yield record
+
+
+Todo = list[tuple[int, Slice, list[str]]]  # (place in the page, range, the ids it holds)
+
+
+def _read_slices(
+    index: Index, path: str, todo: Todo, candidate: bool
+) -> Iterator[list[Item] | None]:
+    """Each range's records, or ``None`` (then nothing more) when one is not what was seen."""
+    if not todo:
         return
-    problem, is_file = _link_problem(entry.path, root, directory)
-    if problem:
-        unreadable.append(StudyError(None, f"{entry.path}: {problem}", transient=False))
-    elif is_file:
-        paths.append(entry.path)
-
-
-def _link_problem(path: str, root: str, directory: Path) -> tuple[str | None, bool]:
-    """Why a symbolic link is not followed (None if it is), and whether it leads to a file."""
-    try:
-        target = os.path.realpath(path, strict=True)
-        is_file = os.path.isfile(target)
-    except OSError as e:
-        return f"cannot follow the symbolic link: {e.strerror or e}", False
-    if os.path.commonpath([root, target]) != root:
-        message = (
-            f"a symbolic link to {target}, outside {directory}: "
-            "not followed (copy the file into the directory)"
-        )
-        return message, is_file
-    return None, is_file
-
-
-def _is_record_name(entry: os.DirEntry[str], suffixes: tuple[str, ...]) -> bool:
-    name = entry.name
-    if name.startswith(".") or name.upper().startswith("README"):
-        return False
-    if not name.lower().endswith(suffixes):
-        logger.debug("skipping %s: not a %s file", entry.path, " or ".join(suffixes))
-        return False
-    return True
-
-
-# -- the first pass's shortcut, and reading one file through the registries' shapes ----------
-
-
-def _scan(reader: _Reader, path: str) -> tuple[str, str | None] | None:
-    """The trial id and key of a JSON file that names exactly one, found without parsing.
-
-    A registry recognises such a file from its bytes (``Offline.scan``): the first pass
-    indexes it from the scan and the second pass parses it once, or not at all when its key
-    did not move. Anything else (text pages, several ids ...) is parsed as before.
-    """
-    if not path.lower().endswith(JSON_SUFFIX):
-        return None
-    raw = _bytes(path)
-    return reader.scan(raw) if raw is not None else None
-
-
-def _read(
-    reader: _Reader, path: str, raw: bytes | None = None
-) -> tuple[list[_Study], list[StudyError]]:
-    """The studies of one file, and the errors that stop some or all of them being read."""
-    try:
-        if raw is None:
-            raw = _read_file(path)
-        return reader.studies(path, raw.removeprefix(codecs.BOM_UTF8))
-    except ParseError as e:
-        return [], [StudyError(None, str(e), transient=False)]
-    except RecordError as e:
-        return [], [StudyError(None, f"{path}: {e}", transient=False)]
-    except OSError as e:
-        return [], [StudyError(None, f"{path}: cannot read: {e.strerror or e}")]
-
-
-class _Reader:
-    """The registries' file shapes, asked in the table's order."""
-
-    def __init__(self, shapes: Shapes) -> None:
-        self.shapes = list(shapes)
-        self.suffixes = tuple(dict.fromkeys(s for _, o in self.shapes for s in o.suffixes))
-
-    def scan(self, raw: bytes) -> tuple[str, str | None] | None:
-        """The one trial id a registry finds in a JSON file's bytes, and the file's key."""
-        for _, offline in self.shapes:
-            trial_id = offline.scan(raw)
-            if trial_id is not None:
-                return trial_id, offline.file_key(raw)
-        return None
-
-    def file_key(self, raw: bytes) -> str | None:
-        found = self.scan(raw)
-        return found[1] if found is not None else None
-
-    def studies(self, path: str, raw: bytes) -> tuple[list[_Study], list[StudyError]]:
-        """A file parsed once and offered to each registry that reads its suffix."""
-        suffix = os.path.splitext(path)[1].lower()
-        doc = _json_object(raw) if suffix == JSON_SUFFIX else None
-        for kind, offline in self.shapes:
-            if suffix not in offline.suffixes:
-                continue
-            if doc is not None:
-                read = offline.from_json(doc, path)
-            else:
-                read = offline.from_file(suffix, raw, path)
-            if read is not None:
-                return _found(kind, path, read)
-        what = " nor ".join(o.shapes for _, o in self.shapes if suffix in o.suffixes)
-        keys = ", ".join(sorted(doc)[:5]) if doc is not None else ""
-        raise RecordError(f"not {what} (keys: {keys or 'none'})")
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise RecordError(f"not valid JSON: {e}") from e
-    if not isinstance(doc, dict):
-        raise RecordError(f"expected a JSON object, found {type(doc).__name__}")
-    return doc
-
-
-def _found(kind: str, path: str, read: FileRead) -> tuple[list[_Study], list[StudyError]]:
-    studies = [_Study(s.trial_id, kind, s.data, s.version) for s in read.studies]
-    errors = [StudyError(None, f"{path}: {e}", transient=False) for e in read.errors]
-    return studies, errors
-
-
-# -- reading one file --------------------------------------------------------------------------
-
-
-def _bytes(path: str) -> bytes | None:
-    """The bytes of a file, or ``None`` if it cannot be read (``_read`` then reports why).
-
-    ``os.open``/``os.read`` sized by ``fstat``: no file object per file. Reads until end of
-    file, so a file that grows after the ``fstat`` is still read whole, up to the size a record
-    may have (``limits.MAX_RECORD_BYTES``): a larger file is ``None`` too, and is not read.
-    """
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
-        return None
+        yield None
+        return
     try:
-        return _within_limit(fd)
-    except (OSError, RecordError):
-        return None
+        for position, piece, _ in todo:
+            records = _slice_records(index, fd, path, (position, piece), candidate)
+            yield records
+            if records is None:
+                return
     finally:
         os.close(fd)
 
 
-def _within_limit(fd: int) -> bytes:
-    """All the bytes of an open file; RecordError when there are more than a record may have."""
-    size = os.fstat(fd).st_size
-    if size > MAX_RECORD_BYTES:
-        raise RecordError(too_large(size))
-    raw = os.read(fd, size)  # exactly: no resize of the bytes read
-    more = os.read(fd, 1)  # at the end of the file unless it grew
-    while more:
-        raw += more
-        if len(raw) > MAX_RECORD_BYTES:
-            raise RecordError(too_large(None))
-        more = os.read(fd, READ_MORE)
-    return raw
+def _slice_records(
+    index: Index, fd: int, path: str, at: tuple[int, Slice], candidate: bool
+) -> list[Item] | None:
+    """The records of one range of a page, parsed alone (or the error of a record over the
+    size a record may have); ``None`` when its bytes are not those the first pass saw, or do
+    not parse into the one record they name (cut wrong, or changed since)."""
+    position, piece = at
+    keyed = index.keyed
+    size = piece.end - piece.start
+    if size > MAX_RECORD_BYTES:  # refused unread, with its id
+        where = f"{keyed.shape.page_key}[{position}]"
+        return [StudyError(piece.trial_id, f"{path}: {where}: {too_large(size)}", False)]
+    raw = os.pread(fd, piece.end - piece.start, piece.start)
+    keyer = candidate_key if candidate else key_of
+    if piece.key is not None and keyer(raw, keyed.shape, keyed.prefix) != piece.key:
+        return None
+    studies, errors = index.reader.element(path, raw, position)
+    if piece.trial_id is None:  # its errors were said by the first pass
+        return [_record(study, path, None, len(raw)) for study in studies]
+    if errors or len(studies) != 1 or studies[0].trial_id != piece.trial_id:
+        return None
+    key = key_of(raw, keyed.shape, keyed.prefix)  # proven on the bytes that parsed
+    return [_record(studies[0], path, key, len(raw))]
 
 
-def _read_file(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return _within_limit(fd)
-    finally:
-        os.close(fd)
+def _stream_page(index: Index, path: str, expected: set[str], said: set[int]) -> Iterator[Item]:
+    """A page whose fast split was wrong (an element without an id glued to its neighbour)
+    or that changed while read: read again, split by its brackets, each expected record
+    parsed alone (one held at a time). The errors of the elements without an id are said,
+    but where the first pass said them (``said``), and those of the expected records; what
+    is no longer there is said too."""
+    keyed = index.keyed
+    raw = read_bytes(path) or b""
+    for position, piece in enumerate(split_elements(raw, keyed.shape, keyed.prefix) or []):
+        own = piece.trial_id
+        if own is not None and own not in expected:
+            continue
+        part = raw[piece.start : piece.end]
+        studies, errors = index.reader.element(path, part, position, own)
+        if own is not None or position not in said:
+            yield from errors
+        expected.discard(own or "")  # read, or its error said
+        for study in studies:
+            if study.trial_id == own or (own is None and study.trial_id in expected):
+                expected.discard(study.trial_id)
+                yield _record(study, path, piece.key if own else None, len(part))
+    yield from _unreadable(path, expected)
+
+
+def _parsed_records(index: Index, number: int) -> Iterator[Item]:
+    path = index.files[number]
+    expected = {n for n in index.parsed[number] if index.single(n, number)}
+    if not expected:
+        return
+    with gc_paused():
+        studies, _ = read(index.reader, path)  # its errors were said by the first pass
+    for study in studies:
+        if study.trial_id in expected:
+            expected.discard(study.trial_id)
+            yield _record(study, path, None, 0)
+    yield from _unreadable(path, expected)
+
+
+def _record(study: Study, path: str, key: str | None, size: int) -> RawRecord:
+    return RawRecord(
+        study.trial_id,
+        study.data,
+        SOURCE,
+        path,
+        version=study.version,
+        source_key=key,
+        registry=study.registry,
+        size=size,
+    )
+
+
+def _unreadable(path: str, expected: set[str]) -> Iterator[StudyError]:
+    for trial_id in sorted(expected):
+        message = f"{path}: {trial_id} no longer readable (file changed while read)"
+        yield StudyError(trial_id, message)

@@ -4,7 +4,8 @@ Where an API v2 study keeps its id (``"nctId"``) and its daily stamp
 (``derivedSection.miscInfoModule.versionHolder``), and how a study of a ``GET /api/v2/studies``
 page begins (``{"protocolSection": {"identificationModule": {"nctId": ...``, the API's order):
 what :mod:`monitor.filekey` and :mod:`monitor.pagesplit` need to key and split its files
-without parsing them. Keys carry :data:`KEY_PREFIX`, as :meth:`CtgovFiles.file_key`'s do.
+without parsing them. Keys carry :data:`KEY_PREFIX` (the record format's hash version), so a
+new record format never meets an older key.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import re
 
 from monitor.filekey import ByteShape
-from monitor.registries.ctgov.files import KEY_PREFIX
+from monitor.normalize import HASH_VERSION
 from monitor.registries.ctgov.ids import NCT_RE
 
 __all__ = ["BYTES", "KEY_PREFIX"]
+
+KEY_PREFIX = f"{HASH_VERSION}:file:"
 
 BYTES = ByteShape(
     id_key=b'"nctId"',
@@ -28,4 +31,5 @@ BYTES = ByteShape(
         rb'\{\s*"protocolSection"\s*:\s*\{\s*"identificationModule"\s*:\s*\{\s*\Z'
     ),
     object_open=re.compile(rb'"miscInfoModule"\s*:\s*\{'),
+    page_key="studies",
 )

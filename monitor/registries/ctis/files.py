@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from monitor.filekey import ByteShape
 from monitor.registries.base import FileRead, FoundStudy
 from monitor.registries.ctis import ids
 
@@ -33,12 +34,8 @@ class CtisFiles:
     shapes = (
         "a CTIS record (GET /ctis-public-api/retrieve/{ctNumber}: ctNumber, authorizedApplication)"
     )
-
-    def scan(self, raw: bytes) -> str | None:
-        return None  # a record is parsed; its source key is the hash of what it holds
-
-    def file_key(self, raw: bytes) -> str | None:
-        return None
+    byte_shape: ByteShape | None = None  # parsed: its source key is the hash of what it holds
+    key_prefix = ""
 
     def from_json(self, doc: dict[str, Any], path: str) -> FileRead | None:
         return from_json(doc, path)

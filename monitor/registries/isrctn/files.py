@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.errors import RecordError
+from monitor.filekey import ByteShape
 from monitor.registries.base import FileRead, FoundStudy
 from monitor.registries.isrctn import xml
 
@@ -41,12 +42,8 @@ class IsrctnFiles:
 
     suffixes: tuple[str, ...] = SUFFIXES
     shapes = "ISRCTN XML (GET /api/query/format/default: <allTrials> or <fullTrial>)"
-
-    def scan(self, raw: bytes) -> str | None:
-        return None  # XML is never a JSON file: it is parsed
-
-    def file_key(self, raw: bytes) -> str | None:
-        return None
+    byte_shape: ByteShape | None = None  # XML is never a JSON file: it is parsed
+    key_prefix = ""
 
     def from_json(self, doc: dict[str, Any], path: str) -> FileRead | None:
         return None
