@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import gc
 import io
 import logging
 import os
@@ -22,6 +23,7 @@ import orjson
 
 from monitor import redact, registries
 from monitor.config import LIVE, Config, load_config
+from monitor.detection import PoolDetector
 from monitor.english import count
 from monitor.errors import (
     ConfigError,
@@ -320,6 +322,7 @@ def one_cycle(
     if notifiers is None:
         notifiers = build_notifiers(config)  # a channel that cannot work: before any work
     store = open_store(config)
+    detector = PoolDetector()
     try:
         store.check()  # a damaged file is refused before anything is written to it
         now = now_utc()
@@ -334,10 +337,23 @@ def one_cycle(
             outbox=outbox,
             should_stop=should_stop,
             on_progress=on_progress,
+            detector=detector,
+            ahead=1
+            if name == FILES_SOURCE
+            else 0,  # the offline source reads no store as it yields
         )
+        frozen()
         return run_cycle(cycle, items)
     finally:
+        detector.close()
         store.close()
+
+
+def frozen() -> None:
+    """What start-up allocated (modules, the config) is never garbage: the cyclic GC stops
+    scanning it, and forked workers share its pages (``gc.freeze``, once per process)."""
+    if not gc.get_freeze_count():
+        gc.freeze()
 
 
 @cli.command()

@@ -5,15 +5,25 @@ daemon`` use it, and ``trialmon backfill`` opens and closes its run with the sam
 :func:`start` and :func:`finish` and turns each historic version into a snapshot with the same
 :func:`next_snapshot` and the store's one write path. A record is normalized by its
 registry (``monitor.registries``), and classified with that registry's status vocabulary.
+
+Items go in batches: the batch's stored hashes and newest snapshots are read with one query
+each, the records that moved go through :func:`next_snapshot` (pure: on worker processes when
+the cycle has a :class:`Detector` that finds enough of them), then the batch is written in
+its order, one transaction per study. A cycle may read ``ahead`` batches (and have them
+detected) before it writes the one before: only for a source that reads nothing from the
+store while it yields, and never for a batch that names a study of an unwritten one.
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Protocol
 
 from monitor import normalize, registries
 from monitor.classify import apply_severity, classify, record_change
@@ -43,6 +53,32 @@ BATCH = 500  # records read, then written, together: one query per kind for the 
 BATCH_BYTES = 16_000_000  # ... unless their bytes reach this first (500 average ones: 9 MB)
 
 
+@dataclass(frozen=True)
+class Failed:
+    """What :func:`next_snapshot` raised for a record, as a value (it may come from a worker)."""
+
+    text: str  # the error's words
+    expected: bool  # a RecordError: the record cannot be normalized
+    kind: str = ""  # the unexpected exception's type
+    trace: str = ""  # ... and its traceback, for the debug log
+
+    def message(self, origin: str) -> str:
+        if self.expected:
+            return f"{origin}: {self.text}"
+        return f"{origin}: record of an unexpected shape ({self.kind}: {self.text})"
+
+
+Detected = NewSnapshot | None | Failed
+Job = tuple[RawRecord, Latest | None, ChangesConfig, datetime, str | None]
+
+
+class Detector(Protocol):
+    """Runs :func:`detect_record` for a batch's jobs, maybe elsewhere; ``start`` returns the
+    call that waits for the results (in the jobs' order)."""
+
+    def start(self, jobs: list[Job]) -> Callable[[], list[Detected]]: ...
+
+
 @dataclass
 class Cycle:
     """Everything one cycle needs, built by the composition root."""
@@ -54,14 +90,37 @@ class Cycle:
     outbox: Outbox | None = None
     should_stop: Callable[[], bool] = field(default=lambda: False)
     on_progress: Callable[[int], None] = field(default=lambda n: None)
+    detector: Detector | None = None  # None: every record detected here, as it is written
+    ahead: int = 0  # batches read before the one before is written (see the module doc)
+
+
+@dataclass
+class Prepared:
+    """A batch read from the store and sent for detection, not yet written."""
+
+    batch: list[Item]
+    verdicts: list[tuple[str | None, bool]]
+    latest: dict[str, Latest]
+    results: Callable[[], dict[int, Detected]]  # by id() of the batch's records
+
+    @property
+    def ids(self) -> set[str]:
+        return {i.trial_id for i in self.batch if i.trial_id}
 
 
 def run_cycle(cycle: Cycle, items: Iterable[Item]) -> RunReport:
     """Run one cycle over ``items`` and return what it did."""
     with recorded(cycle) as report:
+        pending: deque[Prepared] = deque()
         for batch in batches(until_stopped(items, cycle.should_stop), BATCH):
-            process_batch(cycle, batch, report)
-            cycle.on_progress(len(batch))
+            names = {i.trial_id for i in batch if i.trial_id}
+            while pending and any(names & p.ids for p in pending):  # read after it is written
+                write_batch(cycle, pending.popleft(), report)
+            pending.append(prepare_batch(cycle, batch))
+            while len(pending) > cycle.ahead:  # written before the source goes on
+                write_batch(cycle, pending.popleft(), report)
+        while pending:
+            write_batch(cycle, pending.popleft(), report)
         if cycle.should_stop():
             report.status = "stopped"
         else:  # the newest records of every registry are in: where do they disagree?
@@ -135,18 +194,34 @@ def batches(items: Iterable[Item], size: int, budget: int = BATCH_BYTES) -> Iter
         yield batch
 
 
-def process_batch(cycle: Cycle, batch: Sequence[Item], report: RunReport) -> None:
-    """The batch's records, read with one query per kind; each study written atomically."""
+def prepare_batch(cycle: Cycle, batch: list[Item]) -> Prepared:
+    """The batch's stored hashes and newest snapshots read, its moved records sent to the
+    cycle's detector (if it has one)."""
     records = [i for i in batch if isinstance(i, RawRecord)]
-    verdicts, latest = sources_seen(cycle.store, records, cycle.now.date())
+    found, latest = sources_seen(cycle.store, records, cycle.now.date())
+    verdicts = list(found)
+    moved = [r for r, (_, seen) in zip(records, verdicts, strict=True) if not seen]
+    if cycle.detector is None or not moved:
+        return Prepared(batch, verdicts, latest, dict)
+    keys = {id(r): key for r, (key, _) in zip(records, verdicts, strict=True)}
+    jobs = [(r, latest.get(r.trial_id), cycle.rules, cycle.now, keys[id(r)]) for r in moved]
+    wait = cycle.detector.start(jobs)
+    return Prepared(batch, verdicts, latest, lambda: dict(zip(map(id, moved), wait(), strict=True)))
+
+
+def write_batch(cycle: Cycle, prepared: Prepared, report: RunReport) -> None:
+    """A prepared batch written in its order (the unchanged studies marked checked at once)."""
+    detected = prepared.results()
+    verdicts = iter(prepared.verdicts)
     unchanged: list[str] = []
     remember: list[tuple[str, str]] = []
-    for item in batch:
-        outcome = process_item(cycle, item, verdicts, latest, report, remember)
+    for item in prepared.batch:
+        outcome = process_item(cycle, item, verdicts, prepared.latest, report, remember, detected)
         if outcome == "unchanged" and item.trial_id:
             unchanged.append(item.trial_id)
     cycle.store.touch(unchanged, iso(cycle.now))
     cycle.store.remember_sources(remember)
+    cycle.on_progress(len(prepared.batch))
 
 
 def process_item(
@@ -156,6 +231,7 @@ def process_item(
     latest: dict[str, Latest],
     report: RunReport,
     remember: list[tuple[str, str]],
+    detected: dict[int, Detected] | None = None,
 ) -> str:
     """Whatever a source produced, handled by its kind; returns the outcome."""
     if isinstance(item, StudyError):
@@ -167,7 +243,15 @@ def process_item(
         return "checkpoint"
     if isinstance(item, RecordEvent):
         return process_event(cycle, item, report)
-    return check_record(cycle, item, next(verdicts), latest, report, remember)
+    ready = (detected or {}).get(id(item), NOT_YET)
+    return check_record(cycle, item, next(verdicts), latest, report, remember, ready)
+
+
+class _NotYet:
+    """No result from a detector: detect the record here."""
+
+
+NOT_YET = _NotYet()
 
 
 def check_record(
@@ -177,12 +261,13 @@ def check_record(
     latest: dict[str, Latest],
     report: RunReport,
     remember: list[tuple[str, str]],
+    ready: Detected | _NotYet = NOT_YET,
 ) -> str:
     """A record already seen from the same source is unchanged; the others are processed."""
     key, seen = verdict
     if seen:
         return seen_before(report)
-    outcome = process_record(cycle, raw, latest.get(raw.trial_id), report, key)
+    outcome = process_record(cycle, raw, latest.get(raw.trial_id), report, key, ready)
     if outcome == "unchanged" and key is not None:
         remember.append((raw.trial_id, key))  # other bytes, the same content
     return outcome
@@ -224,24 +309,44 @@ def process_record(
     previous: Latest | None,
     report: RunReport,
     source_hash: str | None = None,
+    ready: Detected | _NotYet = NOT_YET,
 ) -> str:
-    """Normalize one record and store it when its content moved; returns the outcome."""
-    try:
-        snap = next_snapshot(raw, previous, cycle.rules, cycle.now, source_hash)
-    except RecordError as e:
-        note_error(cycle, report, StudyError(raw.trial_id, f"{raw.origin}: {e}", transient=False))
+    """Store one record when its content moved (detected here unless ``ready``)."""
+    if isinstance(ready, _NotYet):
+        ready = detect_record(raw, previous, cycle.rules, cycle.now, source_hash)
+    if isinstance(ready, Failed):
+        if not ready.expected:
+            log.debug("%s: unexpected error\n%s", raw.origin, ready.trace)
+        note_error(cycle, report, StudyError(raw.trial_id, ready.message(raw.origin), False))
         return "failed"
-    except Exception as e:  # a shape the pure core did not foresee fails this record, not the cycle
-        log.debug("%s: unexpected error", raw.origin, exc_info=True)
-        message = f"{raw.origin}: record of an unexpected shape ({type(e).__name__}: {e})"
-        note_error(cycle, report, StudyError(raw.trial_id, message, transient=False))
-        return "failed"
-    if snap is None:
+    if ready is None:
         report.unchanged += 1
         return "unchanged"
-    cycle.store.save_snapshot(snap, previous, report.run_id)
-    count_outcome(report, raw.trial_id, previous, list(snap.changes))
+    cycle.store.save_snapshot(ready, previous, report.run_id)
+    count_outcome(report, raw.trial_id, previous, list(ready.changes))
     return "new" if previous is None else "changed"
+
+
+def detect_record(
+    raw: RawRecord,
+    previous: Latest | None,
+    rules: ChangesConfig,
+    now: datetime,
+    source_hash: str | None = None,
+) -> Detected:
+    """:func:`next_snapshot` with what it raises as a value: a record that cannot be
+    normalized, or of a shape the pure core did not foresee, fails that record, not the cycle."""
+    try:
+        return next_snapshot(raw, previous, rules, now, source_hash)
+    except RecordError as e:
+        return Failed(str(e), expected=True)
+    except Exception as e:
+        return Failed(str(e), False, type(e).__name__, traceback.format_exc())
+
+
+def detect_all(jobs: Sequence[Job]) -> list[Detected]:
+    """:func:`detect_record` for each job (what a worker process runs)."""
+    return [detect_record(*job) for job in jobs]
 
 
 def next_snapshot(

@@ -12,7 +12,8 @@ wherever the scheduler puts it; those are tested too, by killing ``python -m mon
 instead stops the process with SIGSTOP every N-th time it reaches POINT, for a test that looks
 at the database at that exact moment (``os.waitpid(pid, os.WUNTRACED)``) and then sends SIGCONT.
 
-The steps that run on every core (the offline reader's first pass) do so here whatever the
+The steps that run on every core (the offline reader's first pass, the changed records'
+normalize -> compare -> classify) do so here whatever the
 size of the corpus (:func:`on_every_core`): a killed cycle leaves its workers to end on their
 own, and the run after it must not care.
 """
@@ -26,7 +27,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from monitor import cli, firstpass
+from monitor import cli, detection, firstpass
 from monitor.notify import log
 from monitor.notify.log import LogNotifier
 from monitor.notify.outbox import Outbox
@@ -132,6 +133,7 @@ def on_every_core() -> None:
     kill points (all in the main process) cover them."""
     firstpass.MIN_PARALLEL_BYTES = 0
     firstpass.FILES_PER_TASK = 16
+    detection.FORKED_THRESHOLD = detection.SPAWNED_THRESHOLD = 1
 
 
 def main(argv: list[str]) -> None:

@@ -1,0 +1,132 @@
+"""The changed records' detection on worker processes (monitor.detection), and batches read
+ahead of the one being written (pipeline ``ahead``): the same outcome as in one process.
+
+The records are SYNTHETIC: the corpus of the reliability tests (tests/corpus.py, real records
+under made-up ids, changed from cycle to cycle).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor import pipeline
+from monitor.config import ChangesConfig
+from monitor.detection import PoolDetector
+from monitor.models import Item, RawRecord, RunReport
+from monitor.pipeline import Cycle, Detector, Failed, detect_record, run_cycle
+from monitor.sources.files import iter_records
+from monitor.store import Store
+
+from .corpus import write_cycles
+
+NOW = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return write_cycles(tmp_path_factory.mktemp("detection"), 3, 120)
+
+
+def outcome(store: Store, report: RunReport) -> tuple[Any, ...]:
+    snapshots = store.db.execute("select trial_id, content_hash from snapshots order by id")
+    changes = store.db.execute(
+        "select trial_id, category, field, old_value, new_value from changes order by id"
+    )
+    counts = (report.new, report.changed, report.unchanged, len(report.errors), report.status)
+    return counts, snapshots.fetchall(), changes.fetchall()
+
+
+def cycles(
+    store: Store, releases: list[Path], detector: Detector | None, ahead: int
+) -> list[tuple[Any, ...]]:
+    found = []
+    for release in releases:
+        cycle = Cycle(store, ChangesConfig(), NOW, "files", detector=detector, ahead=ahead)
+        found.append(
+            outcome(store, run_cycle(cycle, iter_records(release, (), store.source_hashes)))
+        )
+    return found
+
+
+def test_workers_and_reading_ahead_record_what_one_process_records(
+    tmp_path: Path, releases: list[Path]
+) -> None:
+    alone = cycles(Store.open(tmp_path / "alone.db"), releases, None, 0)
+    pool = PoolDetector(processes=2, threshold=1)
+    try:
+        assert cycles(Store.open(tmp_path / "pool.db"), releases, pool, 1) == alone
+        assert pool.pool is not None  # the workers did the work
+    finally:
+        pool.close()
+    assert sum(len(c[2]) for c in alone) > 100  # the corpus really changes
+
+
+def test_the_pool_starts_only_once_enough_records_are_to_be_detected(
+    tmp_path: Path, releases: list[Path]
+) -> None:
+    pool = PoolDetector(processes=2, threshold=10_000)
+    try:
+        cycles(Store.open(tmp_path / "few.db"), releases[:1], pool, 1)
+        assert pool.pool is None and pool.seen > 100
+    finally:
+        pool.close()
+
+
+def test_what_a_worker_raised_is_the_records_error_as_in_one_process(tmp_path: Path) -> None:
+    bad = RawRecord("NCT00000001", {"protocolSection": "not a module"}, "files", "bad.json")
+    worse = RawRecord("NCT00000002", {"protocolSection": {"statusModule": 5}}, "files", "x.json")
+    here = [detect_record(r, None, ChangesConfig(), NOW) for r in (bad, worse)]
+    assert all(isinstance(f, Failed) for f in here)
+    pool = PoolDetector(processes=2, threshold=0)
+    try:
+        jobs: list[pipeline.Job] = [(r, None, ChangesConfig(), NOW, None) for r in (bad, worse)]
+        there = pool.start(jobs)()
+    finally:
+        pool.close()
+    assert [(f.text, f.expected, f.kind) for f in there if isinstance(f, Failed)] == [
+        (f.text, f.expected, f.kind) for f in here if isinstance(f, Failed)
+    ]
+
+
+def die(*args: Any) -> Any:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_records_of_a_worker_that_died_are_detected_here(
+    tmp_path: Path, releases: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [i for i in iter_records(releases[0], ()) if isinstance(i, RawRecord)][:6]
+    jobs: list[pipeline.Job] = [(r, None, ChangesConfig(), NOW, None) for r in records]
+    pool = PoolDetector(processes=2, threshold=0)
+    try:
+        monkeypatch.setattr("monitor.detection.detect_all", die)  # forked workers inherit it
+        wait = pool.start(jobs)
+        monkeypatch.undo()
+        results = wait()
+    finally:
+        pool.close()
+    assert results == [detect_record(*job) for job in jobs]
+
+
+def test_a_batch_naming_a_study_of_an_unwritten_one_waits_for_it(tmp_path: Path) -> None:
+    """Read ahead, a batch's stored snapshots would be those before the unwritten batch."""
+    store = Store.open(tmp_path / "h.db")
+    seeds = Path(__file__).parent.parent / "seeds"
+    earlier = [i for i in iter_records(seeds / "earlier", ()) if isinstance(i, RawRecord)]
+    later = [i for i in iter_records(seeds, ()) if isinstance(i, RawRecord)]
+
+    def items() -> Iterator[Item]:
+        yield from earlier
+        yield from [pipeline.StudyError(None, "filler")] * (pipeline.BATCH - len(earlier))
+        yield from later  # the same studies, the next batch
+
+    cycle = Cycle(store, ChangesConfig(), NOW, "files", ahead=1)
+    report = run_cycle(cycle, items())
+    assert (report.new, report.changed) == (len(earlier), len(later))
