@@ -23,7 +23,7 @@ from programs import ParseLimit, Trialmon, offline_config
 from realcorpus import RealCorpus
 from rows import Row, load_average, say
 
-OFFLINE_PARTS = ("files", "pages", "pages-small", "parse-limit", "proto", "git-history", "naive")
+OFFLINE_PARTS = ("files", "pages", "pages-small", "parse-limit", "git-history", "naive")
 
 
 class Program(Protocol):
@@ -143,7 +143,7 @@ class OfflineScenario:
 
     @property
     def needs_pages(self) -> bool:
-        return bool(self.parts & {"pages", "pages-small", "parse-limit", "proto", "git-history"})
+        return bool(self.parts & {"pages", "pages-small", "parse-limit", "git-history"})
 
     def setup(self) -> None:
         start = time.perf_counter()

@@ -124,13 +124,6 @@ class CtgovWatchLists(LiveScenario):
             self.trialmon(f"trialmon API, {len(self.small)} watched", [ids[i] for i in self.small]),
             self.trialmon(f"trialmon API, {n} watched", ids),
         ]
-        self.extra_programs()
-
-    def extra_programs(self) -> None:
-        if "proto" in self.args.parts:
-            from proto import live_prototypes
-
-            self.programs += live_prototypes(self)
 
     def changes(self, number: int) -> list[int]:
         rng = random.Random(f"{self.args.seed}:watched:{number}")

@@ -21,6 +21,7 @@ from monitor.errors import ConfigError
 from monitor.models import RunReport
 from monitor.pipeline import Cycle, run_cycle
 from monitor.registries.ctgov import REGISTRY
+from monitor.registries.ctgov.api import Api, Page
 from monitor.registries.ctgov.config import CtgovConfig
 from monitor.sources import live
 from monitor.store import Store
@@ -242,7 +243,7 @@ def test_thousands_of_ids_are_batched_under_8_kb(
 ) -> None:
     ids = tuple(studies_range(1, 1500))
     fake_api.add(*(tiny(n) for n in ids))
-    r = runner(*ids)
+    r = runner(*ids, full_pass_every=1)  # every cycle a pass by id
     r.cycle()
     run = r.cycle()
     marks = fake_api.seen("/api/v2/studies")
@@ -257,13 +258,13 @@ def test_pages_are_followed_with_every_other_parameter_unchanged(
     fake_api: FakeApi, runner: Callable[..., Runner]
 ) -> None:
     fake_api.add(*(leukemia(n) for n in studies_range(1, 5)))
-    run = runner(queries=(CART,), page_size=2).cycle()
+    run = runner(queries=(CART,), page_size=2).cycle()  # a first pass: whole records
     assert run.new == 5
-    marks = [s for s in fake_api.seen("/api/v2/studies") if "fields" in s.params]
-    assert len(marks) == 3
-    first = marks[0].params
+    pages = fake_api.seen("/api/v2/studies")
+    assert len(pages) == 3 and all("fields" not in p.params for p in pages)
+    first = pages[0].params
     assert "pageToken" not in first and first["pageSize"] == "2"
-    for later in marks[1:]:
+    for later in pages[1:]:
         assert {k: v for k, v in later.params.items() if k != "pageToken"} == first
         assert later.params["pageToken"]
 
@@ -296,6 +297,149 @@ def test_a_repeating_page_token_is_an_error_not_a_loop(
     run = runner("NCT00000001").cycle()
     assert run.failed == 1 and "repeated a page token" in run.errors[0].message
     assert fake_api.count("/api/v2/studies") == 2
+
+
+# ---------------------------------------------------------------- by the registry's updates
+
+
+def tiny_posted(nct: str, posted: str) -> dict[str, Any]:
+    s = tiny(nct)
+    s["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = posted
+    return s
+
+
+def watched_and_others(api: FakeApi, watched: int, others: int) -> tuple[str, ...]:
+    """``watched`` studies to watch (NCT00000001...) and ``others`` nobody watches."""
+    ids = tuple(studies_range(1, watched))
+    api.add(*(tiny(n) for n in ids))
+    api.add(*(tiny(n) for n in studies_range(50_000_001, others)))
+    return ids
+
+
+def withdraw_on(api: FakeApi, day: str, *ids: str) -> None:
+    for nct in ids:
+        api.update(nct, day, lambda s: put_status(s, "WITHDRAWN"))
+
+
+def test_between_full_passes_the_watch_list_is_checked_by_the_registrys_updates(
+    fake_api: FakeApi, runner: Callable[..., Runner]
+) -> None:
+    ids = watched_and_others(fake_api, 1500, 400)
+    r = runner(*ids, full_pass_every=2)
+    first = r.cycle()  # a full pass by id: 1 version + 3 id batches + record batches
+    assert first.new == 1500
+    withdraw_on(
+        fake_api, "2026-09-05", "NCT00000007", "NCT00000700", *studies_range(50_000_001, 300)
+    )
+    second = r.cycle()
+    assert (second.changed, second.unchanged, second.failed) == (2, 1498, 0)
+    _, updates, records = fake_api.seen()
+    assert updates.params == {
+        "filter.advanced": "AREA[LastUpdatePostDate]RANGE[2026-09-05,MAX]",
+        "fields": WATERMARK,
+        "pageSize": "1000",
+        "countTotal": "true",
+    }
+    assert records.params["filter.ids"] == "NCT00000007,NCT00000700"
+    third = r.cycle()  # the third cycle: a full pass by id again
+    assert (third.unchanged, len(fake_api.seen())) == (1500, 4)
+    assert all("filter.ids" in s.params for s in fake_api.seen("/api/v2/studies"))
+
+
+def test_more_updates_than_asking_by_id_costs_make_the_cycle_ask_by_id(
+    fake_api: FakeApi, runner: Callable[..., Runner]
+) -> None:
+    ids = watched_and_others(fake_api, 1100, 4500)
+    r = runner(*ids)
+    r.cycle()
+    withdraw_on(fake_api, "2026-09-05", "NCT00000007", *studies_range(50_000_001, 4500))
+    run = r.cycle()  # 4,501 updates: 4 more pages; by id: 3 requests
+    assert (run.changed, run.unchanged) == (1, 1099)
+    searches = fake_api.seen("/api/v2/studies")
+    assert searches[0].params["countTotal"] == "true"
+    assert [len(s.params["filter.ids"].split(",")) for s in searches[1:-1]] == [544, 544, 12]
+    assert searches[-1].params["filter.ids"] == "NCT00000007"
+
+
+def test_a_watch_list_that_fits_in_one_request_is_always_asked_by_id(
+    fake_api: FakeApi, runner: Callable[..., Runner]
+) -> None:
+    ids = watched_and_others(fake_api, 100, 10)
+    r = runner(*ids)
+    r.cycle()
+    r.cycle()
+    (marks,) = fake_api.seen("/api/v2/studies")
+    assert marks.params["filter.ids"].startswith("NCT00000001,")
+
+
+def test_a_study_gone_between_full_passes_is_found_gone_at_the_next_one(
+    fake_api: FakeApi, runner: Callable[..., Runner]
+) -> None:
+    ids = watched_and_others(fake_api, 1500, 0)
+    r = runner(*ids, full_pass_every=2)
+    r.cycle()
+    fake_api.studies.pop("NCT00000042")
+    quiet = r.cycle()  # by updates: absent from them is not missing
+    assert (quiet.unchanged, quiet.changes) == (1500, [])
+    full = r.cycle()
+    assert r.summaries(full) == [
+        ("NCT00000042", "critical", "Study no longer returned by the registry")
+    ]
+
+
+def test_a_newly_watched_id_is_asked_by_id_between_full_passes(
+    fake_api: FakeApi, store: Store
+) -> None:
+    ids = watched_and_others(fake_api, 1500, 0)
+    fake_api.add(tiny("NCT00099999"))
+    Runner(fake_api, store, make_config(fake_api, ids)).cycle()
+    more = Runner(fake_api, store, make_config(fake_api, (*ids, "NCT00099999", "NCT00088888")))
+    more.day = 1
+    run = more.cycle()
+    assert (run.new, run.unchanged, run.failed) == (1, 1500, 1)
+    assert "NCT00088888: not found in the registry" in run.errors[0].message
+    asked = [s.params.get("filter.ids") for s in fake_api.seen("/api/v2/studies")]
+    # the updates, the new ids' watermarks, the new record, the probe of the id not returned
+    assert asked == [None, "NCT00088888,NCT00099999", "NCT00099999", None]
+
+
+def test_when_the_updates_cannot_be_listed_the_cycle_asks_by_id(
+    fake_api: FakeApi, runner: Callable[..., Runner]
+) -> None:
+    ids = watched_and_others(fake_api, 1500, 0)
+    r = runner(*ids)
+    r.cycle()
+    withdraw_on(fake_api, "2026-09-05", "NCT00000003")
+    fake_api.fault = lambda seen: (
+        Fault(400, "no advanced filter today") if "filter.advanced" in seen.params else None
+    )
+    run = r.cycle()
+    assert (run.changed, run.unchanged, run.failed) == (1, 1499, 0)
+    assert len(fake_api.seen("/api/v2/studies")) == 1 + 3 + 1
+
+
+# ---------------------------------------------------------------- answers under the size limit
+
+
+class Sized:
+    """An Api fed answers of a given size, to see how it sizes its batches."""
+
+    def __init__(self) -> None:
+        self.api = Api(None, 1000)  # type: ignore[arg-type]  # no request is sent
+
+    def answer(self, records: int, size: int) -> None:
+        self.api.learn(Page([{}] * records, None, None, size))
+
+
+def test_batches_of_whole_records_are_sized_by_the_bytes_seen() -> None:
+    sized = Sized()
+    assert sized.api.records_per_answer() == 200  # 40 KB a record until answers tell
+    sized.answer(200, 200 * 16_000)
+    assert sized.api.records_per_answer() == 500
+    sized.api.too_large(400)  # an answer of 400 was over 10 MB: their mean is at least 25 KB
+    assert sized.api.records_per_answer() == 320
+    sized.answer(10, 10 * 800_000)  # a few large ones: the mean of every answer so far
+    assert sized.api.records_per_answer() == 8_000_000 * 210 // (3_200_000 + 8_000_000)
 
 
 # ---------------------------------------------------------------- identity
@@ -490,9 +634,9 @@ def test_a_search_baseline_then_a_new_match_then_one_that_leaves(
     fake_api.add(leukemia("NCT00000002", "2026-09-06"))
     second = r.cycle()
     assert r.summaries(second) == [("NCT00000002", "major", 'New study matching query "CAR-T"')]
-    search = fake_api.seen("/api/v2/studies")[0].params
-    assert search["filter.advanced"] == "AREA[LastUpdatePostDate]RANGE[2026-09-03,MAX]"
-    assert search["query.cond"] == "leukemia" and search["fields"] == WATERMARK
+    (search,) = (s.params for s in fake_api.seen("/api/v2/studies"))  # whole records at once
+    assert search["filter.advanced"] == "AREA[LastUpdatePostDate]RANGE[2026-09-05,MAX]"
+    assert search["query.cond"] == "leukemia" and "fields" not in search
 
     fake_api.update(
         "NCT00000001",
@@ -530,3 +674,19 @@ def test_a_changed_search_starts_a_new_baseline(
         ("NCT00000009", 'New study matching query "CAR-T"')
     ]
     assert members(store, "CAR-T") == {"NCT00000001", "NCT00000009"}
+
+
+def test_a_search_state_saved_before_releases_were_kept_narrows_by_its_last_success(
+    fake_api: FakeApi, store: Store, runner: Callable[..., Runner]
+) -> None:
+    fake_api.add(leukemia("NCT00000001"))
+    r = runner(queries=(CART,))
+    r.cycle()
+    state = store.state("ctgov")
+    row = state.get("queries", "CAR-T")
+    assert row["release"] == "2026-09-05T09:00:06"
+    with store.transaction():
+        state.put("queries", "CAR-T", {k: v for k, v in row.items() if k != "release"})
+    r.cycle()
+    (search,) = (s.params for s in fake_api.seen("/api/v2/studies"))
+    assert search["filter.advanced"] == "AREA[LastUpdatePostDate]RANGE[2026-09-03,MAX]"

@@ -18,7 +18,7 @@ MAX_PAGE_SIZE = 1000  # the API's limit
 class CtgovConfig(LiveConfig):
     base_url: str = "https://clinicaltrials.gov"
     page_size: int = 1000
-    full_pass_every: int = 7  # cycles between full passes of saved searches
+    full_pass_every: int = 7  # cycles between full passes (watch list by id, searches whole)
 
 
 def parse(t: Table) -> CtgovConfig:

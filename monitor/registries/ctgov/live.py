@@ -1,38 +1,48 @@
 """The live ClinicalTrials.gov source: batched, incremental and polite.
 
-One cycle, in requests (all through one :class:`~monitor.http.Http`, so one rate limiter):
+One cycle, in requests (all through one :class:`~monitor.http.Http`, so one rate limiter; the
+requests themselves are :mod:`.api`'s):
 
 1. ``GET /api/v2/version``. The same ``dataTimestamp`` as the last complete cycle, and nothing
    new to look at, ends the cycle here: one request (``trialmon run --force`` skips this).
-2. Watermarks: ``GET /api/v2/studies?filter.ids=...&fields=NCTId,NCTIdAlias,LastUpdatePostDate``
-   for the watched ids, in batches whose URL stays under 8 KB, and each saved search the same
-   way: incrementally (``filter.advanced=AREA[LastUpdatePostDate]RANGE[last success - 2 days,
-   MAX]``), fully on its first pass and every ``full_pass_every`` cycles.
-3. Full records, again by ``filter.ids``, only for studies whose ``LastUpdatePostDate`` moved
-   since the stored snapshot (or that have none).
-4. A watched id missing from the watermarks: ``GET /api/v2/studies/{id}``. 404 confirms the
+2. Which watched studies moved since the last release seen, the cheaper of two ways
+   (:mod:`monitor.liveplan`): **by id**, the watermarks of every watched id
+   (``filter.ids=...&fields=NCTId,NCTIdAlias,LastUpdatePostDate``, ~540 ids per request), or
+   **by updates**, the watermarks of every study the registry updated since the day of the last
+   release seen (``filter.advanced=AREA[LastUpdatePostDate]RANGE[day,MAX]``, 1,000 a page),
+   whatever the watch list. The first page of the updates carries ``totalCount``, which says
+   whether to page on or to ask by id. A full pass by id runs on the first cycle, every
+   ``full_pass_every`` cycles and whenever the watch list fits in one request: only it sees a
+   study that is no longer returned or that became another's alias without an update. Newly
+   watched ids are always asked by id.
+3. Whole records, by ``filter.ids``, only for studies whose ``LastUpdatePostDate`` moved since
+   the stored snapshot (or that have none), in batches whose answers stay under the size an
+   answer may have (sized by the records' bytes seen so far).
+4. Each saved search: on its first pass and on the days between full passes, its pages of whole
+   records (narrowed to studies updated since the last release it saw, minus a day), a page at
+   a time; every ``full_pass_every`` cycles its watermarks, then the records that moved (and
+   the members it no longer finds).
+5. A watched id a pass by id did not return: ``GET /api/v2/studies/{id}``. 404 confirms the
    study is gone (one critical ``record`` change, once); 301 names the id it now lives under.
 
 Errors are values: a failed request becomes a :class:`StudyError` for the studies it concerned
-and the cycle goes on. The source's own progress (the data release seen, each saved search's
-last success) is saved by a :class:`Checkpoint` processed after every record before it; what it
-learns with an event (a study gone or moved, a search's new member) is written with the
-event's change (``RecordEvent.writes``). Its state's layout is in :mod:`.state`.
+and the cycle goes on. The source's own progress (the data release seen, the passes of the
+watch list and of each saved search) is saved by a :class:`Checkpoint` processed after every
+record before it; what it learns with an event (a study gone or moved, a search's new member)
+is written with the event's change (``RecordEvent.writes``). Its state's layout is in
+:mod:`.state`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
-import orjson
-
+from monitor import liveplan
 from monitor.configkit import QueryWatch
 from monitor.english import count
 from monitor.errors import (
@@ -42,64 +52,43 @@ from monitor.errors import (
     TooLargeError,
     TransientFetchError,
 )
-from monitor.http import Http, json_body
 from monitor.models import Checkpoint, Item, RawRecord, RecordEvent, StateWrite, StudyError
 from monitor.registries.base import LiveContext
-from monitor.registries.ctgov.ids import KIND, NCT_IN_TEXT
+from monitor.registries.ctgov.api import (
+    STUDIES_PATH,
+    WATERMARK_FIELDS,
+    Api,
+    Mark,
+    id_batches,
+    page_marks,
+    params_hash,
+    study_id,
+    to_mark,
+    with_updated_since,
+)
+from monitor.registries.ctgov.ids import KIND
 from monitor.registries.ctgov.state import (
     DATA_TIMESTAMP,
     QUERIES,
     RELEASE,
     STUDIES,
+    WATCH_PASSES,
     members_scope,
     study_state,
 )
 from monitor.times import iso
 
+__all__ = ["CtgovSource", "Mark", "id_batches", "study_id", "to_mark", "with_updated_since"]
+
 log = logging.getLogger(__name__)
 
-STUDIES_PATH = "/api/v2/studies"
-VERSION = "/api/v2/version"
-WATERMARK_FIELDS = "NCTId,NCTIdAlias,LastUpdatePostDate"
-MAX_URL = 8000  # bytes; the API refuses longer URLs
-TOKEN_RESERVE = 256  # room left in each URL for a nextPageToken
-MAX_EMPTY_PAGES = 20
 URL_PREFIX = re.compile(r"^(?:https?://[^/\s]+)?(/[^?\s:]*)(?:\?\S*)?: ")
 LISTED = 3  # ids named in the one line a failed request of many studies gets
 NOT_FOUND = "not found in the registry: check the id"
+OVERLAP_DAYS = 1  # the day of the last release seen is listed again (see liveplan.updates_since)
 
 
 # ---------------------------------------------------------------- plain helpers
-
-
-@dataclass(frozen=True)
-class Mark:
-    """What a cheap watermark request says of one study."""
-
-    nct_id: str
-    posted: str | None
-    aliases: tuple[str, ...] = ()
-
-
-def study_id(study: Any) -> str | None:
-    """The ``nctId`` of an API v2 study, or None when the record has the wrong shape."""
-    try:
-        nct = study["protocolSection"]["identificationModule"]["nctId"]
-    except (KeyError, TypeError):
-        return None
-    return nct.upper() if isinstance(nct, str) and NCT_IN_TEXT.fullmatch(nct) else None
-
-
-def to_mark(study: Any) -> Mark | None:
-    """A :class:`Mark` from a study requested with the watermark ``fields``."""
-    nct = study_id(study)
-    if nct is None:
-        return None
-    ident = study["protocolSection"]["identificationModule"]
-    status = study["protocolSection"].get("statusModule") or {}
-    posted = (status.get("lastUpdatePostDateStruct") or {}).get("date")
-    aliases = tuple(a.upper() for a in ident.get("nctIdAliases") or () if isinstance(a, str))
-    return Mark(nct, posted if isinstance(posted, str) else None, aliases)
 
 
 def reason(error: FetchError) -> str:
@@ -115,101 +104,12 @@ def some_ids(ids: Sequence[str]) -> str:
     return shown if len(ids) <= LISTED else f"{shown} … {ids[-1]}"
 
 
-def params_hash(params: Mapping[str, str]) -> str:
-    return hashlib.sha256(orjson.dumps(dict(params), option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-
-
-def with_updated_since(params: Mapping[str, str], since: str) -> dict[str, str]:
-    """The query's own parameters, narrowed to studies updated on or after ``since``."""
-    area = f"AREA[LastUpdatePostDate]RANGE[{since},MAX]"
-    own = params.get("filter.advanced")
-    return {**params, "filter.advanced": f"({own}) AND {area}" if own else area}
-
-
-def id_batches(ids: Sequence[str], room: int, most: int) -> Iterator[list[str]]:
-    """Split ids so each batch's ``filter.ids`` value fits in ``room`` URL bytes."""
-    batch: list[str] = []
-    used = 0
-    for nct in ids:
-        cost = len(quote(nct, safe="")) + len("%2C")
-        if batch and (used + cost > room or len(batch) >= most):
-            yield batch
-            batch, used = [], 0
-        batch.append(nct)
-        used += cost
-    if batch:
-        yield batch
-
-
-# ---------------------------------------------------------------- requests
-
-
-class Api:
-    """The few ClinicalTrials.gov requests trialmon makes, on top of :class:`Http`."""
-
-    def __init__(self, http: Http, page_size: int) -> None:
-        self.http = http
-        self.page_size = page_size
-
-    def data_timestamp(self) -> str:
-        body = self.http.get_json(VERSION)
-        stamp = body.get("dataTimestamp") if isinstance(body, dict) else None
-        if not isinstance(stamp, str):
-            raise PermanentFetchError(f"{VERSION}: no dataTimestamp in {str(body)[:100]!r}")
-        return stamp
-
-    def pages(self, params: Mapping[str, str | int]) -> Iterator[list[Any]]:
-        """Every page of a ``/api/v2/studies`` search; other parameters stay unchanged."""
-        token: str | None = None
-        seen: set[str] = set()
-        empty = 0
-        while True:
-            query = {**params, "pageToken": token} if token else dict(params)
-            studies, token = self._page(query)
-            empty = 0 if studies else empty + 1
-            yield studies
-            if not token:
-                return
-            if token in seen or empty > MAX_EMPTY_PAGES:
-                why = "repeated a page token" if token in seen else "sent only empty pages"
-                raise PermanentFetchError(f"{STUDIES_PATH}: the registry {why} ({token[:40]!r})")
-            seen.add(token)
-
-    def _page(self, query: Mapping[str, str | int]) -> tuple[list[Any], str | None]:
-        body = self.http.get_json(STUDIES_PATH, query)
-        studies = body.get("studies", []) if isinstance(body, dict) else None
-        token = body.get("nextPageToken") if isinstance(body, dict) else None
-        if not isinstance(studies, list) or not (token is None or isinstance(token, str)):
-            raise PermanentFetchError(f"{STUDIES_PATH}: not a page of studies: {str(body)[:100]!r}")
-        return studies, token
-
-    def search(self, params: Mapping[str, str | int]) -> list[Any]:
-        return [study for page in self.pages(params) for study in page]
-
-    def marks(self, params: Mapping[str, str]) -> list[Mark]:
-        """Watermarks of every study a search finds."""
-        found = self.search({**params, "fields": WATERMARK_FIELDS, "pageSize": self.page_size})
-        marks = [to_mark(s) for s in found]
-        if any(m is None for m in marks):
-            message = f"{STUDIES_PATH}: a study without a valid NCTId in the answer"
-            raise PermanentFetchError(message)
-        return [m for m in marks if m is not None]
-
-    def batches(self, ids: Sequence[str], params: Mapping[str, str | int]) -> list[list[str]]:
-        """Id batches for ``filter.ids`` with ``params``, each URL under 8 KB."""
-        probe = {**params, "filter.ids": "", "pageToken": "x" * TOKEN_RESERVE}
-        room = MAX_URL - len(str(self.http.url(STUDIES_PATH, probe)))
-        return list(id_batches(ids, room, self.page_size))
-
-    def study(self, nct_id: str) -> tuple[str | None, Any]:
-        """``GET /api/v2/studies/{id}``: (the id it moved to, None) on 301, else (None, study)."""
-        response = self.http.get(f"{STUDIES_PATH}/{nct_id}")
-        if response.is_redirect:
-            moved = NCT_IN_TEXT.search(response.headers.get("location", ""))
-            if moved is None:
-                raise PermanentFetchError(f"{response.request.url}: redirected to no NCT id")
-            return moved.group(0).upper(), None
-        return None, json_body(response)
+def release_day(stamp: str | None) -> date | None:
+    """The day of a ``dataTimestamp`` (``2026-09-05T09:00:06``), if it reads as one."""
+    try:
+        return date.fromisoformat(stamp[:10]) if stamp else None
+    except ValueError:
+        return None
 
 
 # ---------------------------------------------------------------- one cycle
@@ -235,6 +135,7 @@ class Plan:
     fetched: set[str] = field(default_factory=set)
     query_news: list[tuple[QueryWatch, list[str]]] = field(default_factory=list)
     saves: list[Callable[[], None]] = field(default_factory=list)
+    since_full: int | None = None  # the watch list's cycles since its last full pass, to save
 
 
 class CtgovSource:
@@ -250,6 +151,7 @@ class CtgovSource:
         self.now = ctx.now
         self.force = ctx.force
         self.failed = False
+        self.release_seen: str | None = None  # the release a query's window starts from
 
     @property
     def stamp(self) -> str:
@@ -315,10 +217,11 @@ class CtgovSource:
         ]
 
     def cycle(self, release: str | None) -> Iterator[Item]:
+        self.release_seen = self.state.get(RELEASE, DATA_TIMESTAMP)
         plan = Plan()
         yield from self.plan_watched(plan)
         for query in self.queries:
-            yield from self.plan_query(plan, query)
+            yield from self.plan_query(plan, query, release)
         yield from self.fetch_records(plan)
         yield from plan.events
         yield from self.probe_missing(plan)
@@ -330,6 +233,8 @@ class CtgovSource:
             save()
         if release is not None and not self.failed:
             self.state.put(RELEASE, DATA_TIMESTAMP, release)
+            if plan.since_full is not None:
+                self.state.put(RELEASE, WATCH_PASSES, {"cycles_since_full": plan.since_full})
 
     def error(self, nct: str | None, message: str, transient: bool = True) -> StudyError:
         self.failed = True
@@ -350,7 +255,7 @@ class CtgovSource:
             failure = self.error(nct, message if len(ncts) > 1 else f"{nct}: {message}", transient)
             yield replace(failure, logged=len(ncts) > 1)
 
-    # ------------------------------------------------------------ watermarks
+    # ------------------------------------------------------------ watermarks by id
 
     def fetch_marks(self, ids: Sequence[str]) -> tuple[list[Mark], dict[str, FetchError]]:
         """Watermarks of ``ids``, and the error of each id whose batch failed."""
@@ -375,13 +280,102 @@ class CtgovSource:
                 return
             failures.update((n, e) for n in batch)
 
+    # ------------------------------------------------------------ the watch list
+
     def plan_watched(self, plan: Plan) -> Iterator[Item]:
+        """The watched studies that moved: by id, or by the registry's updates (cheaper)."""
         watched = self.watched()
+        stored = self.markers([w.nct_id for w in watched])
+        updates = self.updates_way(watched, stored)
+        if updates is None:
+            plan.since_full = 0
+            yield from self.by_id(plan, watched, stored)
+            return
+        since_full, marks = updates
+        plan.since_full = since_full + 1
+        new = [w for w in watched if w.nct_id not in stored and not w.gone]
+        yield from self.by_id(plan, new, stored)  # never stored: asked by id, probed if absent
+        yield from self.by_updates(plan, [w for w in watched if w not in new], stored, marks)
+
+    def updates_way(
+        self, watched: list[Watched], stored: Mapping[str, str | None]
+    ) -> tuple[int, dict[str, Mark]] | None:
+        """The cycles since the last full pass and the updates' watermarks by id (aliases
+        too), when listing the updates is due and cheaper than asking by id; else None."""
+        passes = self.state.get(RELEASE, WATCH_PASSES) or {}
+        since_full = passes.get("cycles_since_full")
+        day = release_day(self.release_seen)
+        known = sum(1 for w in watched if w.nct_id in stored or w.gone)
+        per = self.ids_per_request(watched)
+        if liveplan.full_pass_due(since_full, self.full_pass_every) or day is None:
+            return None
+        if not liveplan.ask_updates_first(known, per):
+            return None
+        marks = self.listed_updates(liveplan.updates_since(day, OVERLAP_DAYS), known, per)
+        return None if marks is None else (int(since_full or 0), marks)
+
+    def ids_per_request(self, watched: list[Watched]) -> int:
+        """Watched ids one watermark request holds (its URL under 8 KB)."""
+        params: dict[str, str | int] = {"fields": WATERMARK_FIELDS, "pageSize": self.api.page_size}
+        example = [w.current for w in watched[: self.api.page_size]]
+        room = self.api.url_room(params)
+        return max(1, len(next(id_batches(example, room, self.api.page_size), [])))
+
+    def listed_updates(self, since: str, known: int, per: int) -> dict[str, Mark] | None:
+        """Every study updated since ``since``, by id and alias, if its first page's total
+        says paging on is cheaper than asking by id (None: ask by id; so on a failure too)."""
+        params: dict[str, str | int] = {
+            "filter.advanced": f"AREA[LastUpdatePostDate]RANGE[{since},MAX]",
+            "fields": WATERMARK_FIELDS,
+            "pageSize": self.api.page_size,
+            "countTotal": "true",
+        }
+        try:
+            first = self.api.page(params)
+            total = first.total if first.total is not None else len(first.studies)
+            costs = liveplan.way_after_first_page(total, self.api.page_size, known, per)
+            if costs.cheaper == "ids":
+                log.info("%d registry updates since %s: asking by id", total, since)
+                return None
+            found = [m for page in self.api.pages(params, first) for m in page_marks(page)]
+        except FetchError as e:
+            log.warning("cannot list the registry's updates (%s): asking by id", reason(e))
+            return None
+        log.info("%d registry updates since %s", total, since)
+        marks: dict[str, Mark] = {m.nct_id: m for m in found}
+        for m in found:
+            marks.update((alias, m) for alias in m.aliases if alias not in marks)
+        return marks
+
+    def by_updates(
+        self,
+        plan: Plan,
+        watched: list[Watched],
+        stored: Mapping[str, str | None],
+        marks: Mapping[str, Mark],
+    ) -> Iterator[Item]:
+        """Watched studies among the updates are followed; the others did not move (absent
+        from the updates is not missing: only a pass by id probes)."""
+        for w in watched:
+            mark = marks.get(w.current)
+            if mark is None:
+                plan.handled.add(w.current)
+                if not w.gone:
+                    yield RecordEvent(w.nct_id, "unchanged")
+                continue
+            plan.handled.add(mark.nct_id)
+            yield from self.follow(plan, w, mark, stored.get(w.nct_id))
+
+    def by_id(
+        self, plan: Plan, watched: list[Watched], stored: Mapping[str, str | None]
+    ) -> Iterator[Item]:
+        """The watermarks of ``watched`` by id; one not returned is probed later."""
+        if not watched:
+            return
         found, failures = self.fetch_marks(sorted({w.current for w in watched}))
         marks: dict[str, Mark] = {m.nct_id: m for m in found}
         for m in found:
             marks.update((alias, m) for alias in m.aliases if alias not in marks)
-        stored = self.markers([w.nct_id for w in watched])
         yield from self.failed_marks(watched, failures)
         for w in watched:
             mark = marks.get(w.current)
@@ -434,22 +428,39 @@ class CtgovSource:
         return "incremental", state
 
     def query_params(self, query: QueryWatch, mode: str, state: dict[str, Any] | None) -> dict:
+        """The search's own parameters; between full passes narrowed to the studies updated
+        since the release its last success saw, that day included (or two days before its
+        last success, for a state saved before releases were kept with it)."""
         if mode != "incremental" or state is None:
             return dict(query.params)
+        day = release_day(state.get("release"))
+        if day is not None:
+            return with_updated_since(query.params, liveplan.updates_since(day, OVERLAP_DAYS))
         last = datetime.strptime(state["last_success"][:10], "%Y-%m-%d")
         since = (last - timedelta(days=2)).strftime("%Y-%m-%d")
         return with_updated_since(query.params, since)
 
-    def plan_query(self, plan: Plan, query: QueryWatch) -> Iterator[Item]:
+    def plan_query(self, plan: Plan, query: QueryWatch, release: str | None) -> Iterator[Item]:
         mode, state = self.query_mode(query)
+        params = self.query_params(query, mode, state)
+        found: list[str] = []
         try:
-            marks = self.api.marks(self.query_params(query, mode, state))
+            if mode == "full":
+                marks = self.api.marks(params)
+                found = [m.nct_id for m in marks]
+                yield from self.query_marks(plan, marks)
+            else:
+                yield from self.query_records(plan, params, found)
         except FetchError as e:
             transient = isinstance(e, TransientFetchError)
             yield self.error(None, f'saved search "{query.name}": {reason(e)}', transient)
             return
-        found = [m.nct_id for m in marks]
-        stored = self.markers(found)
+        yield from self.membership(plan, query, mode, found)
+        plan.saves.append(lambda: self.save_query(query, mode, state, found, plan, release))
+
+    def query_marks(self, plan: Plan, marks: list[Mark]) -> Iterator[Item]:
+        """A full pass: the studies whose watermark moved are fetched, the others unchanged."""
+        stored = self.markers([m.nct_id for m in marks])
         for mark in marks:
             if mark.nct_id in plan.handled:
                 continue  # a watched study, or found by an earlier search
@@ -458,8 +469,28 @@ class CtgovSource:
                 plan.fetch.setdefault(mark.nct_id, mark.nct_id)
             else:
                 yield RecordEvent(mark.nct_id, "unchanged")
-        yield from self.membership(plan, query, mode, found)
-        plan.saves.append(lambda: self.save_query(query, mode, state, found, plan))
+
+    def query_records(self, plan: Plan, params: dict, found: list[str]) -> Iterator[Item]:
+        """A first pass or the updates since the last: the search's whole records, a page at
+        a time (most of them are to be stored; asking watermarks first would double the
+        requests); each study whose stored last-update date it matches is unchanged."""
+        for studies in self.api.records(params):
+            marks = [(s, to_mark(s)) for s in studies]
+            stored = self.markers([m.nct_id for _, m in marks if m is not None])
+            for study, mark in marks:
+                if mark is None:
+                    yield self.error(None, f"{STUDIES_PATH}: a study without a valid NCTId", False)
+                    continue
+                found.append(mark.nct_id)
+                if mark.nct_id in plan.handled:
+                    continue
+                plan.handled.add(mark.nct_id)
+                if stored.get(mark.nct_id) is not None and stored[mark.nct_id] == mark.posted:
+                    yield RecordEvent(mark.nct_id, "unchanged")
+                    continue
+                plan.fetched.add(mark.nct_id)
+                origin = f"{STUDIES_PATH}/{mark.nct_id}"
+                yield RawRecord(mark.nct_id, study, KIND, origin, registry=KIND)
 
     def membership(
         self, plan: Plan, query: QueryWatch, mode: str, found: list[str]
@@ -488,6 +519,7 @@ class CtgovSource:
         state: dict[str, Any] | None,
         found: list[str],
         plan: Plan,
+        release: str | None,
     ) -> None:
         if any(plan.fetch.get(n) == n and n not in plan.fetched for n in found):
             return  # some record of it failed: keep the window so it is looked at again
@@ -499,6 +531,7 @@ class CtgovSource:
             "last_success": self.stamp,
             "last_full_pass": self.stamp if full else (state or {}).get("last_full_pass"),
             "cycles_since_full": since_full,
+            "release": release or (state or {}).get("release"),
         }
         self.state.put(QUERIES, query.name, row)
         if mode == "baseline":  # its members are what it found (the baseline)
@@ -507,18 +540,18 @@ class CtgovSource:
     # ------------------------------------------------------------ full records
 
     def fetch_records(self, plan: Plan) -> Iterator[Item]:
-        ids = sorted(plan.fetch)
-        for batch in self.api.batches(ids, {"pageSize": self.api.page_size}):
+        for batch in self.api.record_batches(sorted(plan.fetch)):
             yield from self._records_of(plan, batch)
 
     def _records_of(self, plan: Plan, batch: list[str]) -> Iterator[Item]:
-        """The records of one batch; an answer over the size limit is asked again in halves,
-        down to the one study whose record is too large (that study's error)."""
+        """The records of one batch (all its pages read first: an answer that breaks off
+        stores nothing of it); an answer over the size limit is asked again in halves (and
+        later batches are smaller), down to the one study whose record is too large (that
+        study's error)."""
         try:
-            studies = self.api.search(
-                {"filter.ids": ",".join(batch), "pageSize": self.api.page_size}
-            )
+            studies = self.batch_records(batch)
         except TooLargeError as e:
+            self.api.too_large(len(batch))
             if len(batch) > 1:
                 half = len(batch) // 2
                 yield from self._records_of(plan, batch[:half])
@@ -535,6 +568,15 @@ class CtgovSource:
         for nct in sorted(wanted):
             message = f"{plan.fetch[nct]}: not in the registry's answer for its full record"
             yield self.error(plan.fetch[nct], message)
+
+    def batch_records(self, batch: list[str]) -> list[Any]:
+        query: dict[str, str | int] = {"filter.ids": ",".join(batch)}
+        query["pageSize"] = self.api.page_size
+        studies: list[Any] = []
+        for page in self.api.pages(query):
+            self.api.learn(page)
+            studies += page.studies
+        return studies
 
     def _record(self, plan: Plan, study: Any, wanted: set[str]) -> Iterator[Item]:
         nct = study_id(study)
@@ -555,7 +597,7 @@ class CtgovSource:
     # ------------------------------------------------------------ missing studies
 
     def probe_missing(self, plan: Plan) -> Iterator[Item]:
-        """Watched ids the watermarks did not return: gone (404) or moved (301)?"""
+        """Watched ids a pass by id did not return: gone (404) or moved (301)?"""
         for w in plan.probe:
             if w.gone:
                 continue  # already reported once; it comes back through the watermarks

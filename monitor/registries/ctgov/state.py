@@ -4,9 +4,12 @@
 scope              key           value
 =================  ============  ==========================================================
 ``release``        ``data_timestamp``  the registry's data release the last complete cycle saw
+``release``        ``watch_passes``    ``{cycles_since_full}``: the watch list's cycles since
+                                 its last full pass by id
 ``studies``        watched id    ``{current_id, gone_since}``: the id it answers under, gone
 ``queries``        search name   ``{name, params_hash, last_success, last_full_pass,
-                                 cycles_since_full}``: the search's passes
+                                 cycles_since_full, release}``: the search's passes (``release``:
+                                 the data release its last success saw)
 ``query:NAME``     NCT id        when the search first found the study (its members)
 =================  ============  ==========================================================
 
@@ -23,6 +26,7 @@ from monitor.store.state import StateUpgrade, Values
 
 RELEASE = "release"
 DATA_TIMESTAMP = "data_timestamp"
+WATCH_PASSES = "watch_passes"
 STUDIES = "studies"
 QUERIES = "queries"
 
