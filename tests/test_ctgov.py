@@ -159,15 +159,15 @@ def test_ctgov_defaults_are_polite() -> None:
 # ---------------------------------------------------------------- incremental cycles
 
 
-def test_first_cycle_stores_baselines_in_three_requests(
+def test_first_cycle_stores_baselines_in_two_requests(
     fake_api: FakeApi, store: Store, runner: Callable[..., Runner]
 ) -> None:
+    """Never stored: their whole records are asked at once (a watermark would only say to)."""
     fake_api.add(study("NCT00000001"), study("NCT00000002"))
     run = runner("NCT00000001", "NCT00000002").cycle()
     assert (run.new, run.failed, run.changes) == (2, 0, [])
-    assert paths(fake_api) == ["/api/v2/version", "/api/v2/studies", "/api/v2/studies"]
-    marks, full = fake_api.seen("/api/v2/studies")
-    assert marks.params["fields"] == WATERMARK and marks.params["pageSize"] == "1000"
+    assert paths(fake_api) == ["/api/v2/version", "/api/v2/studies"]
+    (full,) = fake_api.seen("/api/v2/studies")
     assert "fields" not in full.params
     assert full.params["filter.ids"] == "NCT00000001,NCT00000002"
     assert all(r.headers["User-Agent"].startswith("trialmon/") for r in fake_api.seen())
@@ -399,8 +399,8 @@ def test_a_newly_watched_id_is_asked_by_id_between_full_passes(
     assert (run.new, run.unchanged, run.failed) == (1, 1500, 1)
     assert "NCT00088888: not found in the registry" in run.errors[0].message
     asked = [s.params.get("filter.ids") for s in fake_api.seen("/api/v2/studies")]
-    # the updates, the new ids' watermarks, the new record, the probe of the id not returned
-    assert asked == [None, "NCT00088888,NCT00099999", "NCT00099999", None]
+    # the updates, the new ids' records, the probe of the id not returned
+    assert asked == [None, "NCT00088888,NCT00099999", None]
 
 
 def test_when_the_updates_cannot_be_listed_the_cycle_asks_by_id(
@@ -547,16 +547,34 @@ def test_a_record_of_the_wrong_shape_is_an_error_for_that_record(
     fake_api: FakeApi, runner: Callable[..., Runner]
 ) -> None:
     fake_api.add(study("NCT00000001"), study("NCT00000002"))
+    r = runner("NCT00000001", "NCT00000002")
+    r.cycle()
+    for nct in ("NCT00000001", "NCT00000002"):
+        fake_api.update(nct, "2026-09-06", lambda s: put_status(s, "SUSPENDED"))
     fake_api.fault = lambda seen: (
         Fault(body={"studies": [{"protocolSection": {"oops": 1}}, study("NCT00000001")]})
         if seen.path == "/api/v2/studies" and "fields" not in seen.params
         else None
     )
-    run = runner("NCT00000001", "NCT00000002").cycle()
-    assert run.new == 1
+    run = r.cycle()
+    assert (run.unchanged, run.failed) == (1, 1)  # NCT00000001 as the fault's answer has it
     messages = [e.message for e in run.errors]
     assert any("wrong shape" in m for m in messages)
     assert any(m.startswith("NCT00000002: not in the registry's answer") for m in messages)
+
+
+def test_a_first_record_of_the_wrong_shape_is_an_error_and_the_missing_one_is_probed(
+    fake_api: FakeApi, runner: Callable[..., Runner]
+) -> None:
+    fake_api.add(study("NCT00000001"), study("NCT00000002"))
+    fake_api.fault = lambda seen: (
+        Fault(body={"studies": [{"protocolSection": {"oops": 1}}, study("NCT00000001")]})
+        if seen.path == "/api/v2/studies"
+        else None
+    )
+    run = runner("NCT00000001", "NCT00000002").cycle()
+    assert run.new == 2  # NCT00000002 by GET /api/v2/studies/NCT00000002
+    assert [e.message for e in run.errors] == ["/api/v2/studies: a record of the wrong shape"]
 
 
 def test_a_400_in_a_batch_is_narrowed_to_the_refused_id(

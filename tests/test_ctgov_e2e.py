@@ -139,9 +139,9 @@ def test_2000_watched_10_changed_costs_at_most_15_requests(
     trialmon(config, "run")
     quiet_cycle = fake_api.count()
 
-    # first: 1 version + 4 id batches + 5 batches of records (200 until their size is known);
+    # first: 1 version + 5 batches of whole records (200 until their size is known);
     # changed: 1 version + 1 page of the registry's updates + 1 batch of records
-    assert (first, changed_cycle, quiet_cycle) == (10, 3, 1)
+    assert (first, changed_cycle, quiet_cycle) == (6, 3, 1)
     assert changed_cycle <= 15
 
 

@@ -369,15 +369,19 @@ class CtgovSource:
     def by_id(
         self, plan: Plan, watched: list[Watched], stored: Mapping[str, str | None]
     ) -> Iterator[Item]:
-        """The watermarks of ``watched`` by id; one not returned is probed later."""
-        if not watched:
+        """The watermarks of ``watched`` by id (one not returned is probed later); those never
+        stored are asked their whole records at once, as a watermark would only say to."""
+        unknown = [w for w in watched if w.nct_id not in stored and not w.gone]
+        yield from self.first_records(plan, unknown)
+        known = [w for w in watched if w.nct_id in stored or w.gone]
+        if not known:
             return
-        found, failures = self.fetch_marks(sorted({w.current for w in watched}))
+        found, failures = self.fetch_marks(sorted({w.current for w in known}))
         marks: dict[str, Mark] = {m.nct_id: m for m in found}
         for m in found:
             marks.update((alias, m) for alias in m.aliases if alias not in marks)
-        yield from self.failed_marks(watched, failures)
-        for w in watched:
+        yield from self.failed_marks(known, failures)
+        for w in known:
             mark = marks.get(w.current)
             if w.current in failures:
                 continue
@@ -386,6 +390,59 @@ class CtgovSource:
             else:
                 plan.handled.add(mark.nct_id)
                 yield from self.follow(plan, w, mark, stored.get(w.nct_id))
+
+    def first_records(self, plan: Plan, watched: list[Watched]) -> Iterator[Item]:
+        """The whole records of watched studies never stored, by id; one not returned is
+        probed later (a mistyped id, or an alias only a 301 tells)."""
+        by_current = {w.current: w for w in watched}
+        for batch in self.api.record_batches(sorted(by_current)):
+            yield from self.first_batch(plan, batch, by_current)
+
+    def first_batch(
+        self, plan: Plan, batch: list[str], by_current: Mapping[str, Watched]
+    ) -> Iterator[Item]:
+        try:
+            studies = self.batch_records(batch)
+        except FetchError as e:
+            if isinstance(e, TooLargeError):
+                self.api.too_large(len(batch))
+            if len(batch) > 1 and self.halved(e):
+                half = len(batch) // 2
+                yield from self.first_batch(plan, batch[:half], by_current)
+                yield from self.first_batch(plan, batch[half:], by_current)
+            elif isinstance(e, TooLargeError):
+                yield self.fetch_error(by_current[batch[0]].nct_id, e)
+            else:
+                yield from self.batch_errors([by_current[n].nct_id for n in batch], e)
+            return
+        wanted = set(batch)
+        for study, mark in ((s, to_mark(s)) for s in studies):
+            key = (
+                next((n for n in (mark.nct_id, *mark.aliases) if n in wanted), None)
+                if mark
+                else None
+            )
+            if mark is None or key is None:
+                if mark is None:
+                    yield self.error(None, f"{STUDIES_PATH}: a record of the wrong shape", False)
+                continue
+            wanted.discard(key)
+            w = by_current[key]
+            plan.handled.add(mark.nct_id)
+            plan.fetched.add(mark.nct_id)
+            if mark.nct_id != w.current:
+                writes = self.study_writes(w.nct_id, mark.nct_id, gone=False)
+                plan.events.append(
+                    RecordEvent(w.nct_id, "alias", detail=mark.nct_id, writes=writes)
+                )
+            yield RawRecord(w.nct_id, study, KIND, f"{STUDIES_PATH}/{mark.nct_id}", registry=KIND)
+        plan.probe.extend(by_current[n] for n in sorted(wanted))
+
+    @staticmethod
+    def halved(error: FetchError) -> bool:
+        """Worth asking again in halves: an answer too large, or a refused id (HTTP 400)."""
+        refused = isinstance(error, PermanentFetchError) and "HTTP 400" in str(error)
+        return isinstance(error, TooLargeError) or refused
 
     def failed_marks(
         self, watched: Sequence[Watched], failures: Mapping[str, FetchError]
