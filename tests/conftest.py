@@ -10,7 +10,7 @@ import pytest
 
 from monitor.store import Store
 from tests.browser import apt_install_chromium, find_browser
-from tests.fakeapi import FakeApi
+from tests.fakeapi import FakeApi, FakeClock
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
@@ -39,6 +39,12 @@ def fake_api() -> Iterator[FakeApi]:
     """A fake ClinicalTrials.gov API on 127.0.0.1 (OS-chosen port), stopped after the test."""
     with FakeApi() as api:
         yield api
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake monotonic clock for a rate limiter and its backoff (``sleep`` only moves it)."""
+    return FakeClock()
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ change it between cycles:
   pages 1-based, answers a page past the last with no rows and the real total, and refuses
   (200, ``showWarning: true``) a body without ``searchCriteria`` or a page beyond ``window``
   rows (10,000 by default: set it lower to test the cap). ``GET`` of the search path is 403.
+- ``add_scenario()``: the real record and a trial for each real search row (breast cancer
+  and diabetes; :func:`scenario_numbers`).
 - ``add_record(record, published=...)`` derives a trial's row from its record;
   ``update(n, change, published=...)`` changes a record as the registry would (its row and its
   publication date follow); ``add_row_trial(row)`` adds a trial from a real row with a
@@ -53,6 +55,7 @@ STATUS_WORDS = {
     5: "Ongoing, recruitment ended",
     8: "Ended",
 }
+SCENARIO_SEARCHES = ("search_breast_cancer_page1.json", "search_diabetes.json")
 WAF_PAGE = "<html><head><title>403 Forbidden</title></head><body>Request blocked.</body></html>"
 
 
@@ -213,6 +216,13 @@ class FakeCtis:
             self.records[record["ctNumber"]] = record
             self.rows[record["ctNumber"]] = row_of(record, published)
 
+    def add_scenario(self) -> FakeCtis:
+        self.add_record(real_record(), published="19/02/2025")
+        for name in SCENARIO_SEARCHES:
+            for row in real_rows(name):
+                self.add_row_trial(row)
+        return self
+
     def add_row_trial(self, row: dict[str, Any]) -> None:
         with self.lock:
             self.rows[row["ctNumber"]] = copy.deepcopy(row)
@@ -356,6 +366,6 @@ class CtisHandler(FakeHandler):
 
 def scenario_numbers() -> Iterator[str]:
     """The numbers of the real search rows (C3 and C7), in file order."""
-    for name in ("search_breast_cancer_page1.json", "search_diabetes.json"):
+    for name in SCENARIO_SEARCHES:
         for row in real_rows(name):
             yield row["ctNumber"]
