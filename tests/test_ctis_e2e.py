@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests import registry_synthetic as synthetic
-from tests.fake_ctis import FakeCtis, Seen, real_rows, refused
+from tests.fake_ctis import FakeCtis, Seen, refused
 from tests.fakeapi import Fault
 from tests.live_cli import LiveCli, live_cli
 
@@ -33,11 +33,7 @@ UNKNOWN = "2024-599999-99-00"
 @pytest.fixture
 def fake() -> Iterator[FakeCtis]:
     with FakeCtis() as f:
-        f.add_record(synthetic.real_ctis(), published="19/02/2025")
-        for name in ("search_breast_cancer_page1.json", "search_diabetes.json"):
-            for row in real_rows(name):
-                f.add_row_trial(row)
-        yield f
+        yield f.add_scenario()
 
 
 def config(fake: FakeCtis, studies: list[str]) -> str:
