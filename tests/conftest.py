@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,17 @@ from tests.fakeapi import FakeApi, FakeClock
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
+
+
+def trialmon(
+    *args: str, cwd: Path | None = None, timeout: float = 60, columns: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``trialmon ARGS`` as a user runs it, in a process (``columns`` wide when given)."""
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else None
+    cmd = [sys.executable, "-m", "monitor", *args]
+    return subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
 
 
 @pytest.fixture(autouse=True)
