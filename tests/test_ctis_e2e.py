@@ -19,7 +19,7 @@ import pytest
 from tests import registry_synthetic as synthetic
 from tests.fake_ctis import FakeCtis, Seen, refused
 from tests.fakeapi import Fault
-from tests.live_cli import LiveCli, live_cli
+from tests.live_cli import LiveCli, live_cli, loopback_section
 
 __all__ = ["live_cli"]
 START = datetime(2026, 10, 5, 6, 0, tzinfo=UTC)
@@ -39,8 +39,7 @@ def fake() -> Iterator[FakeCtis]:
 def config(fake: FakeCtis, studies: list[str]) -> str:
     quoted = ", ".join(f'"{s}"' for s in studies)
     return (
-        f'[ctis]\nbase_url = "{fake.url}"\nrequests_per_minute = 100000\ntimeout = 10\n\n'
-        f"[watch]\nstudies = [{quoted}]\n\n"
+        loopback_section("ctis", fake.url) + f"[watch]\nstudies = [{quoted}]\n\n"
         '[[watch.queries]]\nname = "diabetes"\nregistry = "ctis"\n'
         'params = { medicalCondition = "diabetes" }\n'
     )
