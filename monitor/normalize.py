@@ -30,7 +30,7 @@ import hashlib
 import html
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +147,12 @@ def identity(item: Mapping[str, Any], fields: tuple[str, ...]) -> str:
 
 def sort_keyed(items: list[dict[str, Any]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda it: (identity(it, fields).casefold(), json_key(it)))
+
+
+def keyed_list(items: Iterable[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
+    """A keyed list of the record: its items without empty values, the empty items left out,
+    sorted by their identity ``fields``, then by content."""
+    return sort_keyed([i for i in map(drop_empty, items) if i], fields)
 
 
 @functools.lru_cache(maxsize=1024)

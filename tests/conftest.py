@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +12,21 @@ import pytest
 
 from monitor.store import Store
 from tests.browser import apt_install_chromium, find_browser
-from tests.fakeapi import FakeApi
+from tests.fakeapi import FakeApi, FakeClock
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
+
+
+def trialmon(
+    *args: str, cwd: Path | None = None, timeout: float = 60, columns: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``trialmon ARGS`` as a user runs it, in a process (``columns`` wide when given)."""
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else None
+    cmd = [sys.executable, "-m", "monitor", *args]
+    return subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +52,12 @@ def fake_api() -> Iterator[FakeApi]:
     """A fake ClinicalTrials.gov API on 127.0.0.1 (OS-chosen port), stopped after the test."""
     with FakeApi() as api:
         yield api
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake monotonic clock for a rate limiter and its backoff (``sleep`` only moves it)."""
+    return FakeClock()
 
 
 @pytest.fixture

@@ -13,13 +13,15 @@ change it between cycles:
   pages 1-based, answers a page past the last with no rows and the real total, and refuses
   (200, ``showWarning: true``) a body without ``searchCriteria`` or a page beyond ``window``
   rows (10,000 by default: set it lower to test the cap). ``GET`` of the search path is 403.
+- ``add_scenario()``: the real record and a trial for each real search row (breast cancer
+  and diabetes; :func:`scenario_numbers`).
 - ``add_record(record, published=...)`` derives a trial's row from its record;
   ``update(n, change, published=...)`` changes a record as the registry would (its row and its
   publication date follow); ``add_row_trial(row)`` adds a trial from a real row with a
   synthetic record made from the real one (number, status and titles of the row).
 - ``storm(n, status, retry_after=None)``: the next ``n`` requests answer 429 (or 403, the
   firewall's HTML page), with ``Retry-After`` when given; ``fault`` takes any hook of
-  :class:`tests.fakeapi.Fault` for other misbehaviour.
+  :class:`tests.servers.Fault` for other misbehaviour.
 - ``requests``: every request received (method, path, JSON body, clock time); ``count(...)``.
 """
 
@@ -28,18 +30,16 @@ from __future__ import annotations
 import copy
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
-from tests.fakeapi import FakeHandler, Fault
+from tests.servers import LoopbackApi, LoopbackHandler
 
 DATA = Path(__file__).parent / "data" / "ctis"
 SEARCH = "/ctis-public-api/search"
@@ -53,6 +53,7 @@ STATUS_WORDS = {
     5: "Ongoing, recruitment ended",
     8: "Ended",
 }
+SCENARIO_SEARCHES = ("search_breast_cancer_page1.json", "search_diabetes.json")
 WAF_PAGE = "<html><head><title>403 Forbidden</title></head><body>Request blocked.</body></html>"
 
 
@@ -160,51 +161,14 @@ def matches(criteria: dict[str, Any], row: dict[str, Any]) -> bool:
     return True
 
 
-class FakeCtis:
+class FakeCtis(LoopbackApi[Seen]):
     """The fake registry; see the module docstring."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(CtisHandler, clock, "the fake CTIS")
         self.records: dict[str, dict[str, Any]] = {}
         self.rows: dict[str, dict[str, Any]] = {}
-        self.requests: list[Seen] = []
-        self.fault: Callable[[Seen], Fault | None] | None = None
         self.window = 10_000
-        self.clock = clock
-        self.lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------ lifecycle
-
-    def start(self) -> FakeCtis:
-        handler = type("Handler", (CtisHandler,), {"api": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeCtis:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "the fake CTIS is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # ------------------------------------------------------------ state
 
@@ -212,6 +176,13 @@ class FakeCtis:
         with self.lock:
             self.records[record["ctNumber"]] = record
             self.rows[record["ctNumber"]] = row_of(record, published)
+
+    def add_scenario(self) -> FakeCtis:
+        self.add_record(real_record(), published="19/02/2025")
+        for name in SCENARIO_SEARCHES:
+            for row in real_rows(name):
+                self.add_row_trial(row)
+        return self
 
     def add_row_trial(self, row: dict[str, Any]) -> None:
         with self.lock:
@@ -236,20 +207,9 @@ class FakeCtis:
             self.records.pop(ct_number, None)
             self.rows.pop(ct_number, None)
 
-    def storm(self, count: int, status: int = 429, retry_after: str | None = None) -> None:
-        """The next ``count`` requests are throttled (403: the firewall's HTML page)."""
-        left = [count]
-        headers = {"Retry-After": retry_after} if retry_after is not None else {}
-        body = WAF_PAGE if status == 403 else "Too Many Requests"
-
-        def hook(seen: Seen) -> Fault | None:
-            with self.lock:
-                if left[0] <= 0:
-                    return None
-                left[0] -= 1
-            return Fault(status=status, body=body, headers=headers)
-
-        self.fault = hook
+    def throttled_body(self, status: int) -> str:
+        """A throttled answer's body (403: the firewall's HTML page)."""
+        return WAF_PAGE if status == 403 else super().throttled_body(status)
 
     def seen(self, method: str | None = None, path_prefix: str = "/ctis-public-api/") -> list[Seen]:
         with self.lock:
@@ -261,10 +221,6 @@ class FakeCtis:
 
     def count(self, method: str | None = None, path_prefix: str = "/ctis-public-api/") -> int:
         return len(self.seen(method, path_prefix))
-
-    def clear_log(self) -> None:
-        with self.lock:
-            self.requests.clear()
 
     # ------------------------------------------------------------ answers
 
@@ -308,10 +264,10 @@ class FakeCtis:
         return rows if sort.get("direction") == "ASC" else rows[::-1]
 
 
-class CtisHandler(FakeHandler):
-    """Answers the fake's requests; faults and sending come from the ctgov fake's handler."""
+class CtisHandler(LoopbackHandler):
+    """Answers the fake's requests; faults and sending come from the loopback handler."""
 
-    api: FakeCtis  # type: ignore[assignment]
+    api: FakeCtis
 
     def do_GET(self) -> None:
         self.answer("GET", None)
@@ -326,11 +282,7 @@ class CtisHandler(FakeHandler):
 
     def answer(self, method: str, body: Any) -> None:
         path = urlsplit(self.path).path
-        seen = Seen(method, path, body, self.api.clock())
-        with self.api.lock:
-            self.api.requests.append(seen)
-            hook = self.api.fault
-        fault = hook(seen) if hook else None
+        fault = self.api.arrived(Seen(method, path, body, self.api.clock()))
         if fault is not None:
             self.send_fault(fault)
             return
@@ -356,6 +308,6 @@ class CtisHandler(FakeHandler):
 
 def scenario_numbers() -> Iterator[str]:
     """The numbers of the real search rows (C3 and C7), in file order."""
-    for name in ("search_breast_cancer_page1.json", "search_diabetes.json"):
+    for name in SCENARIO_SEARCHES:
         for row in real_rows(name):
             yield row["ctNumber"]

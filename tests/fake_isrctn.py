@@ -16,23 +16,21 @@ context manager), point a client at ``.url`` and change it between cycles:
 - ``update(id, edit, last_updated)``: an edit of the trial's text (a function), its ``version``
   bumped by one and its ``lastUpdated`` set, as the registry would on an edit.
 - ``storm(n, status, retry_after=None)``: the next ``n`` requests answer 429 or 403;
-  ``fault`` takes any hook of :class:`tests.fakeapi.Fault`.
+  ``fault`` takes any hook of :class:`tests.servers.Fault`.
 - ``requests``: every request (path, parameters, clock time); ``count()``.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakeapi import FakeHandler, Fault
+from tests.servers import LoopbackApi, LoopbackHandler
 
 DATA = Path(__file__).parent / "data" / "isrctn"
 QUERY = "/api/query/format/default"
@@ -161,47 +159,12 @@ class Parser:
         return test
 
 
-class FakeIsrctn:
+class FakeIsrctn(LoopbackApi[Seen]):
     """The fake registry; see the module docstring."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(IsrctnHandler, clock, "the fake ISRCTN")
         self.trials: dict[str, str] = {}
-        self.requests: list[Seen] = []
-        self.fault: Callable[[Seen], Fault | None] | None = None
-        self.clock = clock
-        self.lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> FakeIsrctn:
-        handler = type("Handler", (IsrctnHandler,), {"api": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeIsrctn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "the fake ISRCTN is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # ------------------------------------------------------------ state
 
@@ -220,19 +183,6 @@ class FakeIsrctn:
             )
             self.trials[trial_id] = text
 
-    def storm(self, count: int, status: int = 429, retry_after: str | None = None) -> None:
-        left = [count]
-        headers = {"Retry-After": retry_after} if retry_after is not None else {}
-
-        def hook(seen: Seen) -> Fault | None:
-            with self.lock:
-                if left[0] <= 0:
-                    return None
-                left[0] -= 1
-            return Fault(status=status, body="Too Many Requests", headers=headers)
-
-        self.fault = hook
-
     def count(self) -> int:
         with self.lock:
             return len(self.requests)
@@ -240,10 +190,6 @@ class FakeIsrctn:
     def seen(self) -> list[Seen]:
         with self.lock:
             return list(self.requests)
-
-    def clear_log(self) -> None:
-        with self.lock:
-            self.requests.clear()
 
     # ------------------------------------------------------------ answers
 
@@ -263,17 +209,13 @@ class FakeIsrctn:
         )
 
 
-class IsrctnHandler(FakeHandler):
-    api: FakeIsrctn  # type: ignore[assignment]
+class IsrctnHandler(LoopbackHandler):
+    api: FakeIsrctn
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        seen = Seen("GET", parts.path, params, self.api.clock())
-        with self.api.lock:
-            self.api.requests.append(seen)
-            hook = self.api.fault
-        fault = hook(seen) if hook else None
+        fault = self.api.arrived(Seen("GET", parts.path, params, self.api.clock()))
         if fault is not None:
             self.send_fault(fault)
             return

@@ -34,12 +34,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
+
+from tests.servers import Fault, LoopbackApi, LoopbackHandler
 
 NCT_RE = re.compile(r"^NCT\d{8}$")
 RANGE_RE = re.compile(r"AREA\[(\w+)\]RANGE\[([^,\]]*),([^\]]*)\]")
@@ -96,19 +97,6 @@ class Seen:
     headers: dict[str, str]
     at: float
     target: str  # path and query string as sent
-
-
-@dataclass
-class Fault:
-    """A misbehaviour to answer with instead of the normal response."""
-
-    status: int = 200
-    body: bytes | str | dict[str, Any] | list[Any] = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # real seconds to wait before answering (for client timeouts)
-    close: bool = False  # drop the connection without answering
-    cut: int | None = None  # announce the whole body, send this many bytes, drop the connection
-    content_type: str | None = None
 
 
 FaultHook = Callable[[Seen], Fault | None]
@@ -228,54 +216,17 @@ def project(study: dict[str, Any], fields: str) -> dict[str, Any]:
     return out
 
 
-class FakeApi:
+class FakeApi(LoopbackApi[Seen]):
     """The fake registry; see the module docstring."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(FakeHandler, clock, "the fake API")
         self.studies: dict[str, dict[str, Any]] = {}
         self.aliases: dict[str, str] = {}
         self.histories: dict[str, dict[str, Any]] = {}
         self.data_timestamp = "2026-09-04T09:00:06"
         self.api_version = "2.0.5"
-        self.requests: list[Seen] = []
-        self.fault: FaultHook | None = None
         self.matcher: Callable[[dict[str, str], dict[str, Any]], bool] = default_matcher
-        self.clock = clock
-        self.lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------ lifecycle
-
-    def start(self) -> FakeApi:
-        handler = type("Handler", (FakeHandler,), {"api": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeApi:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "the fake API is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # ------------------------------------------------------------ state
 
@@ -316,10 +267,6 @@ class FakeApi:
 
     def count(self, path_prefix: str = "/api/") -> int:
         return len(self.seen(path_prefix))
-
-    def clear_log(self) -> None:
-        with self.lock:
-            self.requests.clear()
 
     # ------------------------------------------------------------ answers
 
@@ -417,23 +364,16 @@ def page_size(params: dict[str, str]) -> int:
     return int(raw)
 
 
-class FakeHandler(BaseHTTPRequestHandler):
+class FakeHandler(LoopbackHandler):
     """Answers GETs from the :class:`FakeApi` in ``api``."""
 
     api: FakeApi
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        pass
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         seen = Seen("GET", parts.path, params, dict(self.headers), self.api.clock(), self.path)
-        with self.api.lock:
-            self.api.requests.append(seen)
-            hook = self.api.fault
-        fault = hook(seen) if hook else None
+        fault = self.api.arrived(seen)
         if fault is not None:
             self.send_fault(fault)
             return
@@ -443,44 +383,6 @@ class FakeHandler(BaseHTTPRequestHandler):
             self.send(e.status, e.text.encode(), "text/plain", e.headers)
             return
         self.send(200, orjson.dumps(body), "application/json")
-
-    def send_fault(self, fault: Fault) -> None:
-        if fault.delay:
-            time.sleep(fault.delay)
-            self.close_connection = True
-        if fault.close:
-            self.close_connection = True
-            return
-        body = fault.body
-        if isinstance(body, dict | list):
-            body, kind = orjson.dumps(body), "application/json"
-        else:
-            body = body.encode() if isinstance(body, str) else body
-            kind = "text/html" if body.lstrip().startswith(b"<") else "text/plain"
-        if fault.cut is not None:
-            self.close_connection = True
-            self.send(fault.status, body, fault.content_type or kind, fault.headers, fault.cut)
-            return
-        self.send(fault.status, body, fault.content_type or kind, fault.headers)
-
-    def send(
-        self,
-        status: int,
-        body: bytes,
-        kind: str,
-        headers: dict[str, str] | None = None,
-        cut: int | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        try:
-            self.wfile.write(body if cut is None else body[:cut])
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
-            self.close_connection = True
 
 
 def studies_range(first: int, count: int) -> Iterator[str]:

@@ -22,6 +22,11 @@ from monitor.cli import cli
 from tests.fakeapi import FakeClock
 
 
+def loopback_section(kind: str, url: str) -> str:
+    """A registry's config section pointing at its loopback fake, asked as fast as it answers."""
+    return f'[{kind}]\nbase_url = "{url}"\nrequests_per_minute = 100000\ntimeout = 10\n\n'
+
+
 @dataclass
 class LiveCli:
     """A config file, the day of the next cycle and the shared fake monotonic clock."""

@@ -20,7 +20,7 @@ from tests import registry_synthetic as synthetic
 from tests.conftest import DATA
 from tests.fake_ctis import FakeCtis
 from tests.fakeapi import FakeApi, synthetic_study
-from tests.live_cli import LiveCli, live_cli
+from tests.live_cli import LiveCli, live_cli, loopback_section
 
 __all__ = ["live_cli"]
 START = datetime(2026, 10, 5, 6, 0, tzinfo=UTC)
@@ -51,9 +51,9 @@ def fakes() -> Iterator[tuple[FakeApi, FakeCtis]]:
 def cli(live_cli: LiveCli, fakes: tuple[FakeApi, FakeCtis]) -> LiveCli:
     ctgov, ctis = fakes
     live_cli.write(
-        f'[ctgov]\nbase_url = "{ctgov.url}"\nrequests_per_minute = 100000\ntimeout = 10\n\n'
-        f'[ctis]\nbase_url = "{ctis.url}"\nrequests_per_minute = 100000\ntimeout = 10\n\n'
-        f'[watch]\nstudies = ["{NCT}", "{EU_CT}"]\n',
+        loopback_section("ctgov", ctgov.url)
+        + loopback_section("ctis", ctis.url)
+        + f'[watch]\nstudies = ["{NCT}", "{EU_CT}"]\n',
         log_file=str(live_cli.path.parent / "digests.log"),
     )
     return live_cli

@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, trialmon
 
 SEEDS = ROOT / "seeds"
-
-
-def trialmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "monitor", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ import pytest
 from monitor.config import load_config, parse_config, parse_duration
 from monitor.errors import ConfigError
 
-from .conftest import ROOT
+from .conftest import ROOT, trialmon
 
 
 def test_the_shipped_config_loads() -> None:
@@ -208,14 +206,7 @@ def test_hostile_values_are_refused_at_start_with_exit_2(
     forever), an idle daemon, or a delivery pending for good: now exit 2 naming the key."""
     (tmp_path / "config.toml").write_text(text, encoding="utf-8")
     (tmp_path / "records").mkdir()
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", "run", "--source", "records"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = trialmon("run", "--source", "records", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == f"trialmon: {expected}" or expected in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -267,16 +258,9 @@ def test_the_log_file_lands_next_to_the_config_whatever_the_working_folder(
         '[notify.log]\nfile = "logs/trialmon.log"\nmin_severity = "info"\n'
     )
     (tmp_path / "cwd").mkdir()
-    command = [sys.executable, "-m", "monitor", "--config", str(folder / "config.toml"), "run"]
+    command = ["--config", str(folder / "config.toml"), "run"]
     for source in ("seeds/earlier", "seeds"):
-        result = subprocess.run(
-            [*command, "--source", str(folder / source)],
-            cwd=tmp_path / "cwd",
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = trialmon(*command, "--source", str(folder / source), cwd=tmp_path / "cwd")
         assert result.returncode == 0, result.stderr
     assert "WITHDRAWN" in (folder / "logs" / "trialmon.log").read_text()
     assert list((tmp_path / "cwd").iterdir()) == []

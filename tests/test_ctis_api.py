@@ -17,11 +17,6 @@ from tests.fakeapi import FakeClock, Fault
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def fake(clock: FakeClock) -> Iterator[FakeCtis]:
     with FakeCtis(clock=clock) as f:
         f.add_record(real_record(), published="19/02/2025")

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from tests import registry_synthetic as synthetic
-from tests.fake_ctis import FakeCtis, Seen, real_rows, refused
+from tests.fake_ctis import FakeCtis, Seen, refused
 from tests.fakeapi import Fault
-from tests.live_cli import LiveCli, live_cli
+from tests.live_cli import LiveCli, live_cli, loopback_section
 
 __all__ = ["live_cli"]
 START = datetime(2026, 10, 5, 6, 0, tzinfo=UTC)
@@ -33,18 +33,13 @@ UNKNOWN = "2024-599999-99-00"
 @pytest.fixture
 def fake() -> Iterator[FakeCtis]:
     with FakeCtis() as f:
-        f.add_record(synthetic.real_ctis(), published="19/02/2025")
-        for name in ("search_breast_cancer_page1.json", "search_diabetes.json"):
-            for row in real_rows(name):
-                f.add_row_trial(row)
-        yield f
+        yield f.add_scenario()
 
 
 def config(fake: FakeCtis, studies: list[str]) -> str:
     quoted = ", ".join(f'"{s}"' for s in studies)
     return (
-        f'[ctis]\nbase_url = "{fake.url}"\nrequests_per_minute = 100000\ntimeout = 10\n\n'
-        f"[watch]\nstudies = [{quoted}]\n\n"
+        loopback_section("ctis", fake.url) + f"[watch]\nstudies = [{quoted}]\n\n"
         '[[watch.queries]]\nname = "diabetes"\nregistry = "ctis"\n'
         'params = { medicalCondition = "diabetes" }\n'
     )

@@ -11,22 +11,22 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from monitor.http import Http, polite
-from monitor.models import Checkpoint, RawRecord, RecordEvent, StudyError
+from monitor.models import Checkpoint
 from monitor.registries.ctis.api import CtisApi
 from monitor.registries.ctis.config import CtisConfig
-from monitor.registries.ctis.core import Item, item_id
 from monitor.registries.ctis.source import CtisSource, Query, Settings
-from monitor.registries.ctis.state import DictState
+from monitor.registries.passes import DictState
 from tests import registry_synthetic as synthetic
 from tests.fake_ctis import FakeCtis, Seen, real_rows, refused
 from tests.fakeapi import FakeClock, Fault
+from tests.source_items import SourceRunner, errors, events, records
 
 ENDED = "2024-513060-26-00"
 WATCHED_ROW = "2025-523260-20-00"
@@ -35,18 +35,9 @@ DAY1 = datetime(2026, 10, 5, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def fake(clock: FakeClock) -> Iterator[FakeCtis]:
     with FakeCtis(clock=clock) as f:
-        f.add_record(synthetic.real_ctis(), published="19/02/2025")
-        for name in ("search_breast_cancer_page1.json", "search_diabetes.json"):
-            for row in real_rows(name):
-                f.add_row_trial(row)
-        yield f
+        yield f.add_scenario()
 
 
 @pytest.fixture
@@ -55,45 +46,17 @@ def http(fake: FakeCtis, clock: FakeClock) -> Iterator[Http]:
         yield polite(client, CtisConfig(requests_per_minute=600, max_attempts=4), clock)
 
 
-class Runner:
+class Runner(SourceRunner):
     """Cycles of the source over one state mapping, as the core would run them."""
 
     def __init__(self, http: Http, fake: FakeCtis, **settings: Any) -> None:
+        super().__init__(fake, DAY1)
         self.http, self.fake = http, fake
-        self.state: dict[str, Any] = {}
         self.settings = Settings(**settings)
-        self.now = DAY1
 
-    def cycle(
-        self, watched: list[str], queries: list[Query], *, days: int = 1
-    ) -> tuple[list[Item], int]:
-        """One cycle ``days`` after the previous one: its items and its requests."""
-        self.fake.clear_log()
+    def source(self, state: DictState, watched: list[str], queries: list[Query]) -> CtisSource:
         api = CtisApi(self.http, self.settings.page_size)
-        state = DictState(self.state)
-        source = CtisSource(api, state, watched, queries, now=self.now, settings=self.settings)
-        items = list(source.items())
-        for item in items:
-            if isinstance(item, Checkpoint):
-                item.action()
-        self.now += timedelta(days=days)
-        return items, self.fake.count()
-
-
-def records(items: list[Item]) -> dict[str, RawRecord]:
-    return {item_id(i) or "": i for i in items if isinstance(i, RawRecord)}
-
-
-def events(items: list[Item], kind: str) -> list[tuple[str | None, str | None]]:
-    return [
-        (item_id(i), i.query or i.detail)
-        for i in items
-        if isinstance(i, RecordEvent) and i.kind == kind
-    ]
-
-
-def errors(items: list[Item]) -> list[StudyError]:
-    return [i for i in items if isinstance(i, StudyError)]
+        return CtisSource(api, state, watched, queries, now=self.now, settings=self.settings)
 
 
 def end_early(record: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from monitor.pipeline import Cycle, run_cycle
 from monitor.store import Store
 
 from .conftest import DATA
+from .conftest import trialmon as run_trialmon
 
 NCT = "NCT02576665"
 REAL = DATA / "study_NCT02576665_terminated.json"
@@ -68,8 +69,7 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def trialmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "monitor", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=30, check=False)
+    return run_trialmon(*args, cwd=cwd, timeout=30)
 
 
 def start_daemon(cwd: Path, procs: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:

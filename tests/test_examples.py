@@ -14,12 +14,9 @@ from monitor import examples, watchlist
 from monitor.config import parse_config
 from monitor.errors import UsageError
 
+from .conftest import trialmon
+
 UNITS = ("trialmon.service", "trialmon-run.service", "trialmon-run.timer")
-
-
-def trialmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "monitor", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_every_example_is_shipped_and_listed() -> None:

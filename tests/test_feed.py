@@ -3,8 +3,6 @@ per study and cycle, linking to the registry's record history, stable ids."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 
 from monitor import feed
 
-from .conftest import ROOT
+from .conftest import ROOT, trialmon
 
 SEEDS = ROOT / "seeds"
 HISTORY = "https://clinicaltrials.gov/study/{}?tab=history"
@@ -96,11 +94,6 @@ def test_an_empty_feed_is_valid_and_dated_now() -> None:
 
 
 # ---------------------------------------------------------------- through the CLI
-
-
-def trialmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "monitor", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.fixture

@@ -20,8 +20,6 @@ import json
 import math
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing
@@ -45,7 +43,7 @@ from monitor.registries.ctgov.vocabulary import VOCABULARY
 from monitor.sources.files import iter_records
 from monitor.store import Store
 
-from .conftest import DATA, ROOT
+from .conftest import DATA, ROOT, trialmon
 
 # FUZZ_EXAMPLES=5000 FUZZ_SEED=1 pytest tests/test_fuzz.py searches deeper (locally, not in CI).
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
@@ -235,14 +233,7 @@ def test_bad_config_through_the_cli_exits_2_with_one_line(
 ) -> None:
     (tmp_path / "config.toml").write_bytes(text.encode("utf-8", "surrogateescape"))
     (tmp_path / "records").mkdir()
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", "run", "--source", "records"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = trialmon("run", "--source", "records", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert named in result.stderr

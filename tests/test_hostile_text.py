@@ -12,8 +12,6 @@ import csv
 import io
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from monitor.cli import cli
 from tests.conftest import DATA, ROOT
+from tests.conftest import trialmon as trialmon_process
 
 FORMULA_KEY = "=cmd|' /C calc'!A0"
 FORMULA_VALUE = "@SUM(1+1)*cmd|' /C calc'!A0"
@@ -178,15 +177,8 @@ def test_messages_on_stderr_carry_no_raw_control_characters(
     escapes: Path, verbosity: list[str]
 ) -> None:
     """A file named with escapes, warned about by the cycle, at every verbosity."""
-    command = [sys.executable, "-m", "monitor", *verbosity, "--config", str(escapes), "run"]
-    result = subprocess.run(
-        [*command, "--source", str(escapes.parent / "r2")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    command = [*verbosity, "--config", str(escapes), "run", "--source", str(escapes.parent / "r2")]
+    result = trialmon_process(*command, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "bad\\x1b[2J.json: not valid JSON" in result.stderr
     no_raw_controls(result.stderr)

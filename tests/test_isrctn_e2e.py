@@ -16,7 +16,7 @@ import pytest
 
 from monitor.classify import CALENDAR_MOVE
 from tests.fake_isrctn import FakeIsrctn
-from tests.live_cli import LiveCli, live_cli
+from tests.live_cli import LiveCli, live_cli, loopback_section
 
 __all__ = ["live_cli"]
 START = datetime(2026, 9, 28, 6, 0, tzinfo=UTC)
@@ -35,8 +35,7 @@ def fake() -> Iterator[FakeIsrctn]:
 def config(fake: FakeIsrctn, studies: list[str]) -> str:
     quoted = ", ".join(f'"{s}"' for s in studies)
     return (
-        f'[isrctn]\nbase_url = "{fake.url}"\nrequests_per_minute = 100000\ntimeout = 10\n\n'
-        f"[watch]\nstudies = [{quoted}]\n\n"
+        loopback_section("isrctn", fake.url) + f"[watch]\nstudies = [{quoted}]\n\n"
         '[[watch.queries]]\nname = "uk"\nregistry = "isrctn"\n'
         "params = { q = 'recruitmentCountry:\"United Kingdom\"' }\n"
     )

@@ -9,32 +9,26 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from monitor.http import Http, RateLimiter, RetryPolicy
-from monitor.models import Checkpoint, RawRecord, RecordEvent, StudyError
 from monitor.registries.isrctn.api import IsrctnApi
-from monitor.registries.isrctn.core import Item, item_id
 from monitor.registries.isrctn.normalize import normalize
 from monitor.registries.isrctn.source import IsrctnSource, Query, Settings
-from monitor.registries.isrctn.state import DictState
+from monitor.registries.passes import DictState
 from tests.fake_isrctn import FakeIsrctn
 from tests.fakeapi import FakeClock
+from tests.source_items import SourceRunner, errors, events, records
 
 COPD = "ISRCTN41823570"
 PATCH = "ISRCTN15873887"
 GOUT = "ISRCTN12564318"
 UK = Query("uk", 'recruitmentCountry:"United Kingdom"')
 DAY1 = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
@@ -50,52 +44,20 @@ def http(fake: FakeIsrctn, clock: FakeClock) -> Iterator[Http]:
         yield Http(client, RateLimiter(600, clock), RetryPolicy(max_attempts=4))
 
 
-class Runner:
+class Runner(SourceRunner):
     def __init__(self, http: Http, fake: FakeIsrctn, **settings: Any) -> None:
+        super().__init__(fake, DAY1)
         self.http, self.fake = http, fake
-        self.state: dict[str, Any] = {}
         self.settings = Settings(**settings)
-        self.now = DAY1
 
-    def cycle(
-        self, watched: list[str], queries: list[Query], *, days: int = 1
-    ) -> tuple[list[Item], int]:
-        self.fake.clear_log()
-        source = IsrctnSource(
-            IsrctnApi(self.http),
-            DictState(self.state),
-            watched,
-            queries,
-            now=self.now,
-            settings=self.settings,
-        )
-        items = list(source.items())
-        for item in items:
-            if isinstance(item, Checkpoint):
-                item.action()
-        self.now += timedelta(days=days)
-        return items, self.fake.count()
+    def source(self, state: DictState, watched: list[str], queries: list[Query]) -> IsrctnSource:
+        api = IsrctnApi(self.http)
+        return IsrctnSource(api, state, watched, queries, now=self.now, settings=self.settings)
 
 
 @pytest.fixture
 def runner(http: Http, fake: FakeIsrctn) -> Runner:
     return Runner(http, fake)
-
-
-def records(items: list[Item]) -> dict[str, RawRecord]:
-    return {item_id(i) or "": i for i in items if isinstance(i, RawRecord)}
-
-
-def events(items: list[Item], kind: str) -> list[tuple[str | None, str | None]]:
-    return [
-        (item_id(i), i.query or i.detail)
-        for i in items
-        if isinstance(i, RecordEvent) and i.kind == kind
-    ]
-
-
-def errors(items: list[Item]) -> list[StudyError]:
-    return [i for i in items if isinstance(i, StudyError)]
 
 
 def stop(text: str) -> str:

@@ -7,10 +7,8 @@ with other ids. Eight studies and a saved search are watched; /api/v2/studies an
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pytest
 from monitor.status import _cycle_lines
 
 from .conftest import DATA
+from .conftest import trialmon as run_trialmon
 from .fakeapi import FakeApi, Fault, studies_range, synthetic_study
 
 TEMPLATE: dict[str, Any] = json.loads((DATA / "study_NCT02576665_terminated.json").read_text())
@@ -26,14 +25,8 @@ WATCHED = list(studies_range(1, 8))
 
 
 def trialmon(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", "--config", str(root / "config.toml"), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    config = str(root / "config.toml")
+    return run_trialmon("--config", config, *args, timeout=120, columns=200)
 
 
 def configure(root: Path, api: FakeApi, watched: list[str]) -> None:

@@ -10,23 +10,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA
+from tests.conftest import DATA, trialmon
 
 CTIS = DATA / "ctis"
 ISRCTN = DATA / "isrctn"
 EU_CT = "2024-513060-26-00"
 COPD = "ISRCTN41823570"
-
-
-def trialmon(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "monitor", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
 def replay(tmp_path: Path, *steps: list[Path]) -> list[dict[str, object]]:
@@ -37,9 +30,9 @@ def replay(tmp_path: Path, *steps: list[Path]) -> list[dict[str, object]]:
         folder.mkdir()
         for file in files:
             shutil.copy(file, folder / file.name.replace("synthetic_", ""))
-        result = trialmon(tmp_path, "run", "--source", str(folder))
+        result = trialmon("run", "--source", str(folder), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-    out = trialmon(tmp_path, "changes", "--format", "json")
+    out = trialmon("changes", "--format", "json", cwd=tmp_path)
     rows: list[dict[str, object]] = json.loads(out.stdout)
     return [r for r in rows if r["run_id"] == len(steps)]
 

@@ -5,21 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from .conftest import DATA, ROOT
+from .conftest import DATA, ROOT, trialmon
 
 SEEDS = ROOT / "seeds"
-
-
-def trialmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "monitor", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.fixture

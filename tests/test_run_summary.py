@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from monitor.cli import summary_line
 from monitor.models import Change, RunReport
 
-from .conftest import ROOT
+from .conftest import ROOT, trialmon
 
 AT = "2026-11-26T20:03:14Z"
 
@@ -54,10 +52,7 @@ def test_nothing_changed() -> None:
 def test_the_demo_run_says_why_a_change_was_not_notified(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
     for source in ("seeds/earlier", "seeds"):
-        done = subprocess.run(
-            [sys.executable, "-m", "monitor", "run", "--source", source],
-            cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+        done = trialmon("run", "--source", source, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
     # NCT06009107 (4 changes, 1 administrative) and the EU CTIS trial (8, 1 administrative)
     assert "12 changes recorded: 10 notified, 2 not (administrative)" in done.stdout

@@ -7,14 +7,13 @@ tests/data/study_NCT02576665_terminated.json under another id.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from .conftest import DATA
+from .conftest import trialmon as run_trialmon
 from .fakeapi import FakeApi, synthetic_study
 
 TEMPLATE: dict[str, Any] = json.loads((DATA / "study_NCT02576665_terminated.json").read_text())
@@ -23,14 +22,8 @@ CHECK = "not found in the registry: check the id"
 
 
 def trialmon(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", "--config", str(root / "config.toml"), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    config = str(root / "config.toml")
+    return run_trialmon("--config", config, *args, timeout=120, columns=200)
 
 
 def setup(root: Path, api: FakeApi) -> None:

@@ -7,8 +7,6 @@ import json
 import os
 import re
 import stat
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from monitor import watchlist
 from monitor.config import parse_config
 from monitor.errors import ConfigError
 
-from .conftest import ROOT
+from .conftest import ROOT, trialmon
 
 COMMENTED = """\
 # my trialmon config
@@ -39,11 +37,6 @@ params = { "query.intr" = "CAR-T" }
 [schedule]
 every = "6h"  # four times a day
 """
-
-
-def trialmon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "monitor", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_the_starter_config_is_valid_and_watches_nothing() -> None:

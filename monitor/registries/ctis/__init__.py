@@ -12,8 +12,8 @@ Modules, from the pure core outwards:
 - :mod:`.api`: the two requests (``POST /search``, ``GET /retrieve``) over the polite HTTP layer.
 - :mod:`.source`: one cycle over watched numbers and saved searches, yielding the core's items
   (loaded by a live cycle only).
-- :mod:`.state`: the source's bookkeeping in the store's keyed state.
-- :mod:`.core`: everything this package takes from trialmon's core, in one place.
+- :mod:`.state`: the source's bookkeeping in the store's keyed state (the scopes of its
+  full and incremental passes come from :mod:`monitor.registries.passes`).
 """
 
 from __future__ import annotations

@@ -26,9 +26,16 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import orjson
-
 from monitor.errors import RecordError
+from monitor.normalize import (
+    clean_text,
+    finish,
+    generic,
+    json_key,
+    keyed_list,
+    snake,
+    version_hash,
+)
 from monitor.recordtree import (
     Node,
     drop_empty,
@@ -41,7 +48,7 @@ from monitor.recordtree import (
     sub,
 )
 from monitor.registries.ctis import ids
-from monitor.registries.ctis.core import KIND, clean_text, finish, generic, snake, version_hash
+from monitor.registries.ctis.ids import KIND
 from monitor.registries.ctis.vocabulary import (
     AGE_RANGES,
     EARLY_TERMINATION,
@@ -133,17 +140,6 @@ def details(node: Node, where: str) -> Any:
     return generic(leftover, where) if leftover else None
 
 
-def json_key(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-
-
-def keyed(items: Iterable[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
-    """Non-empty items, sorted by their identity fields, then by content."""
-    kept = [drop_empty(i) for i in items]
-    ident = lambda i: " | ".join(str(i.get(f, "")) for f in fields).casefold()  # noqa: E731
-    return sorted((i for i in kept if i), key=lambda i: (ident(i), json_key(i)))
-
-
 # ---------------------------------------------------------------- sections
 
 
@@ -155,7 +151,7 @@ def identification(data: Node, ct: str) -> dict[str, Any]:
         "trial_id": ct,
         "registry": KIND,
         "aliases": ids.older(ct, numbers),
-        "secondary_ids": keyed(secondary_ids(data, ct, numbers), "type", "id"),
+        "secondary_ids": keyed_list(secondary_ids(data, ct, numbers), "type", "id"),
         "brief_title": text(own, "publicTitle"),
         "official_title": text(own, "fullTitle"),
         "acronym": text(own, "shortTitle"),
@@ -437,7 +433,7 @@ def interventions(data: Node) -> list[dict[str, Any]]:
     for item in found:  # the flat list repeats the grouped one; a role is kept when known
         key = (item.get("name") or "", item.get("description") or "")
         merged[key] = {**item, **{k: v for k, v in merged.get(key, {}).items() if v}}
-    return keyed(merged.values(), "type", "name")
+    return keyed_list(merged.values(), "type", "name")
 
 
 def product(p: Node, role: str | None) -> dict[str, Any]:
@@ -474,7 +470,7 @@ def sponsor(data: Node) -> dict[str, Any]:
     ]
     lead_item = organisation(lead, None) if lead else {}
     others = (c for c in collaborators if c.get("name") != lead_item.get("name"))
-    return {"lead": lead_item, "collaborators": keyed(others, "name")}
+    return {"lead": lead_item, "collaborators": keyed_list(others, "name")}
 
 
 def organisation(s: Node, role: str | None) -> dict[str, Any]:
@@ -508,7 +504,7 @@ def contacts(data: Node) -> dict[str, Any]:
     for s in each(data, *PART_I, "sponsors"):
         for key in ("publicContacts", "scientificContacts"):
             people += [contact(c) for c in each(s, key)]
-    return {"central": keyed(people, "name")}
+    return {"central": keyed_list(people, "name")}
 
 
 def contact(c: Node) -> dict[str, Any]:
@@ -532,7 +528,7 @@ def locations(data: Node) -> list[dict[str, Any]]:
         found.append({"country": text(row, "name")})
         for key in ("isoNumber", "isoAlpha2Code", "isoAlpha3Code", "current"):
             pop(row, key)
-    return keyed(found, "facility", "city", "country")
+    return keyed_list(found, "facility", "city", "country")
 
 
 def site(s: Node) -> dict[str, Any]:
@@ -595,8 +591,8 @@ def references(data: Node, ct: str) -> dict[str, Any]:
     urls = texts(pop_list(data, *DETAILS, "pubmedUrl"))
     links = [{"url": u} for u in urls] + [document(d, ct) for d in each(data, "documents")]
     return {
-        "publications": keyed(({"pmid": p} for p in pmids), "pmid"),
-        "links": keyed(links, "url"),
+        "publications": keyed_list(({"pmid": p} for p in pmids), "pmid"),
+        "links": keyed_list(links, "url"),
     }
 
 
@@ -621,7 +617,7 @@ def results(data: Node) -> dict[str, Any]:
     return {
         "has_results": True if taken else None,
         "first_submitted": min(submitted, default=None),
-        "summaries": keyed(taken, "type", "version"),
+        "summaries": keyed_list(taken, "type", "version"),
     }
 
 

@@ -22,25 +22,24 @@ written only by its last item, a checkpoint, after every record before it was pr
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-
-import orjson
 
 from monitor.errors import FetchError, TransientFetchError
 from monitor.http import Http
+from monitor.models import Checkpoint, Item, RawRecord, RecordEvent, StudyError
 from monitor.registries.base import LiveContext
 from monitor.registries.ctis import ids
 from monitor.registries.ctis.api import WINDOW, CtisApi
 from monitor.registries.ctis.config import CtisConfig
-from monitor.registries.ctis.core import Item, checkpoint, error, event, raw_record
+from monitor.registries.ctis.ids import KIND
 from monitor.registries.ctis.normalize import source_key
 from monitor.registries.ctis.rows import Scan, WindowExceeded, fingerprint, read_all, read_since
-from monitor.registries.ctis.state import CtisState, KeyedState, Watched
+from monitor.registries.ctis.state import CtisState, Watched
+from monitor.registries.passes import FULL, INCREMENTAL, KeyedState, Passes, SearchPass, news_events
 
 log = logging.getLogger(__name__)
 UNKNOWN = (
@@ -96,11 +95,6 @@ class Plan:
     saves: list[Callable[[], None]] = field(default_factory=list)
 
 
-def params_hash(criteria: Mapping[str, Any]) -> str:
-    data = orjson.dumps(dict(criteria), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(data).hexdigest()[:16]
-
-
 class CtisSource:
     """Items of one cycle (see the module docstring)."""
 
@@ -118,18 +112,10 @@ class CtisSource:
         self.state = CtisState(state)
         self.watch = [ids.normalize_id(w) for w in watched]
         self.queries = list(queries)
-        self.now = now
         self.settings = settings or Settings()
+        s = self.settings
+        self.passes = Passes(now, s.overlap_days, s.full_pass_every, s.force)
         self.window_read = False
-
-    @property
-    def stamp(self) -> str:
-        return self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def since(self, last: str | None) -> str:
-        """The first day of an incremental window: the last success minus the overlap."""
-        start = datetime.strptime(last[:10], "%Y-%m-%d") if last else self.now
-        return (start - timedelta(days=self.settings.overlap_days)).strftime("%Y-%m-%d")
 
     def items(self) -> Iterator[Item]:
         plan = Plan()
@@ -138,19 +124,13 @@ class CtisSource:
             yield from self.plan_query(plan, query)
         yield from self.retrieve_watched(plan)
         yield from self.retrieve_rows(plan)
-        yield from self.query_events(plan)
-        yield checkpoint(lambda: self.save(plan))
+        yield from news_events(plan.news, plan.failed)
+        yield Checkpoint(lambda: self.save(plan))
 
     # ------------------------------------------------------------ watched trials
 
     def current(self) -> list[Watched]:
         return [self.state.watched(w) or Watched(w, w) for w in self.watch]
-
-    def full_pass_due(self) -> bool:
-        if self.settings.force:
-            return True
-        cycles = self.state.cycles_since_full()
-        return cycles is not None and cycles + 1 >= self.settings.full_pass_every
 
     def plan_watched(self, plan: Plan) -> Iterator[Item]:
         watched = self.current()
@@ -160,9 +140,9 @@ class CtisSource:
             scan = self.update_window()
         except TransientFetchError as e:
             for w in watched:  # nothing decided; the window is read again next cycle
-                yield error(w.trial_id, f"{w.trial_id}: CTIS updates unreachable: {e}")
+                yield StudyError(w.trial_id, f"{w.trial_id}: CTIS updates unreachable: {e}")
             return
-        full = scan is None or self.full_pass_due()
+        full = scan is None or self.passes.watched_full(self.state.cycles_since_full())
         for w in watched:
             new = self.state.watched(w.trial_id) is None
             if full or new:
@@ -178,7 +158,7 @@ class CtisSource:
 
     def update_window(self) -> Scan | None:
         """The registry-wide window of updates; None when every watched trial is retrieved."""
-        since = self.since(self.state.last_update_scan())
+        since = self.passes.since(self.state.last_success())
         try:
             return read_since(self.api, {}, since, self.settings.window)
         except WindowExceeded as e:
@@ -193,7 +173,7 @@ class CtisSource:
         """A watched trial's row in the window: retrieve it if it moved or was resubmitted."""
         newer = ids.newest(w.current, rows)
         if newer != w.current:
-            yield event(w.trial_id, "alias", detail=newer)
+            yield RecordEvent(w.trial_id, "alias", detail=newer)
         row = rows.get(newer)
         plan.handled.add(newer)
         if row is not None and (newer != w.current or w.gone or self.moved(newer, row)):
@@ -201,7 +181,7 @@ class CtisSource:
             plan.following[newer] = w
             plan.fps[newer] = fingerprint(row)
         elif not w.gone:
-            yield event(w.trial_id, "unchanged")
+            yield RecordEvent(w.trial_id, "unchanged")
 
     def moved(self, ct_number: str, row: Mapping[str, Any]) -> bool:
         return self.state.fingerprint(ct_number) != fingerprint(row)
@@ -226,11 +206,13 @@ class CtisSource:
                 found = self.api.retrieve(following) if following else None
             except FetchError as e:
                 plan.failed.add(w.current)
-                yield error(w.trial_id, f"{w.trial_id}: {e}", isinstance(e, TransientFetchError))
+                yield StudyError(
+                    w.trial_id, f"{w.trial_id}: {e}", isinstance(e, TransientFetchError)
+                )
                 return
             if found is None or following is None:
                 break
-            yield event(w.trial_id, "alias", detail=following)
+            yield RecordEvent(w.trial_id, "alias", detail=following)
             number, record = following, found
         if record is None:
             yield from self.retrieve_one(plan, number, w.trial_id, w)
@@ -239,34 +221,24 @@ class CtisSource:
 
     # ------------------------------------------------------------ saved searches
 
-    def query_mode(self, query: Query) -> tuple[str, dict[str, Any] | None]:
-        entry = self.state.query(query.name)
-        if entry is None or entry.get("params_hash") != params_hash(query.criteria):
-            return "baseline", entry
-        cycles = entry.get("cycles_since_full")
-        if not isinstance(cycles, int) or cycles + 1 >= self.settings.full_pass_every:
-            return "full", entry  # due, or the last pass did not finish
-        return "incremental", entry
-
-    def read_query(self, query: Query, mode: str, entry: dict[str, Any] | None) -> tuple[str, Scan]:
-        if mode == "incremental" and entry is not None:
+    def read_query(self, query: Query, search: SearchPass) -> tuple[SearchPass, Scan]:
+        if search.mode == INCREMENTAL:
             try:
-                since = self.since(entry.get("last_success"))
-                return mode, read_since(self.api, query.criteria, since, self.settings.window)
+                since = self.passes.since(search.last_success)
+                return search, read_since(self.api, query.criteria, since, self.settings.window)
             except WindowExceeded as e:
                 log.info('saved search "%s": %s; reading all of it', query.name, e)
-                mode = "full"
-        return mode, read_all(
-            self.api, query.criteria, self.settings.max_rows, self.settings.window
-        )
+                search = search.read_all()
+        scan = read_all(self.api, query.criteria, self.settings.max_rows, self.settings.window)
+        return search, scan
 
     def plan_query(self, plan: Plan, query: Query) -> Iterator[Item]:
-        mode, entry = self.query_mode(query)
+        search = self.passes.search(query.name, query.criteria, self.state.query(query.name))
         try:
-            mode, scan = self.read_query(query, mode, entry)
+            search, scan = self.read_query(query, search)
         except FetchError as e:
             transient = isinstance(e, TransientFetchError)
-            yield error(None, f'saved search "{query.name}": {e}', transient)
+            yield StudyError(None, f'saved search "{query.name}": {e}', transient)
             return
         for number, row in sorted(scan.rows.items()):
             if number in plan.handled:
@@ -277,18 +249,18 @@ class CtisSource:
                 plan.fetch[number] = number
                 plan.fps[number] = fingerprint(row)
             else:
-                yield event(number, "unchanged")
-        members = set((entry or {}).get("members") or []) if mode != "baseline" else set()
+                yield RecordEvent(number, "unchanged")
+        members = search.members
         plan.news.append((query.name, sorted(set(scan.rows) - members)))
-        if mode == "incremental":  # a member not published since the last success is as it was
+        if search.mode == INCREMENTAL:  # a member not published since the last success is as it was
             for number in sorted(members - set(scan.rows) - plan.handled):
                 plan.handled.add(number)
-                yield event(number, "unchanged")
-        yield from self.left(query, mode, scan, members)
-        plan.saves.append(lambda: self.save_query(plan, query, mode, entry, scan))
+                yield RecordEvent(number, "unchanged")
+        yield from self.left(query, search.mode, scan, members)
+        plan.saves.append(lambda: self.save_query(plan, search, scan))
 
     def left(self, query: Query, mode: str, scan: Scan, members: set[str]) -> Iterator[Item]:
-        if mode != "full":
+        if mode != FULL:
             return
         if len(scan.rows) < min(scan.total, self.settings.max_rows):
             log.warning(
@@ -296,34 +268,11 @@ class CtisSource:
             )
             return  # an incomplete read says nothing about who left
         for number in sorted(members - set(scan.rows)):
-            yield event(number, "left_query", query=query.name)
+            yield RecordEvent(number, "left_query", query=query.name)
 
-    def save_query(
-        self, plan: Plan, query: Query, mode: str, entry: dict[str, Any] | None, scan: Scan
-    ) -> None:
-        """Members are saved whatever happened (no trial is news twice); a record that failed
-        keeps the last success and asks for a full pass next time, so it is looked at again."""
-        seen = set(scan.rows)
-        failed = {n for n in seen if n in plan.failed}
-        old = set((entry or {}).get("members") or [])
-        full = mode != "incremental"
-        members = (seen - failed) | (old & failed) if full else old | (seen - failed)
-        cycles = 0 if full else int((entry or {}).get("cycles_since_full") or 0) + 1
-        self.state.set_query(
-            query.name,
-            {
-                "params_hash": params_hash(query.criteria),
-                "last_success": (entry or {}).get("last_success") if failed else self.stamp,
-                "cycles_since_full": None if failed else cycles,
-                "members": sorted(members),
-            },
-        )
-
-    def query_events(self, plan: Plan) -> Iterator[Item]:
-        for name, news in plan.news:
-            for number in news:
-                if number not in plan.failed:
-                    yield event(number, "new_in_query", query=name)
+    def save_query(self, plan: Plan, search: SearchPass, scan: Scan) -> None:
+        entry = search.entry_after(scan.rows, plan.failed, self.passes.stamp)
+        self.state.set_query(search.name, entry)
 
     # ------------------------------------------------------------ records
 
@@ -338,7 +287,7 @@ class CtisSource:
             record = self.api.retrieve(number)
         except FetchError as e:
             plan.failed.add(number)
-            yield error(trial_id, f"{trial_id}: {e}", isinstance(e, TransientFetchError))
+            yield StudyError(trial_id, f"{trial_id}: {e}", isinstance(e, TransientFetchError))
             return
         if record is None:
             yield from self.unknown(plan, number, trial_id, watched)
@@ -356,9 +305,10 @@ class CtisSource:
         plan.fetched.add(number)
         if watched is not None:
             if watched.gone:
-                yield event(trial_id, "returned")
+                yield RecordEvent(trial_id, "returned")
             plan.watched[trial_id] = Watched(trial_id, number, False)
-        yield raw_record(trial_id, record, self.api.url(number), source_key(record))
+        origin, key = self.api.url(number), source_key(record)
+        yield RawRecord(trial_id, record, KIND, origin, source_key=key, registry=KIND)
 
     def unknown(
         self, plan: Plan, number: str, trial_id: str, watched: Watched | None
@@ -368,24 +318,26 @@ class CtisSource:
             found = self.api.lookup(number)
         except FetchError as e:
             plan.failed.add(number)
-            yield error(trial_id, f"{trial_id}: CTIS answered an empty record; cannot confirm: {e}")
+            yield StudyError(
+                trial_id, f"{trial_id}: CTIS answered an empty record; cannot confirm: {e}"
+            )
             return
         if found.total > 0:
             plan.failed.add(number)
             message = (
                 f"{trial_id}: CTIS answered an empty record for {number} that its search lists"
             )
-            yield error(trial_id, message)
+            yield StudyError(trial_id, message)
         elif watched is not None and watched.trial_id in plan.first:
             # never seen: a wrong number, not a trial that went; said again each cycle, and
             # holding back nothing (not a failure of this cycle's reading)
-            yield error(trial_id, f"{trial_id}: {UNKNOWN}", transient=False)
+            yield StudyError(trial_id, f"{trial_id}: {UNKNOWN}", transient=False)
         elif watched is not None and not watched.gone:
             plan.watched[trial_id] = Watched(trial_id, number, True)
-            yield event(trial_id, "gone")
+            yield RecordEvent(trial_id, "gone")
         elif watched is None:
             plan.failed.add(number)
-            yield error(trial_id, f"{trial_id}: CTIS knows no trial {number}", transient=False)
+            yield StudyError(trial_id, f"{trial_id}: CTIS knows no trial {number}", transient=False)
 
     # ------------------------------------------------------------ saving
 
@@ -401,7 +353,7 @@ class CtisSource:
     def save_window(self, plan: Plan) -> None:
         full = len(plan.direct) == len(self.watch)
         cycles = 0 if full else (self.state.cycles_since_full() or 0) + 1
-        self.state.set_update_scan(self.stamp, cycles)
+        self.state.set_updates(self.passes.stamp, cycles)
 
 
 def build(

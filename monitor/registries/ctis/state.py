@@ -1,10 +1,9 @@
 """The registry's own state: JSON values under (scope, key), kept by the core between cycles.
 
 The source reads it during a cycle and writes it only inside its checkpoint (after every item
-before it was processed), so an interrupted cycle saves nothing it did not finish. It needs
-two calls of the core's keyed state (:class:`KeyedState`); :class:`DictState` gives them over
-a plain mapping ``{scope: {key: value}}`` (tests, or a core that stores one JSON document).
-Scopes::
+before it was processed), so an interrupted cycle saves nothing it did not finish. The
+``updates`` and ``queries`` scopes are those every source with full and incremental passes
+keeps (:mod:`monitor.registries.passes`). Scopes::
 
     fingerprints  ct_number -> fingerprint of its search row
     watched       watched id -> {"current": ct_number, "gone": bool}
@@ -14,38 +13,10 @@ Scopes::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-
-class KeyedState(Protocol):
-    """What the source needs of the core's keyed state of this registry."""
-
-    def get(self, scope: str, key: str) -> Any | None: ...
-
-    def put_many(self, scope: str, values: Mapping[str, Any]) -> None: ...
-
-
-class DictState:
-    """:class:`KeyedState` over a plain mapping ``{scope: {key: value}}``."""
-
-    def __init__(self, data: MutableMapping[str, Any] | None = None) -> None:
-        self.data: MutableMapping[str, Any] = {} if data is None else data
-
-    def get(self, scope: str, key: str) -> Any | None:
-        section = self.data.get(scope)
-        return section.get(key) if isinstance(section, dict) else None
-
-    def scope(self, scope: str) -> dict[str, Any]:
-        section = self.data.get(scope)
-        return dict(section) if isinstance(section, dict) else {}
-
-    def put_many(self, scope: str, values: Mapping[str, Any]) -> None:
-        section = self.data.get(scope)
-        if not isinstance(section, dict):
-            section = self.data[scope] = {}
-        section.update(values)
+from monitor.registries.passes import PassState
 
 
 @dataclass(frozen=True)
@@ -57,11 +28,8 @@ class Watched:
     gone: bool = False
 
 
-class CtisState:
+class CtisState(PassState):
     """Typed reads and writes over the keyed state (see the module docstring)."""
-
-    def __init__(self, state: KeyedState) -> None:
-        self.state = state
 
     def fingerprint(self, ct_number: str) -> str | None:
         value = self.state.get("fingerprints", ct_number)
@@ -82,22 +50,3 @@ class CtisState:
         values = {w.trial_id: {"current": w.current, "gone": w.gone} for w in found}
         if values:
             self.state.put_many("watched", values)
-
-    def last_update_scan(self) -> str | None:
-        value = self.state.get("updates", "last_success")
-        return value if isinstance(value, str) else None
-
-    def cycles_since_full(self) -> int | None:
-        value = self.state.get("updates", "cycles_since_full")
-        return value if isinstance(value, int) else None
-
-    def set_update_scan(self, moment: str, cycles_since_full: int) -> None:
-        values = {"last_success": moment, "cycles_since_full": cycles_since_full}
-        self.state.put_many("updates", values)
-
-    def query(self, name: str) -> dict[str, Any] | None:
-        entry = self.state.get("queries", name)
-        return entry if isinstance(entry, dict) else None
-
-    def set_query(self, name: str, entry: dict[str, Any]) -> None:
-        self.state.put_many("queries", {name: entry})

@@ -25,12 +25,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-import orjson
-
 from monitor.errors import RecordError
+from monitor.normalize import clean_text, finish, generic, json_key, keyed_list, version_hash
 from monitor.recordtree import Node, drop_empty, pop, prune, rest, strip_keys, sub
 from monitor.registries.isrctn import ids
-from monitor.registries.isrctn.core import KIND, clean_text, finish, generic, version_hash
+from monitor.registries.isrctn.ids import KIND
 from monitor.registries.isrctn.status import Calendar, derive
 
 #: Part of the source key: bump it when what this module reads of a raw record changes.
@@ -108,16 +107,6 @@ def texts(values: Iterable[Any]) -> list[str]:
     return sorted({clean_text(str(v)) for v in values if v is not None} - {""})
 
 
-def json_key(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-
-
-def keyed(found: Iterable[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
-    kept = [drop_empty(i) for i in found]
-    ident = lambda i: " | ".join(str(i.get(f, "")) for f in fields).casefold()  # noqa: E731
-    return sorted((i for i in kept if i), key=lambda i: (ident(i), json_key(i)))
-
-
 def plain(value: Any) -> Any:
     """XML data with attribute keys as names: ``@approvalStatus`` -> ``approvalStatus``."""
     if isinstance(value, list):
@@ -187,7 +176,7 @@ def identification(trial: Node, trial_id: str) -> dict[str, Any]:
     return {
         "trial_id": trial_id,
         "registry": KIND,
-        "secondary_ids": keyed(secondary_ids(refs), "type", "id"),
+        "secondary_ids": keyed_list(secondary_ids(refs), "type", "id"),
         "org_study_id": value_of(refs, "protocolSerialNumber"),
         "brief_title": text(described, "title"),
         "official_title": text(described, "scientificTitle"),
@@ -261,7 +250,7 @@ def outcomes(trial: Node) -> dict[str, Any]:
 def outcome_list(described: Node, structured: str, legacy: str) -> list[dict[str, Any]]:
     found = [measure(m) for m in items(described, structured, "outcomeMeasure")]
     found += [{"measure": line} for line in lines(raw_text(pop(described, legacy)))]
-    return keyed(found, "measure")
+    return keyed_list(found, "measure")
 
 
 def measure(m: Node) -> dict[str, Any]:
@@ -349,7 +338,7 @@ def interventions(trial: Node) -> tuple[list[dict[str, Any]], list[str]]:
                 "details": details(i, "intervention"),
             }
         )
-    return keyed(found, "type", "name"), phase_set(phases)
+    return keyed_list(found, "type", "name"), phase_set(phases)
 
 
 def by_id(full: Node, kind: str) -> dict[str, Node]:
@@ -376,7 +365,7 @@ def sponsor(full: Node, trial: Node) -> dict[str, Any]:
     funders = [funder(f) for f in referenced(full, trial, "funder")]
     lead = sponsors[0] if sponsors else {}
     others = [{**s, "role": "co-sponsor"} for s in sponsors[1:]] + funders
-    return {"lead": lead, "collaborators": keyed(others, "name", "role")}
+    return {"lead": lead, "collaborators": keyed_list(others, "name", "role")}
 
 
 def organisation(s: Node) -> dict[str, Any]:
@@ -400,7 +389,7 @@ def contacts(full: Node, trial: Node) -> dict[str, Any]:
     people = [person(c) for c in referenced(full, trial, "contact")]
     officials = [p for p in people if "Principal investigator" in (p.get("role") or "")]
     central = [p for p in people if p not in officials]
-    return {"central": keyed(central, "name"), "officials": keyed(officials, "name")}
+    return {"central": keyed_list(central, "name"), "officials": keyed_list(officials, "name")}
 
 
 def person(c: Node) -> dict[str, Any]:
@@ -423,7 +412,7 @@ def locations(trial: Node) -> list[dict[str, Any]]:
     with_sites = {c.get("country") for c in centres}
     countries = texts(text(c, "#text") for c in items(people, "recruitmentCountries", "country"))
     found = centres + [{"country": c} for c in countries if c not in with_sites]
-    return keyed(found, "facility", "city", "country")
+    return keyed_list(found, "facility", "city", "country")
 
 
 def centre(c: Node) -> dict[str, Any]:
@@ -460,7 +449,7 @@ def references(trial: Node) -> dict[str, Any]:
     files = [attached(f) for f in items(trial, "attachedFiles", "attachedFile")]
     return {
         "publications": [{"citation": citation}] if citation else [],
-        "links": keyed([*outputs, *files], "url", "name"),
+        "links": keyed_list([*outputs, *files], "url", "name"),
     }
 
 

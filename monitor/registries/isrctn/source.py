@@ -21,26 +21,24 @@ confirms it. Errors are values; the state is written by the last item, a checkpo
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
-
-import orjson
+from datetime import date, datetime
 
 from monitor.errors import FetchError, TransientFetchError
 from monitor.http import Http
+from monitor.models import Checkpoint, Item, RawRecord, RecordEvent, StudyError
 from monitor.registries.base import LiveContext
 from monitor.registries.isrctn import ids, xml
 from monitor.registries.isrctn.api import IsrctnApi, by_ids, edited_since
 from monitor.registries.isrctn.config import IsrctnConfig
-from monitor.registries.isrctn.core import Item, checkpoint, error, event, raw_record
+from monitor.registries.isrctn.ids import KIND
 from monitor.registries.isrctn.normalize import calendar_of, source_key
-from monitor.registries.isrctn.state import IsrctnState, KeyedState, Seen
+from monitor.registries.isrctn.state import IsrctnState, Seen
 from monitor.registries.isrctn.status import derive
+from monitor.registries.passes import FULL, INCREMENTAL, KeyedState, Passes, SearchPass, news_events
 
 log = logging.getLogger(__name__)
 CONFIRM_LIMIT = 10  # trials asked for when one number is looked up alone
@@ -88,10 +86,6 @@ class Plan:
     watched_full: bool = False
 
 
-def params_hash(q: str) -> str:
-    return hashlib.sha256(orjson.dumps(q)).hexdigest()[:16]
-
-
 def version_of(trial: ET.Element) -> tuple[int | None, str | None]:
     element = trial.find("trial")
     if element is None:
@@ -122,17 +116,10 @@ class IsrctnSource:
         self.state = IsrctnState(state)
         self.watch = [ids.normalize_id(w) for w in watched]
         self.queries = list(queries)
-        self.now = now
         self.today: date = now.date()
         self.settings = settings or Settings()
-
-    @property
-    def stamp(self) -> str:
-        return self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def since(self, last: str | None) -> str:
-        start = datetime.strptime(last[:10], "%Y-%m-%d") if last else self.now
-        return (start - timedelta(days=self.settings.overlap_days)).strftime("%Y-%m-%d")
+        s = self.settings
+        self.passes = Passes(now, s.overlap_days, s.full_pass_every, s.force)
 
     def items(self) -> Iterator[Item]:
         plan = Plan()
@@ -141,19 +128,13 @@ class IsrctnSource:
             yield from self.plan_query(plan, query)
         yield from self.calendar_moves(plan)
         yield from self.records(plan)
-        yield from self.query_events(plan)
-        yield checkpoint(lambda: self.save(plan))
+        yield from news_events(plan.news, plan.failed)
+        yield Checkpoint(lambda: self.save(plan))
 
     # ------------------------------------------------------------ watched trials
 
-    def full_pass_due(self) -> bool:
-        if self.settings.force:
-            return True
-        cycles = self.state.cycles_since_full()
-        return cycles is not None and cycles + 1 >= self.settings.full_pass_every
-
     def plan_watched(self, plan: Plan) -> Iterator[Item]:
-        full = self.full_pass_due()
+        full = self.passes.watched_full(self.state.cycles_since_full())
         direct = [
             w for w in self.watch if full or (self.state.seen(w) is None and not self.state.gone(w))
         ]
@@ -162,7 +143,7 @@ class IsrctnSource:
         plan.watched_full = len(direct) == len(self.watch)
         for batch in batches(direct, self.settings.batch):
             yield from self.ask_directly(plan, batch)
-        since = self.since(self.state.last_success())
+        since = self.passes.since(self.state.last_success())
         for batch in batches(known, self.settings.batch):
             yield from self.ask_edited(plan, batch, since)
 
@@ -194,13 +175,13 @@ class IsrctnSource:
             if trial is not None and self.moved(trial_id, trial):
                 plan.records[trial_id] = (trial, trial_id)
             elif not self.calendar_moved(trial_id):  # else asked again by calendar_moves
-                yield event(trial_id, "unchanged")
+                yield RecordEvent(trial_id, "unchanged")
 
     def batch_failed(self, plan: Plan, batch: list[str], e: FetchError) -> Iterator[Item]:
         plan.watched_ok = False
         plan.failed.update(batch)
         for trial_id in batch:
-            yield error(trial_id, f"{trial_id}: {e}", isinstance(e, TransientFetchError))
+            yield StudyError(trial_id, f"{trial_id}: {e}", isinstance(e, TransientFetchError))
 
     def moved(self, trial_id: str, trial: ET.Element) -> bool:
         seen = self.state.seen(trial_id)
@@ -212,42 +193,33 @@ class IsrctnSource:
             answer = None if confirmed else self.api.ask(trial_id, CONFIRM_LIMIT)
         except FetchError as e:
             plan.failed.add(trial_id)
-            yield error(trial_id, f"{trial_id}: not in the answer, and cannot confirm: {e}")
+            yield StudyError(trial_id, f"{trial_id}: not in the answer, and cannot confirm: {e}")
             return
         found = {xml.trial_id(t): t for t in (answer.trials if answer else [])}
         if trial_id in found:
             plan.records[trial_id] = (found[trial_id], trial_id)
         elif self.state.seen(trial_id) is None and not self.state.gone(trial_id):
             plan.failed.add(trial_id)  # never seen: a wrong number, not a trial that went
-            yield error(trial_id, f"{trial_id}: {UNKNOWN}", transient=False)
+            yield StudyError(trial_id, f"{trial_id}: {UNKNOWN}", transient=False)
         elif not self.state.gone(trial_id):
             plan.gone[trial_id] = True
-            yield event(trial_id, "gone")
+            yield RecordEvent(trial_id, "gone")
 
     # ------------------------------------------------------------ saved searches
 
-    def query_mode(self, query: Query) -> tuple[str, dict[str, Any] | None]:
-        entry = self.state.query(query.name)
-        if entry is None or entry.get("params_hash") != params_hash(query.q):
-            return "baseline", entry
-        cycles = entry.get("cycles_since_full")
-        if not isinstance(cycles, int) or cycles + 1 >= self.settings.full_pass_every:
-            return "full", entry  # due, or the last pass did not finish
-        return "incremental", entry
-
-    def read_query(self, query: Query, mode: str, entry: dict[str, Any] | None) -> list[ET.Element]:
+    def read_query(self, query: Query, search: SearchPass) -> list[ET.Element]:
         q = query.q
-        if mode == "incremental" and entry is not None:
-            q = edited_since(q, self.since(entry.get("last_success")))
+        if search.mode == INCREMENTAL:
+            q = edited_since(q, self.passes.since(search.last_success))
         total = self.api.count(q)
         return self.api.all_of(q, total).trials if total else []
 
     def plan_query(self, plan: Plan, query: Query) -> Iterator[Item]:
-        mode, entry = self.query_mode(query)
+        search = self.passes.search(query.name, query.q, self.state.query(query.name))
         try:
-            trials = self.read_query(query, mode, entry)
+            trials = self.read_query(query, search)
         except FetchError as e:
-            yield error(
+            yield StudyError(
                 None, f'saved search "{query.name}": {e}', isinstance(e, TransientFetchError)
             )
             return
@@ -258,23 +230,23 @@ class IsrctnSource:
                 continue
             found.append(trial_id)
             yield from self.member(plan, trial_id, trial)
-        if mode != "incremental" and not found:
+        if search.mode != INCREMENTAL and not found:
             log.warning(
                 'saved search "%s" finds no trial: check its q (ISRCTN answers 0 to a query '
                 "it cannot read)",
                 query.name,
             )
-        members = set((entry or {}).get("members") or []) if mode != "baseline" else set()
+        members = search.members
         plan.news.append((query.name, sorted(set(found) - members)))
-        if mode == "incremental":  # a member not edited since the last success is as it was
+        if search.mode == INCREMENTAL:  # a member not edited since the last success is as it was
             for trial_id in sorted(members - set(found) - plan.handled):
                 plan.handled.add(trial_id)
                 if not self.calendar_moved(trial_id):
-                    yield event(trial_id, "unchanged")
-        if mode == "full":
+                    yield RecordEvent(trial_id, "unchanged")
+        if search.mode == FULL:
             for trial_id in sorted(members - set(found)):
-                yield event(trial_id, "left_query", query=query.name)
-        plan.saves.append(lambda: self.save_query(plan, query, mode, entry, found))
+                yield RecordEvent(trial_id, "left_query", query=query.name)
+        plan.saves.append(lambda: self.save_query(plan, search, found))
 
     def member(self, plan: Plan, trial_id: str, trial: ET.Element) -> Iterator[Item]:
         if trial_id in plan.handled:
@@ -283,34 +255,11 @@ class IsrctnSource:
         if self.moved(trial_id, trial):
             plan.records[trial_id] = (trial, trial_id)
         elif not self.calendar_moved(trial_id):
-            yield event(trial_id, "unchanged")
+            yield RecordEvent(trial_id, "unchanged")
 
-    def save_query(
-        self, plan: Plan, query: Query, mode: str, entry: dict[str, Any] | None, found: list[str]
-    ) -> None:
-        """Members are saved whatever happened (no trial is news twice); a record that failed
-        keeps the last success and asks for a full pass next time, so it is looked at again."""
-        seen = set(found)
-        failed = {n for n in seen if n in plan.failed}
-        old = set((entry or {}).get("members") or [])
-        full = mode != "incremental"
-        members = (seen - failed) | (old & failed) if full else old | (seen - failed)
-        cycles = 0 if full else int((entry or {}).get("cycles_since_full") or 0) + 1
-        self.state.set_query(
-            query.name,
-            {
-                "params_hash": params_hash(query.q),
-                "last_success": (entry or {}).get("last_success") if failed else self.stamp,
-                "cycles_since_full": None if failed else cycles,
-                "members": sorted(members),
-            },
-        )
-
-    def query_events(self, plan: Plan) -> Iterator[Item]:
-        for name, news in plan.news:
-            for trial_id in news:
-                if trial_id not in plan.failed:
-                    yield event(trial_id, "new_in_query", query=name)
+    def save_query(self, plan: Plan, search: SearchPass, found: list[str]) -> None:
+        entry = search.entry_after(found, plan.failed, self.passes.stamp)
+        self.state.set_query(search.name, entry)
 
     # ------------------------------------------------------------ the calendar
 
@@ -345,7 +294,7 @@ class IsrctnSource:
         except FetchError as e:
             plan.failed.update(batch)
             for trial_id in batch:
-                yield error(trial_id, f"{trial_id}: {e}", isinstance(e, TransientFetchError))
+                yield StudyError(trial_id, f"{trial_id}: {e}", isinstance(e, TransientFetchError))
             return
         found = {xml.trial_id(t): t for t in answer.trials}
         for trial_id in batch:
@@ -364,9 +313,9 @@ class IsrctnSource:
             plan.seen[trial_id] = Seen(version, updated, calendar, derive(calendar, self.today))
             if self.state.gone(trial_id):
                 plan.gone[trial_id] = False
-                yield event(filed, "returned")
-            key = source_key(data, self.today)
-            yield raw_record(filed, data, self.api.url(trial_id), key)
+                yield RecordEvent(filed, "returned")
+            origin, key = self.api.url(trial_id), source_key(data, self.today)
+            yield RawRecord(filed, data, KIND, origin, source_key=key, registry=KIND)
 
     # ------------------------------------------------------------ saving
 
@@ -377,7 +326,7 @@ class IsrctnSource:
             save()
         if plan.watched_ok and self.watch:
             cycles = 0 if plan.watched_full else (self.state.cycles_since_full() or 0) + 1
-            self.state.set_updates(self.stamp, cycles)
+            self.state.set_updates(self.passes.stamp, cycles)
 
 
 def build(
