@@ -94,9 +94,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--registry-n", type=int, default=100_000, help="registry: studies")
     p.add_argument("--registry-changed", type=float, default=0.005, help="registry: per release")
     p.add_argument("--registry-cycles", type=int, default=2, help="registry: releases")
-    p.add_argument(
-        "--registry-parts", nargs="+", default=["search", "pages", "parse-limit"]
-    )
+    p.add_argument("--registry-parts", nargs="+", default=["search", "pages", "parse-limit"])
     p.add_argument("--seed", type=int, default=8)
     p.add_argument("--workdir", help="where to build the corpus (default: a new temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the working directory")
