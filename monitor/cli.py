@@ -321,10 +321,13 @@ def one_cycle(
     """One cycle over ``source``, shared by ``run`` and ``daemon`` (the caller holds the lock)."""
     if notifiers is None:
         notifiers = build_notifiers(config)  # a channel that cannot work: before any work
+    path = Path(config.database)
+    unchecked = health.check_due(path)  # before the store opens: opening may write
     store = open_store(config)
     detector = PoolDetector()
     try:
-        store.check()  # a damaged file is refused before anything is written to it
+        if unchecked is None:  # a damaged file is refused before anything is written to it
+            store.check()
         now = now_utc()
         claim_database(config, store, now, take_over)
         name, items = source_items(config, source, store=store, now=now, force=force)
@@ -343,10 +346,12 @@ def one_cycle(
             else 0,  # the offline source reads no store as it yields
         )
         frozen()
-        return run_cycle(cycle, items)
+        report = run_cycle(cycle, items)
     finally:
         detector.close()
         store.close()
+    health.seal(path, unchecked or 0)  # a cycle that ended cleanly: the file as it left it
+    return report
 
 
 def frozen() -> None:

@@ -11,6 +11,7 @@ malformed".
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import signal
@@ -18,10 +19,12 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import orjson
 import pytest
 from click.testing import CliRunner, Result
 
 from monitor.cli import cli
+from monitor.store import health
 
 from .corpus import write_cycles
 from .test_concurrency import finish, start, stopped
@@ -200,3 +203,69 @@ def test_a_backup_taken_while_a_cycle_writes_is_whole(
             conn.close()
         result = CliRunner().invoke(cli, ["--db", str(taken), "studies", "--format", "json"])
         assert result.exit_code == 0, result.output
+
+
+# ---------------------------------------------------------------- when a cycle checks
+
+
+def seal_unchecked(ws: Workspace, unchecked: int) -> None:
+    seal = health.seal_path(ws.db)
+    data = orjson.loads(seal.read_bytes())
+    seal.write_bytes(orjson.dumps({**data, "unchecked": unchecked}))
+
+
+def test_a_file_as_the_last_cycle_left_it_is_checked_every_seventh_cycle(
+    sound: Workspace, tmp_path: Path
+) -> None:
+    """The check reads every page (seconds from disk for a large database): a cycle skips it
+    when the file is exactly as the last clean cycle left it, except every CHECK_EVERY-th."""
+    ws = copy(sound, tmp_path / "sealed")
+    assert health.check_due(ws.db) is None  # no seal: checked
+    ws.complete(1)
+    assert health.check_due(ws.db) == 1
+    ws.complete(1)
+    assert health.check_due(ws.db) == 2
+    seal_unchecked(ws, health.CHECK_EVERY - 1)
+    assert health.check_due(ws.db) is None
+    ws.complete(1)
+    assert health.check_due(ws.db) == 1
+
+
+def test_a_killed_cycle_or_another_writer_makes_the_next_cycle_check(
+    sound: Workspace, tmp_path: Path
+) -> None:
+    ws = copy(sound, tmp_path / "killed")
+    ws.complete(0)
+    assert health.check_due(ws.db) == 1
+    ws.kill_at(1, "between-studies", 3)
+    assert health.check_due(ws.db) is None
+    ws.complete(1)
+    conn = sqlite3.connect(ws.db)
+    try:
+        conn.execute("create table other_program (x)")
+        conn.commit()
+    finally:
+        conn.close()
+    assert health.check_due(ws.db) is None
+
+
+def test_damage_that_changes_no_file_time_is_refused_on_the_seventh_cycle(
+    sound: Workspace, tmp_path: Path
+) -> None:
+    """A failing disk changes bytes, not the file's time: the cycle that checks refuses it."""
+    ws = copy(sound, tmp_path / "quiet")
+    ws.complete(1)
+    st = ws.db.stat()
+    rng = random.Random(18)
+    with ws.db.open("r+b") as file:
+        for page in PAGES:
+            file.seek((page - 1) * 4096)
+            file.write(rng.randbytes(4096))
+    os.utime(ws.db, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert health.check_due(ws.db) == 1  # as the last cycle left it, as far as it can tell
+    seal_unchecked(ws, health.CHECK_EVERY - 1)
+    before = files_of(ws)
+    result = ws.run(1, "monitor")
+    assert result.returncode == 1, result.stderr
+    assert said_plainly(result.stderr, ws) and "PRAGMA quick_check" in result.stderr
+    assert files_of(ws) == before

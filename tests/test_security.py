@@ -163,9 +163,9 @@ def test_apprise_url_secrets_appear_nowhere(tmp_path: Path) -> None:
 
 
 def test_files_trialmon_creates_are_private_whatever_the_umask(tmp_path: Path) -> None:
-    """The database (it holds recipients' addresses), its WAL and shared memory, the log and
-    the lock: 0600 under the usual umask 022. Looked at while the writer is stopped mid-cycle
-    (tests.crashrun pause), when the WAL and the lock exist."""
+    """The database (it holds recipients' addresses), its WAL and shared memory, the log, the
+    lock and the seal of the last clean cycle: 0600 under the usual umask 022. Looked at while
+    the writer is stopped mid-cycle (tests.crashrun pause), when the WAL and the lock exist."""
     work = tmp_path / "work"
     work.mkdir()
     (work / "config.toml").write_text(
@@ -186,7 +186,8 @@ def test_files_trialmon_creates_are_private_whatever_the_umask(tmp_path: Path) -
         writer.send_signal(signal.SIGCONT)
         writer.wait(timeout=60)
     assert writer.returncode == 0
-    modes["logs/trialmon.log"] = stat.S_IMODE((work / "logs/trialmon.log").stat().st_mode)
+    for name in ("logs/trialmon.log", "db/history.db.checked"):  # the last: health.seal
+        modes[name] = stat.S_IMODE((work / name).stat().st_mode)
     assert modes == dict.fromkeys(modes, 0o600), {k: oct(v) for k, v in modes.items()}
 
 
