@@ -1,13 +1,13 @@
 """Profile one program run in-process with cProfile on CPU time (not wall time).
 
     .venv/bin/python benchmarks/profile_cycle.py OUT.prof -- -m monitor --config C run --source D
-    .venv/bin/python benchmarks/profile_cycle.py OUT.prof -- benchmarks/proto_run.py --config C run
     .venv/bin/python benchmarks/profile_cycle.py CONFIG DIR          # the older form: one run
 
 CPU time keeps the profile honest on a shared machine, where wall time includes waiting for
 a core. Prints the 30 costliest functions by cumulative and by own time; ``run.py --profile``
 runs every trialmon program of the benchmark this way and keeps the ``.prof`` files. Worker
-processes (the prototype's first pass) are not in the profile: profile with ``--workers 1``.
+processes (the first pass and the detection of changed records on every core) are not in the
+profile.
 """
 
 from __future__ import annotations

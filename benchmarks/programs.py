@@ -5,6 +5,7 @@
   "ctgov"``). For the API the fake counts the requests of the cycle.
 - ``Script``: another program (the prototypes, a peer) run the same way, for a Row.
 - ``ParseLimit``: ``parse_limit.py`` on the release's page files.
+- ``QuickCheck``: ``quick_check.py`` on a trialmon database (the cycle's check of the file).
 """
 
 from __future__ import annotations
@@ -165,5 +166,31 @@ class ParseLimit:
         )
         row = Row(shape, cycle, self.name, studies, data["loads_seconds"], load=load, note=note)
         row.cpu_seconds = data["loads_cpu_seconds"]
+        row.peak_rss_mb = measured.peak_rss_mb
+        return row
+
+
+@dataclass
+class QuickCheck:
+    """``PRAGMA quick_check`` of ``db`` in the page cache and from disk (``quick_check.py``)."""
+
+    db: Path
+    log: Path
+    name: str = "PRAGMA quick_check"
+
+    def run(self, shape: str, cycle: int, studies: int) -> Row:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "check.json"
+            argv = [sys.executable, str(HERE / "quick_check.py"), str(self.db), str(out)]
+            load = load_average()
+            measured = check(run_child(argv, self.log), self.name, self.log)
+            data = json.loads(out.read_text())
+        note = (
+            f"of {self.db.parent.name}'s database ({data['bytes'] / 2**20:.0f} MB): "
+            f"{data['warm']:.2f} s in the page cache, {data['cold']:.2f} s from disk "
+            f"({data['cold_cpu']:.2f} s CPU)"
+        )
+        row = Row(shape, cycle, self.name, studies, data["warm"], load=load, note=note)
+        row.cpu_seconds = data["warm_cpu"]
         row.peak_rss_mb = measured.peak_rss_mb
         return row

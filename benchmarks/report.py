@@ -39,7 +39,7 @@ def offline(rows: list[Row]) -> list[str]:
         peer = find(rows, "offline", "git-history file", cycle)
         limit = find(rows, "offline", "parse limit (orjson, GC off)", cycle)
         for row in (r for r in rows if r.shape == "offline" and r.cycle == cycle):
-            if not row.part.startswith(("trialmon", "proto")):
+            if not row.part.startswith("trialmon"):
                 continue
             if row.note.startswith("exit"):
                 lines.append(f"cycle {cycle}: {row.part}: failed ({row.note[:120]})")
@@ -52,6 +52,7 @@ def offline(rows: list[Row]) -> list[str]:
                     f"; {row.seconds / limit.seconds:.1f}x the parse limit ({limit.seconds:.2f} s)"
                 )
             lines.append(line)
+        lines += check_share(rows, cycle)
     lines += [
         f"peak RSS, {part}: {peak:.0f} MB (target < 300 MB at N=100,000 in page files)"
         for part, peak in peaks(rows, "offline").items()
@@ -64,12 +65,28 @@ def offline(rows: list[Row]) -> list[str]:
     return lines
 
 
+def check_share(rows: list[Row], cycle: int) -> list[str]:
+    """The database check (``PRAGMA quick_check``) against the one-study cycle it would lead."""
+    check = find(rows, "offline", "PRAGMA quick_check", cycle)
+    ones = find(rows, "offline", "trialmon files", cycle)
+    cold = re.search(r"([\d.]+) s from disk", check.note) if check else None
+    if not (check and ones and cold and ones.seconds):
+        return []
+    disk = float(cold.group(1))
+    return [
+        f"cycle {cycle}: PRAGMA quick_check: {check.seconds:.2f} s in the page cache "
+        f"({check.seconds / ones.seconds:.0%} of the one-study cycle's {ones.seconds:.2f} s), "
+        f"{disk:.2f} s from disk ({disk / ones.seconds:.0%}): run when the file is not as the "
+        "last clean cycle left it, and every 7th cycle"
+    ]
+
+
 def peaks(rows: list[Row], shape: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for r in rows:
         if r.note.startswith("exit"):
             continue
-        if r.shape == shape and r.part.startswith(("trialmon", "proto")) and r.peak_rss_mb:
+        if r.shape == shape and r.part.startswith("trialmon") and r.peak_rss_mb:
             out[r.part] = max(out.get(r.part, 0.0), r.peak_rss_mb)
     return out
 

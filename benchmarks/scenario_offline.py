@@ -19,11 +19,19 @@ from typing import Any, Protocol
 
 from pages import write_pages
 from peers import GitHistory, Naive
-from programs import ParseLimit, Trialmon, offline_config
+from programs import ParseLimit, QuickCheck, Trialmon, offline_config
 from realcorpus import RealCorpus
 from rows import Row, load_average, say
 
-OFFLINE_PARTS = ("files", "pages", "pages-small", "parse-limit", "git-history", "naive")
+OFFLINE_PARTS = (
+    "files",
+    "quick-check",
+    "pages",
+    "pages-small",
+    "parse-limit",
+    "git-history",
+    "naive",
+)
 
 
 class Program(Protocol):
@@ -117,7 +125,10 @@ class OfflineScenario:
         files, pages = self.corpus.directory, self.pages
         if "files" in parts:
             config = lambda db: offline_config(db, files)  # noqa: E731
-            self.programs.append(Trialmon("trialmon files", root, config, ["--source", str(files)]))
+            ones = Trialmon("trialmon files", root, config, ["--source", str(files)])
+            self.programs.append(ones)
+            if "quick-check" in parts:  # what the check of the file costs such a cycle
+                self.programs.append(QuickCheck(ones.db, root / "quick-check.log"))
         if "pages" in parts:
             config = lambda db: offline_config(db, pages)  # noqa: E731
             self.programs.append(Trialmon("trialmon pages", root, config, ["--source", str(pages)]))
