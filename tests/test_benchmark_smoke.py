@@ -26,6 +26,8 @@ def test_benchmark_smoke_runs_every_shape_and_reports(tmp_path: Path) -> None:
     for part in ("trialmon pages", "trialmon pages (7/page)"):
         for cycle in (1, 2, 3):  # every reader finds the same on the same release
             assert by["offline", part, cycle]["note"] == files[cycle - 1]["note"]
+    check = by["offline", "PRAGMA quick_check", 2]  # the database check, page cache and disk
+    assert "s in the page cache" in check["note"] and "s from disk" in check["note"]
     large = by["api", "trialmon API, 30 watched", 2]
     assert "2 changed" in large["note"] and "0 errors" in large["note"]
     assert large["requests"] == 3
