@@ -182,7 +182,14 @@ def failure(row: Mapping[str, Any]) -> str:
     count = row.get("consecutive_failures") or 0
     if not count:
         return ""
-    return f"{count}× {row.get('last_error') or 'failed'}"
+    return f"{count}× {failure_text(row)}"
+
+
+def failure_text(row: Mapping[str, Any]) -> str:
+    """The last error of a failing study, without the study's id when it starts with it
+    (the line already names the study)."""
+    error = str(row.get("last_error") or "failed")
+    return error.removeprefix(f"{row.get('trial_id')}: ")
 
 
 def unwatched(row: Mapping[str, Any]) -> bool:

@@ -15,6 +15,7 @@ import orjson
 from monitor.config import Config
 from monitor.english import count
 from monitor.lock import Holder, current_holder, daemon_lock_path, run_lock_path
+from monitor.render import failure_text
 from monitor.store import Store
 from monitor.textsafe import printable
 
@@ -172,7 +173,7 @@ def _failing_lines(failing: list[dict[str, Any]]) -> list[str]:
     lines = [f"Failing studies: {len(failing)}"]
     for f in failing[:TEXT_LIST_LIMIT]:
         times = count(f["consecutive_failures"], "time")
-        lines.append(f"  {f['trial_id']}: {times}, {f['last_error']}")
+        lines.append(f"  {f['trial_id']}: failed {times} in a row: {failure_text(f)}")
     return lines
 
 
