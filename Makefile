@@ -38,12 +38,15 @@ demo: $(BIN)/trialmon
 	@echo
 	$(BIN)/sqlite-utils query snapshots/history.db "select trial_id, category, severity, summary from changes" --table
 
-## Lint, type-check and run the whole suite.
-test: $(BIN)/trialmon
+## Lint and type-check (ruff, mypy).
+lint: $(BIN)/trialmon
 	$(BIN)/ruff check monitor tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check monitor tests $(wildcard benchmarks)
 	$(BIN)/mypy
 	$(BIN)/mypy benchmarks
+
+## Lint, type-check and run the whole suite.
+test: lint
 	$(BIN)/pytest -q
 
 bench: $(BIN)/trialmon
