@@ -186,6 +186,10 @@ def status_class(status: str | None, registry: str | None = None) -> str:
     return f"state-{state} {word}"
 
 
+def study_status_class(study: Mapping[str, Any]) -> str:
+    return status_class(study["overall_status"], study.get("registry"))
+
+
 def anchor(trial_id: str) -> str:
     return f"study-{e(trial_id)}"
 
@@ -214,7 +218,7 @@ def portfolio(reports: Sequence[StudyReport]) -> str:
         rows.append(
             f"<tr><td><a href='#{anchor(r.study['trial_id'])}'>{e(r.study['trial_id'])}</a></td>"
             f"<td>{e(r.study['title'])}</td>"
-            f"<td><span class='status {status_class(r.study['overall_status'], r.study.get('registry'))}'>"
+            f"<td><span class='status {study_status_class(r.study)}'>"
             f"{e(r.study['overall_status'])}</span></td>"
             f"<td>{e(r.study['last_changed'])}</td>"
             f"<td class='num'>{counts['critical']}</td><td class='num'>{counts['major']}</td>"
@@ -259,7 +263,7 @@ def facts(report: StudyReport) -> str:
     study = report.study
     failures = study.get("consecutive_failures") or 0
     items = [
-        ("Status", f"<span class='status {status_class(study['overall_status'], study.get('registry'))}'>"
+        ("Status", f"<span class='status {study_status_class(study)}'>"
                    f"{e(study['overall_status'])}</span>"),
         ("Lead sponsor", e(report.sponsor)),
         ("First seen", e(study["first_seen"])),
