@@ -5,6 +5,7 @@ records are SYNTHETIC."""
 from __future__ import annotations
 
 import json
+import random
 from datetime import date
 from typing import Any
 
@@ -165,3 +166,33 @@ def test_resolution_words() -> None:
     assert crossref.resolved("enrollment", a, None) == (
         "Registries no longer disagree on enrollment: the records no longer name each other"
     )
+
+
+def _pairs_by_every_trial(rows: list[Named], studies: dict[str, str]) -> list[tuple[str, str]]:
+    """``same_trials`` as it was first written (a set per stored trial), to compare with."""
+    own: dict[str, set[str]] = {t: {t} for t in studies}
+    named: dict[str, set[str]] = {}
+    for row in rows:
+        (own if row.kind == ALIAS else named).setdefault(row.linked_id, set()).add(row.trial_id)
+    pairs = set()
+    for linked_id, namers in named.items():
+        trials = namers | own.get(linked_id, set())
+        for a in trials:
+            for b in trials:
+                if a < b and studies.get(a) != studies.get(b):
+                    pairs.add((a, b))
+    return sorted(pairs)
+
+
+def test_same_trials_pairs_as_a_set_per_stored_trial_did() -> None:
+    """Only the ids some record names are looked at; the pairs are those of the first way."""
+    rng = random.Random(16)
+    ids = [f"T{n}" for n in range(60)]
+    for _ in range(200):
+        studies = {t: rng.choice(["ctgov", "ctis", "isrctn", ""]) for t in rng.sample(ids, 30)}
+        kinds = [ALIAS, "ctis", "eudract", "ctgov"]
+        rows = [
+            Named(t, studies.get(t, ""), rng.choice(ids), rng.choice(kinds))
+            for t in rng.choices(ids, k=40)
+        ]
+        assert crossref.same_trials(rows, studies) == _pairs_by_every_trial(rows, studies)

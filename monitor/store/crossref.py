@@ -25,7 +25,7 @@ LINKS_OF = (
     "select trial_id, linked_id, kind from trial_links where trial_id in ({ids}) "
     "order by trial_id, kind, linked_id"
 )
-REGISTRIES = "select trial_id, registry from studies"
+REGISTRIES = "select trial_id, coalesce(registry, '') from studies"
 OPEN = (
     "select id, trial_id, other_id, kind, opened_at, opened_values from disagreements "
     "where resolved_at is null order by id"
@@ -57,7 +57,7 @@ class CrossRows(Writes):
 
     def registries_of(self) -> dict[str, str]:
         """Every stored trial's registry."""
-        return {t: r or "" for t, r in self.db.execute(REGISTRIES).fetchall()}
+        return dict(self.db.execute(REGISTRIES).fetchall())
 
     def links_of(self, trial_ids: Sequence[str]) -> dict[str, list[Link]]:
         """The ids each of these trials' newest records name (aliases included)."""
