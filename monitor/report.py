@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from monitor import chart, rollup
+from monitor import chart, registries, rollup
 from monitor.english import count
 from monitor.errors import StoreError, UsageError
 from monitor.models import SEVERITIES, severity_rank
@@ -176,9 +176,18 @@ def e(value: Any) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def status_class(status: str | None) -> str:
+def status_class(status: str | None, registry: str | None = None) -> str:
+    """CSS classes of a status: its neutral state in its registry's vocabulary (every
+    registry's words get a colour), and the word itself when it is a plain code."""
     value = status or ""
-    return f"status-{value}" if STATUS_CLASS.match(value) else "status-OTHER"
+    word = f"status-{value}" if STATUS_CLASS.match(value) else "status-OTHER"
+    known = registry in registries.REGISTRIES and status is not None
+    state = registries.get(str(registry)).vocabulary.state(status) if known else "unknown"
+    return f"state-{state} {word}"
+
+
+def study_status_class(study: Mapping[str, Any]) -> str:
+    return status_class(study["overall_status"], study.get("registry"))
 
 
 def anchor(trial_id: str) -> str:
@@ -209,7 +218,7 @@ def portfolio(reports: Sequence[StudyReport]) -> str:
         rows.append(
             f"<tr><td><a href='#{anchor(r.study['trial_id'])}'>{e(r.study['trial_id'])}</a></td>"
             f"<td>{e(r.study['title'])}</td>"
-            f"<td><span class='status {status_class(r.study['overall_status'])}'>"
+            f"<td><span class='status {study_status_class(r.study)}'>"
             f"{e(r.study['overall_status'])}</span></td>"
             f"<td>{e(r.study['last_changed'])}</td>"
             f"<td class='num'>{counts['critical']}</td><td class='num'>{counts['major']}</td>"
@@ -254,7 +263,7 @@ def facts(report: StudyReport) -> str:
     study = report.study
     failures = study.get("consecutive_failures") or 0
     items = [
-        ("Status", f"<span class='status {status_class(study['overall_status'])}'>"
+        ("Status", f"<span class='status {study_status_class(study)}'>"
                    f"{e(study['overall_status'])}</span>"),
         ("Lead sponsor", e(report.sponsor)),
         ("First seen", e(study["first_seen"])),
@@ -271,14 +280,15 @@ def facts(report: StudyReport) -> str:
 def timeline(report: StudyReport, as_of: str) -> str:
     spans = periods(report, as_of)
     total = sum(p.days for p in spans) or 1
+    registry = report.study.get("registry")
     bar = "".join(
-        f"<span class='segment {status_class(p.status)}' "
+        f"<span class='segment {status_class(p.status, registry)}' "
         f"style='flex-grow:{max(p.days, 1) / total:.4f}' title='{e(p.status)}'></span>"
         for p in spans
     )
     items = "".join(
-        f"<li class='period {status_class(p.status)}'><span class='status "
-        f"{status_class(p.status)}'>{e(p.status)}</span> <time>{e(p.since)}</time> → "
+        f"<li class='period {status_class(p.status, registry)}'><span class='status "
+        f"{status_class(p.status, registry)}'>{e(p.status)}</span> <time>{e(p.since)}</time> → "
         f"<time>{e(p.until)}</time>{' (current, as of this report)' if p.current else ''}"
         f" <span class='days'>{count(p.days, 'day')}</span></li>"
         for p in spans
@@ -413,6 +423,12 @@ td.version,time{white-space:nowrap}
 .timeline-bar{display:flex;height:18px;border-radius:4px;overflow:hidden;margin:.3em 0}
 .segment{display:block;min-width:3px;background:#a0aec0}
 .timeline{padding-left:1.2em;margin:.4em 0}.timeline li{margin:2px 0}.days{color:#718096}
+.status.state-recruiting,.segment.state-recruiting{background:#c6f6d5}
+.status.state-pending,.segment.state-pending{background:#bee3f8}
+.status.state-active,.segment.state-active{background:#e9d8fd}
+.status.state-completed,.segment.state-completed{background:#90cdf4}
+.status.state-stopped,.segment.state-stopped,.status.state-withdrawn,
+.segment.state-withdrawn{background:#fc8181}
 .status.status-RECRUITING,.segment.status-RECRUITING{background:#c6f6d5}
 .status.status-NOT_YET_RECRUITING,.segment.status-NOT_YET_RECRUITING{background:#bee3f8}
 .status.status-ACTIVE_NOT_RECRUITING,.segment.status-ACTIVE_NOT_RECRUITING{background:#e9d8fd}

@@ -10,6 +10,7 @@ backoff waits are on a fake clock.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -165,3 +166,17 @@ def test_a_refused_search_body_is_an_error_of_that_search(
     assert 'saved search "diabetes"' in caplog.text
     assert "CTIS refused the search (showWarning)" in caplog.text
     assert cli.changes() == []  # no member is news from a refusal
+
+
+def test_a_resubmitted_search_member_stays_one_study(cli: LiveCli, fake: FakeCtis) -> None:
+    first_and_idle(cli, fake)
+    row = dict(fake.rows[PENDING])
+    row.update(ctNumber="2026-525909-13-01", lastPublicationUpdate="07/10/2026")  # SYNTHETIC
+    fake.add_row_trial(row)
+    result = cli.run()
+    assert result.exit_code == 0, result.output
+    assert "Checked 4 studies: 0 new, 1 changed, 3 unchanged, 0 failed" in result.output
+    changes = {(r["trial_id"], r["summary"]) for r in cli.changes() if r["run_id"] == 3}
+    assert {t for t, _ in changes} == {PENDING}
+    studies = cli.trialmon("studies", "--format", "json").output
+    assert "2026-525909-13-01" not in {s["trial_id"] for s in json.loads(studies)}

@@ -289,6 +289,46 @@ def test_a_resubmission_is_followed_and_the_old_number_stays_the_id(
     assert runner.state["watched"][ENDED] == {"current": "2024-513060-26-01", "gone": False}
 
 
+def resubmission_row(number: str, published: str) -> dict[str, Any]:
+    """SYNTHETIC: a diabetes search row (real) under the next resubmission number."""
+    row = dict(next(r for r in real_rows("search_diabetes.json") if r["ctNumber"] == DIABETIC))
+    row.update(ctNumber=number, lastPublicationUpdate=published)
+    return row
+
+
+DIABETIC = "2026-525909-13-00"
+
+
+def test_a_search_listing_two_numbers_of_one_trial_stores_it_once_by_the_newest(
+    runner: Runner, fake: FakeCtis
+) -> None:
+    fake.add_row_trial(resubmission_row("2026-525909-13-01", "03/10/2026"))
+    items, _ = runner.cycle([], [DIABETES])
+    assert sorted(records(items)) == ["2024-512310-18-00", WATCHED_ROW, "2026-525909-13-01"]
+    assert [t for t, _ in events(items, "new_in_query")] == sorted(records(items))
+    assert events(items, "alias") == []
+
+
+def test_a_resubmitted_search_member_keeps_its_first_number_as_its_id(
+    http: Http, fake: FakeCtis
+) -> None:
+    runner = Runner(http, fake)
+    runner.cycle([], [DIABETES])
+    fake.add_row_trial(resubmission_row("2026-525909-13-01", "05/10/2026"))
+    items, _ = runner.cycle([], [DIABETES])
+    assert events(items, "alias") == [(DIABETIC, "2026-525909-13-01")]
+    assert records(items)[DIABETIC].data["ctNumber"] == "2026-525909-13-01"
+    assert events(items, "new_in_query") == []
+    runner.settings = Settings(full_pass_every=1)  # a full read: both numbers, nothing moved
+    items, _ = runner.cycle([], [DIABETES])
+    assert (records(items), events(items, "alias"), events(items, "left_query")) == ({}, [], [])
+    assert runner.state["queries"]["diabetes"]["members"] == [
+        "2024-512310-18-00",
+        WATCHED_ROW,
+        DIABETIC,
+    ]
+
+
 def test_a_later_resubmission_is_seen_in_the_window(runner: Runner, fake: FakeCtis) -> None:
     runner.cycle([ENDED], [])
     later = synthetic.ctis_resubmission(synthetic.real_ctis())

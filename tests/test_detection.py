@@ -44,24 +44,27 @@ def outcome(store: Store, report: RunReport) -> tuple[Any, ...]:
 
 
 def cycles(
-    store: Store, releases: list[Path], detector: Detector | None, ahead: int
+    path: Path, releases: list[Path], detector: Detector | None, ahead: int
 ) -> list[tuple[Any, ...]]:
     found = []
-    for release in releases:
-        cycle = Cycle(store, ChangesConfig(), NOW, "files", detector=detector, ahead=ahead)
-        found.append(
-            outcome(store, run_cycle(cycle, iter_records(release, (), store.source_hashes)))
-        )
+    store = Store.open(path)
+    try:
+        for release in releases:
+            cycle = Cycle(store, ChangesConfig(), NOW, "files", detector=detector, ahead=ahead)
+            items = iter_records(release, (), store.source_hashes)
+            found.append(outcome(store, run_cycle(cycle, items)))
+    finally:
+        store.close()
     return found
 
 
 def test_workers_and_reading_ahead_record_what_one_process_records(
     tmp_path: Path, releases: list[Path]
 ) -> None:
-    alone = cycles(Store.open(tmp_path / "alone.db"), releases, None, 0)
+    alone = cycles(tmp_path / "alone.db", releases, None, 0)
     pool = PoolDetector(processes=2, threshold=1)
     try:
-        assert cycles(Store.open(tmp_path / "pool.db"), releases, pool, 1) == alone
+        assert cycles(tmp_path / "pool.db", releases, pool, 1) == alone
         assert pool.pool is not None  # the workers did the work
     finally:
         pool.close()
@@ -73,7 +76,7 @@ def test_the_pool_starts_only_once_enough_records_are_to_be_detected(
 ) -> None:
     pool = PoolDetector(processes=2, threshold=10_000)
     try:
-        cycles(Store.open(tmp_path / "few.db"), releases[:1], pool, 1)
+        cycles(tmp_path / "few.db", releases[:1], pool, 1)
         assert pool.pool is None and pool.seen > 100
     finally:
         pool.close()
@@ -128,5 +131,8 @@ def test_a_batch_naming_a_study_of_an_unwritten_one_waits_for_it(tmp_path: Path)
         yield from later  # the same studies, the next batch
 
     cycle = Cycle(store, ChangesConfig(), NOW, "files", ahead=1)
-    report = run_cycle(cycle, items())
+    try:
+        report = run_cycle(cycle, items())
+    finally:
+        store.close()
     assert (report.new, report.changed) == (len(earlier), len(later))

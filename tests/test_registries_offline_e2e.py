@@ -72,6 +72,11 @@ def test_a_ctis_trial_ending_early_is_critical(tmp_path: Path) -> None:
         ("dates", "major", "Completion date: 2027-07-31 (ESTIMATED) → 2024-09-17 (ACTUAL) "
          "(-1047 days)"),
     }  # fmt: skip
+    report = tmp_path / "report.html"
+    assert trialmon("report", EU_CT, "--html", str(report), cwd=tmp_path).returncode == 0
+    html = report.read_text(encoding="utf-8")  # each period coloured by its state in CTIS
+    assert "class='status state-stopped status-OTHER'>Ended (early termination)<" in html
+    assert "class='status state-recruiting status-OTHER'>Ongoing, recruiting<" in html
 
 
 def test_an_isrctn_edit_reports_where_it_was_made(tmp_path: Path) -> None:

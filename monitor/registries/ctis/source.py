@@ -11,7 +11,9 @@ CTIS has no version number and no history, so updates are read from search rows:
    numbers), and every trial every ``full_pass_every`` cycles, is retrieved directly.
 2. Each saved search (the portal's ``searchCriteria``): all its rows on its first pass and
    every ``full_pass_every`` cycles (then members that left it are told), otherwise only the
-   rows published since its last success minus the overlap. Rows that moved are retrieved.
+   rows published since its last success minus the overlap. Rows that moved are retrieved. A
+   trial listed under several resubmission numbers is one trial, filed under the number it was
+   first stored by (its newer numbers are aliases, as a watched trial's are).
 3. ``GET /retrieve`` answers ``{}`` for a number CTIS does not know; a watched trial is
    ``gone`` only when a search by its number confirms it (a refused or failed search does not).
 
@@ -240,26 +242,68 @@ class CtisSource:
             transient = isinstance(e, TransientFetchError)
             yield StudyError(None, f'saved search "{query.name}": {e}', transient)
             return
-        for number, row in sorted(scan.rows.items()):
-            if number in plan.handled:
-                plan.fps.setdefault(number, fingerprint(row))  # saved if its record arrives
-                continue
-            plan.handled.add(number)
-            if self.moved(number, row):
-                plan.fetch[number] = number
-                plan.fps[number] = fingerprint(row)
-            else:
-                yield RecordEvent(number, "unchanged")
         members = search.members
-        plan.news.append((query.name, sorted(set(scan.rows) - members)))
+        found = self.filed(scan.rows, members)
+        for trial_id, (number, row) in sorted(found.items()):
+            yield from self.plan_row(plan, trial_id, number, row)
+        plan.news.append((query.name, sorted(set(found) - members)))
         if search.mode == INCREMENTAL:  # a member not published since the last success is as it was
-            for number in sorted(members - set(scan.rows) - plan.handled):
+            for number in sorted(members - set(found) - plan.handled):
                 plan.handled.add(number)
                 yield RecordEvent(number, "unchanged")
-        yield from self.left(query, search.mode, scan, members)
-        plan.saves.append(lambda: self.save_query(plan, search, scan))
+        yield from self.left(query, search.mode, scan, members, set(found))
+        plan.saves.append(lambda: self.save_query(plan, search, found))
 
-    def left(self, query: Query, mode: str, scan: Scan, members: set[str]) -> Iterator[Item]:
+    def filed(
+        self, rows: Mapping[str, dict[str, Any]], members: set[str]
+    ) -> dict[str, tuple[str, dict[str, Any] | None]]:
+        """Each trial of a search's rows once: the id it is filed under -> its newest number
+        and that number's row (None when the rows list only an older number of it).
+
+        A trial listed under several resubmission numbers is filed under the number it was
+        first stored by (a member of the search, or a watched id), else under its newest; its
+        other numbers are aliases, as a watched trial's are.
+        """
+        newest: dict[str, str] = {}
+        for number in rows:
+            best = newest.get(ids.base(number))
+            if best is None or ids.counter(number) > ids.counter(best):
+                newest[ids.base(number)] = number
+        first = {ids.base(n): n for n in sorted([*members, *self.watch], reverse=True)}
+        found: dict[str, tuple[str, dict[str, Any] | None]] = {}
+        for base, number in newest.items():
+            trial_id = first.get(base, number)
+            known = self.state.watched(trial_id)
+            if known is not None and ids.counter(known.current) > ids.counter(number):
+                found[trial_id] = (known.current, None)
+            else:
+                found[trial_id] = (number, rows[number])
+        return found
+
+    def plan_row(
+        self, plan: Plan, trial_id: str, number: str, row: dict[str, Any] | None
+    ) -> Iterator[Item]:
+        """A search's trial: retrieved if its row moved or it was resubmitted."""
+        if number in plan.handled:
+            if row is not None:
+                plan.fps.setdefault(number, fingerprint(row))  # saved if its record arrives
+            return
+        plan.handled.add(number)
+        known = self.state.watched(trial_id)
+        resubmitted = number != trial_id and (known is None or known.current != number)
+        if resubmitted:
+            yield RecordEvent(trial_id, "alias", detail=number)
+        if row is not None and (resubmitted or self.moved(number, row)):
+            plan.fetch[number] = trial_id
+            plan.fps[number] = fingerprint(row)
+            if number != trial_id:
+                plan.following[number] = known or Watched(trial_id, trial_id)
+        else:
+            yield RecordEvent(trial_id, "unchanged")
+
+    def left(
+        self, query: Query, mode: str, scan: Scan, members: set[str], found: set[str]
+    ) -> Iterator[Item]:
         if mode != FULL:
             return
         if len(scan.rows) < min(scan.total, self.settings.max_rows):
@@ -267,11 +311,11 @@ class CtisSource:
                 'saved search "%s": read %s of %s rows', query.name, len(scan.rows), scan.total
             )
             return  # an incomplete read says nothing about who left
-        for number in sorted(members - set(scan.rows)):
+        for number in sorted(members - found):
             yield RecordEvent(number, "left_query", query=query.name)
 
-    def save_query(self, plan: Plan, search: SearchPass, scan: Scan) -> None:
-        entry = search.entry_after(scan.rows, plan.failed, self.passes.stamp)
+    def save_query(self, plan: Plan, search: SearchPass, found: Mapping[str, object]) -> None:
+        entry = search.entry_after(found, plan.failed, self.passes.stamp)
         self.state.set_query(search.name, entry)
 
     # ------------------------------------------------------------ records
@@ -286,7 +330,7 @@ class CtisSource:
         try:
             record = self.api.retrieve(number)
         except FetchError as e:
-            plan.failed.add(number)
+            plan.failed.update({number, trial_id})
             yield StudyError(trial_id, f"{trial_id}: {e}", isinstance(e, TransientFetchError))
             return
         if record is None:

@@ -6,7 +6,8 @@ before it was processed), so an interrupted cycle saves nothing it did not finis
 keeps (:mod:`monitor.registries.passes`). Scopes::
 
     fingerprints  ct_number -> fingerprint of its search row
-    watched       watched id -> {"current": ct_number, "gone": bool}
+    watched       watched id (or a search's trial filed under an older number) ->
+                  {"current": ct_number, "gone": bool}
     updates       "last_success" -> ISO time; "cycles_since_full" -> int   (the window of updates)
     queries       name -> {"params_hash", "last_success", "cycles_since_full", "members": [...]}
 """
