@@ -29,6 +29,8 @@ def cross_check(
     store: Store, now: str, run_id: int | None, rules: ChangesConfig
 ) -> list[tuple[str, Change]]:
     """Open the new disagreements and resolve the ended ones; returns their changes."""
+    if store.one_registry() and not store.open_disagreements():
+        return []  # no pair of trials of two registries, none open: nothing to open or end
     kinds = store.registries_of()
     pairs = [ordered(a, b, kinds) for a, b in crossref.same_trials(store.all_links(), kinds)]
     sides = read_sides(store, {t for pair in pairs for t in pair}, kinds)
@@ -110,11 +112,7 @@ def also_registered(store: Store, trial_ids: Sequence[str]) -> dict[str, list[di
     """Per trial, its registrations elsewhere: the ids its record names in other registries,
     and the stored trials of other registries that are the same trial (either names the
     other); each with its registry's kind and name, and whether trialmon watches it."""
-    kinds = store.registries_of()
-    partners: dict[str, set[str]] = {}
-    for a, b in crossref.same_trials(store.all_links(), kinds):
-        partners.setdefault(a, set()).add(b)
-        partners.setdefault(b, set()).add(a)
+    kinds, partners = _partners(store, trial_ids)
     found: dict[str, list[dict[str, Any]]] = {}
     for trial_id, links in store.links_of(trial_ids).items():
         named = {k.linked_id: k.kind for k in links if k.kind != crossref.ALIAS}
@@ -125,6 +123,20 @@ def also_registered(store: Store, trial_ids: Sequence[str]) -> dict[str, list[di
         if named.keys() - mine.keys():
             found[trial_id] = registrations({**mine, **named}, kinds)
     return found
+
+
+def _partners(store: Store, trial_ids: Sequence[str]) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """The registries of the stored trials (of those the trials' records name, when all are
+    of one registry) and each trial's stored partners in other registries."""
+    if store.one_registry():  # no partners; whether a named id is stored is all that is read
+        named = {k.linked_id for links in store.links_of(trial_ids).values() for k in links}
+        return store.registries_of(sorted(named)), {}
+    kinds = store.registries_of()
+    partners: dict[str, set[str]] = {}
+    for a, b in crossref.same_trials(store.all_links(), kinds):
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    return kinds, partners
 
 
 def registrations(named: dict[str, str], known: dict[str, str]) -> list[dict[str, Any]]:

@@ -105,14 +105,15 @@ def same_trials(rows: Iterable[Named], studies: Mapping[str, str]) -> list[tuple
     only trials of different groups are paired: linear in the links and the pairs found, however
     many trials of one registry name one id (a shared id of one registry pairs nothing).
     """
-    own: dict[str, set[str]] = {t: {t} for t in studies}  # an id -> the trials it is
+    aliased: dict[str, set[str]] = {}  # an alias -> the trials it is
     named: dict[str, set[str]] = {}  # an id -> the trials that name it
     for row in rows:
-        target = own if row.kind == ALIAS else named
+        target = aliased if row.kind == ALIAS else named
         target.setdefault(row.linked_id, set()).add(row.trial_id)
     pairs: set[tuple[str, str]] = set()
     for linked_id, namers in named.items():
-        pairs.update(_across(namers | own.get(linked_id, set()), studies))
+        own = aliased.get(linked_id, set()) | ({linked_id} if linked_id in studies else set())
+        pairs.update(_across(namers | own, studies))  # the id is a stored trial or its alias
     return sorted(pairs)
 
 

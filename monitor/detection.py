@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from monitor import workers
 from monitor.pipeline import Detected, Job, detect_all
 
-FORKED_THRESHOLD = 40  # records to detect before forked workers pay for themselves
+FORKED_THRESHOLD = 8  # records to detect before forked workers pay for themselves (~10 ms)
 SPAWNED_THRESHOLD = 400  # ... spawned ones (each imports trialmon)
 log = logging.getLogger(__name__)
 

@@ -138,7 +138,17 @@ class Checkpoint:
     trial_id: None = None
 
 
-Item = RawRecord | StudyError | RecordEvent | Checkpoint
+@dataclass(frozen=True)
+class Unchanged:
+    """Studies a source found unchanged without reading their records (the keys of their
+    bytes did not move): handled as one item, as ``RecordEvent(trial_id, "unchanged")`` each
+    would be (counted unchanged, marked checked with the batch), without a step per study."""
+
+    trial_ids: tuple[str, ...]
+    trial_id: None = None
+
+
+Item = RawRecord | StudyError | RecordEvent | Checkpoint | Unchanged
 """Whatever a source yields, one cycle's stream: records, errors, events and checkpoints."""
 
 

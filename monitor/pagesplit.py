@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -43,10 +43,9 @@ SEPARATOR = re.compile(rb"\s*,\s*\Z")
 OPENERS = b"{["
 
 
-@dataclass(frozen=True, slots=True)
-class Slice:
+class Slice(NamedTuple):
     """One record of a page: its id (``None``: not readable from its bytes), its bytes
-    ``raw[start:end]`` and their key."""
+    ``raw[start:end]`` and their key (a named tuple: cheap to send from a worker)."""
 
     trial_id: str | None
     start: int

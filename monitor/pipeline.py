@@ -39,6 +39,7 @@ from monitor.models import (
     RecordEvent,
     RunReport,
     StudyError,
+    Unchanged,
 )
 from monitor.normalize import Vocabulary
 from monitor.notify.outbox import Outbox
@@ -105,7 +106,21 @@ class Prepared:
 
     @property
     def ids(self) -> set[str]:
-        return {i.trial_id for i in self.batch if i.trial_id}
+        return item_ids(self.batch)
+
+
+def item_ids(batch: Iterable[Item]) -> set[str]:
+    """The studies a batch names."""
+    ids = {i.trial_id for i in batch if i.trial_id}
+    for item in batch:
+        if isinstance(item, Unchanged):
+            ids.update(item.trial_ids)
+    return ids
+
+
+def studies_of(item: Item) -> int:
+    """How many studies an item stands for (a batch's size and progress count studies)."""
+    return len(item.trial_ids) if isinstance(item, Unchanged) else 1
 
 
 def run_cycle(cycle: Cycle, items: Iterable[Item]) -> RunReport:
@@ -113,7 +128,7 @@ def run_cycle(cycle: Cycle, items: Iterable[Item]) -> RunReport:
     with recorded(cycle) as report:
         pending: deque[Prepared] = deque()
         for batch in batches(until_stopped(items, cycle.should_stop), BATCH):
-            names = {i.trial_id for i in batch if i.trial_id}
+            names = item_ids(batch)
             while pending and any(names & p.ids for p in pending):  # read after it is written
                 write_batch(cycle, pending.popleft(), report)
             pending.append(prepare_batch(cycle, batch))
@@ -177,19 +192,21 @@ def until_stopped(items: Iterable[Item], should_stop: Callable[[], bool]) -> Ite
 
 
 def batches(items: Iterable[Item], size: int, budget: int = BATCH_BYTES) -> Iterator[list[Item]]:
-    """Items in lists of ``size``, each ended early once its records' bytes reach ``budget``.
+    """Items in lists of ``size`` studies, each ended early once its records' bytes reach
+    ``budget``.
 
     So a batch holds at most ``budget`` plus one record (``limits.MAX_RECORD_BYTES``) of
     records, whatever their sizes: 500 records at the size limit never sit in memory at once.
     """
     batch: list[Item] = []
-    weight = 0
+    weight = studies = 0
     for item in items:
         batch.append(item)
         weight += item.size if isinstance(item, RawRecord) else 0
-        if len(batch) >= size or weight >= budget:
+        studies += studies_of(item)
+        if studies >= size or weight >= budget:
             yield batch
-            batch, weight = [], 0
+            batch, weight, studies = [], 0, 0
     if batch:
         yield batch
 
@@ -217,11 +234,13 @@ def write_batch(cycle: Cycle, prepared: Prepared, report: RunReport) -> None:
     remember: list[tuple[str, str]] = []
     for item in prepared.batch:
         outcome = process_item(cycle, item, verdicts, prepared.latest, report, remember, detected)
-        if outcome == "unchanged" and item.trial_id:
+        if isinstance(item, Unchanged):
+            unchanged += item.trial_ids
+        elif outcome == "unchanged" and item.trial_id:
             unchanged.append(item.trial_id)
     cycle.store.touch(unchanged, iso(cycle.now))
     cycle.store.remember_sources(remember)
-    cycle.on_progress(len(prepared.batch))
+    cycle.on_progress(sum(map(studies_of, prepared.batch)))
 
 
 def process_item(
@@ -243,6 +262,9 @@ def process_item(
         return "checkpoint"
     if isinstance(item, RecordEvent):
         return process_event(cycle, item, report)
+    if isinstance(item, Unchanged):
+        report.unchanged += len(item.trial_ids)
+        return "unchanged"
     ready = (detected or {}).get(id(item), NOT_YET)
     return check_record(cycle, item, next(verdicts), latest, report, remember, ready)
 
@@ -464,6 +486,8 @@ def missing_watched(items: Iterable[Item], watched: Collection[str], where: str)
     for item in items:
         if item.trial_id:
             seen.add(item.trial_id)
+        elif isinstance(item, Unchanged):
+            seen.update(item.trial_ids)
         yield item
     for trial_id in sorted(set(watched) - seen):
         yield StudyError(trial_id, f"{trial_id}: no record of this study in {where}")

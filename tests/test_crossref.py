@@ -5,17 +5,20 @@ records are SYNTHETIC."""
 from __future__ import annotations
 
 import json
+import random
 from datetime import date
 from typing import Any
 
 import pytest
 
-from monitor import crossref, registries
+from monitor import crosscheck, crossref, registries
+from monitor.configkit import ChangesConfig
 from monitor.crossref import ALIAS, Link, Named, Side
 from monitor.registries.ctgov.normalize import normalize as ctgov_normalize
 from monitor.registries.ctis.normalize import normalize as ctis_normalize
 from monitor.registries.isrctn import xml
 from monitor.registries.isrctn.normalize import normalize as isrctn_normalize
+from monitor.store import Store
 from tests.conftest import DATA
 from tests.registry_synthetic import real_ctis
 
@@ -165,3 +168,66 @@ def test_resolution_words() -> None:
     assert crossref.resolved("enrollment", a, None) == (
         "Registries no longer disagree on enrollment: the records no longer name each other"
     )
+
+
+def _pairs_by_every_trial(rows: list[Named], studies: dict[str, str]) -> list[tuple[str, str]]:
+    """``same_trials`` as it was first written (a set per stored trial), to compare with."""
+    own: dict[str, set[str]] = {t: {t} for t in studies}
+    named: dict[str, set[str]] = {}
+    for row in rows:
+        (own if row.kind == ALIAS else named).setdefault(row.linked_id, set()).add(row.trial_id)
+    pairs = set()
+    for linked_id, namers in named.items():
+        trials = namers | own.get(linked_id, set())
+        for a in trials:
+            for b in trials:
+                if a < b and studies.get(a) != studies.get(b):
+                    pairs.add((a, b))
+    return sorted(pairs)
+
+
+def test_same_trials_pairs_as_a_set_per_stored_trial_did() -> None:
+    """Only the ids some record names are looked at; the pairs are those of the first way."""
+    rng = random.Random(16)
+    ids = [f"T{n}" for n in range(60)]
+    for _ in range(200):
+        studies = {t: rng.choice(["ctgov", "ctis", "isrctn", ""]) for t in rng.sample(ids, 30)}
+        kinds = [ALIAS, "ctis", "eudract", "ctgov"]
+        rows = [
+            Named(t, studies.get(t, ""), rng.choice(ids), rng.choice(kinds))
+            for t in rng.choices(ids, k=40)
+        ]
+        assert crossref.same_trials(rows, studies) == _pairs_by_every_trial(rows, studies)
+
+
+def _slow_partners(store: Store, trial_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """``also_registered`` as if the trials were of several registries (every link read)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(store), "one_registry", lambda self: False)
+        return crosscheck.also_registered(store, trial_ids)
+
+
+def test_one_registry_reads_no_link_and_finds_the_same(store: Store) -> None:
+    """With the trials of one registry stored, the registrations elsewhere are read from the
+    asked trials' own links, and are those the reading of every link gives; a trial of
+    another registry, or a link of a trial without a study row, turns that reading off."""
+    add = "insert into studies (trial_id, registry, first_seen) values (?, ?, 'x')"
+    link = "insert into trial_links (trial_id, registry, linked_id, kind) values (?, ?, ?, ?)"
+    store.db.execute(add, ["NCT00000001", "ctgov"])
+    store.db.execute(add, ["NCT00000002", None])  # before registries were recorded: ''
+    store.db.execute(link, ["NCT00000001", "ctgov", "2019-000001-01", "eudract"])
+    store.db.execute(link, ["NCT00000001", "ctgov", "NCT00000002", "ctgov"])
+    store.db.execute(link, ["NCT00000002", "ctgov", "NCT00000001", ALIAS])
+    asked = ["NCT00000001", "NCT00000002"]
+    assert store.one_registry() is False  # '' and 'ctgov'
+    store.db.execute("update studies set registry = 'ctgov'")
+    assert store.one_registry() is True
+    found = crosscheck.also_registered(store, asked)
+    assert found == _slow_partners(store, asked)
+    assert [e["watched"] for e in found["NCT00000001"]] == [True, False]  # stored, not stored
+    assert crosscheck.cross_check(store, "2026-11-30T20:00:00Z", None, ChangesConfig()) == []
+    store.db.execute(link, ["2024-513060-26-01", "ctis", "NCT00000001", "ctgov"])  # no study
+    assert store.one_registry() is False
+    store.db.execute(add, ["2024-513060-26-01", "ctis"])
+    assert store.one_registry() is False
+    assert crosscheck.also_registered(store, asked) == _slow_partners(store, asked)

@@ -15,7 +15,7 @@ import pytest
 
 from monitor import firstpass
 from monitor.filekey import key_of
-from monitor.models import RawRecord, RecordEvent, StudyError
+from monitor.models import RawRecord, StudyError, Unchanged
 from monitor.registries.ctgov.byteshape import BYTES, KEY_PREFIX
 from monitor.sources import fileread, files
 from monitor.sources.fileread import Reader
@@ -85,13 +85,9 @@ def test_records_whose_keys_did_not_move_are_unchanged_and_only_the_others_parse
     stored = {IDS[0]: keys[0], IDS[2]: keys[2], IDS[3]: keys[3], IDS[1]: "v2:file:older"}
     seen = parses(monkeypatch)
     items = list(iter_records(tmp_path, (), lambda ids: {i: stored[i] for i in ids}))
-    assert [(type(i).__name__, i.trial_id) for i in items] == [
-        ("RecordEvent", IDS[0]),
-        ("RecordEvent", IDS[2]),
-        ("RecordEvent", IDS[3]),
-        ("RawRecord", IDS[1]),
-    ]
-    record = items[3]
+    assert items[0] == Unchanged((IDS[0], IDS[2], IDS[3]))  # one item, no step per study
+    assert [(type(i).__name__, i.trial_id) for i in items[1:]] == [("RawRecord", IDS[1])]
+    record = items[1]
     assert isinstance(record, RawRecord) and record.source_key == keys[1]
     assert record.data == studies()[1] and record.size == len(ranges(raw)[1])
     assert seen == ["page.json[1]"]
@@ -132,8 +128,11 @@ def test_every_record_of_a_page_is_read_and_keyed_whatever_its_layout(
     stored = {r.trial_id: r.source_key for r in first if isinstance(r, RawRecord)}
     seen = parses(monkeypatch)
     again = list(iter_records(tmp_path, (), lambda ids: {i: stored[i] for i in ids}))
-    assert again == [RecordEvent(i, "unchanged") for i in IDS]
+    assert again == [Unchanged(tuple(IDS))]
     assert seen == []
+    monkeypatch.setattr(files, "RUN", 2)  # runs of at most RUN studies
+    again = list(iter_records(tmp_path, (), lambda ids: {i: stored[i] for i in ids}))
+    assert again == [Unchanged(tuple(IDS[at : at + 2])) for at in range(0, len(IDS), 2)]
 
 
 def test_an_element_without_an_id_is_its_error_and_the_others_are_read(tmp_path: Path) -> None:

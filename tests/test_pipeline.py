@@ -9,7 +9,7 @@ from pathlib import Path
 
 from monitor.config import ChangesConfig
 from monitor.limits import MAX_RECORD_BYTES
-from monitor.models import RawRecord, RecordEvent, StudyError
+from monitor.models import RawRecord, RecordEvent, StudyError, Unchanged
 from monitor.pipeline import (
     BATCH,
     BATCH_BYTES,
@@ -18,6 +18,7 @@ from monitor.pipeline import (
     event_change,
     missing_watched,
     run_cycle,
+    studies_of,
 )
 from monitor.sources.files import iter_records
 from monitor.store import Store
@@ -72,6 +73,33 @@ def test_a_stop_request_ends_the_cycle_before_the_next_study(store: Store) -> No
 def test_missing_watched_studies_are_reported() -> None:
     items = list(missing_watched(seed_items(SEEDS), ["NCT06009107", "NCT00000009"], "seeds"))
     assert isinstance(items[-1], StudyError) and items[-1].trial_id == "NCT00000009"
+
+
+def test_a_run_of_unchanged_studies_is_each_of_them_unchanged(store: Store) -> None:
+    """``Unchanged`` stands for ``RecordEvent(id, "unchanged")`` of each of its studies: counted,
+    checked (failures cleared) at the cycle's time, progress counted in studies."""
+    run_cycle(cycle(store), seed_items(SEEDS / "earlier"))
+    store.record_failure("NCT06009107", "down", "2026-11-26T19:00:00Z")
+    later = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    steps: list[int] = []
+    run = Cycle(store, ChangesConfig(), later, "files", on_progress=steps.append)
+    report = run_cycle(run, [Unchanged(("NCT06009107", "NCT00000404"))])
+    assert (report.unchanged, report.changes, report.errors, sum(steps)) == (2, [], [], 2)
+    row = store.db.execute(
+        "select last_checked, consecutive_failures, last_error from studies"
+    ).fetchall()
+    assert row == [("2026-11-27T08:00:00Z", 0, None)]
+
+
+def test_a_batch_counts_the_studies_of_an_unchanged_run() -> None:
+    runs = [Unchanged(tuple(f"NCT{n:08d}" for n in range(k, k + 300))) for k in (0, 300, 600)]
+    assert [len(b) for b in batches(runs, BATCH)] == [2, 1]
+    assert [sum(map(studies_of, b)) for b in batches(runs, BATCH)] == [600, 300]
+
+
+def test_a_watched_study_in_an_unchanged_run_is_not_missing() -> None:
+    items = list(missing_watched([Unchanged(("NCT00000001",))], ["NCT00000001"], "d"))
+    assert items == [Unchanged(("NCT00000001",))]
 
 
 def test_record_events_take_the_record_category_override() -> None:

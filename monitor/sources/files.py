@@ -17,11 +17,12 @@ once. In this process, 500 ids at a time, the keys stored for the ids (``known``
 whose key did not move is unchanged and is never parsed; another one-record file is verified
 (its id proven the only one, its key proven).
 
-**Second pass**, in file order: the unchanged records as ``unchanged`` events, and the others
-parsed: a one-record file whole, a page's record alone from its byte range (``os.pread``), its
-id checked and its key proven on the bytes that parsed. A page is never parsed whole: a record,
-not the page, is what the size a record may have bounds (``limits``). A range that is not what
-the first pass saw (the file changed since) sends the page to a slower split by its brackets.
+**Second pass**, in file order: the unchanged records as runs of their ids (``Unchanged``), the
+others parsed: a one-record file whole, a page's record alone from its byte range
+(``os.pread``), its id checked and its key proven on the bytes that parsed. A page is never
+parsed whole: a record, not the page, is what the size a record may have bounds (``limits``).
+A range that is not what the first pass saw (the file changed since) sends the page to a
+slower split by its brackets.
 
 With a watch list, a page's records of unwatched studies are not parsed, so a malformed one of
 them is not reported (a one-record file that does not parse is, watched or not).
@@ -39,7 +40,7 @@ from monitor import registries
 from monitor.filekey import candidate_key, key_of, one_study
 from monitor.firstpass import PARSE, Answer, One, Page, read_bytes, scan, verify
 from monitor.limits import MAX_RECORD_BYTES, too_large
-from monitor.models import Item, RawRecord, RecordEvent, StudyError
+from monitor.models import Item, RawRecord, StudyError, Unchanged
 from monitor.pagesplit import Slice, split_elements
 from monitor.registries.base import Offline
 from monitor.sources.fileread import Found, Keyed, Reader, Study, gc_paused, read, record_bytes
@@ -49,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 SOURCE = "files"
 CHUNK = 500  # records whose stored keys are looked up in one query
+RUN = 100  # unchanged studies in one ``Unchanged`` item at most
 
 Known = Callable[[Sequence[str]], Mapping[str, str]]
 Shapes = Sequence[tuple[str, Offline]]  # (registry kind, its offline shapes)
@@ -248,28 +250,46 @@ def _duplicates(index: dict[str, list[int]], files: list[str]) -> Iterator[Study
 
 
 def _second_pass(index: Index) -> Iterator[Item]:
+    """Every file's items in file order; the studies of unchanged one-record files in runs
+    (an ``Unchanged`` of at most :data:`RUN`, ended by any other item)."""
+    same: list[str] = []
     for number in range(len(index.files)):
-        if number in index.ones:
-            yield from _one_record(index, number, index.ones[number])
-        elif number in index.pages:
-            yield from _page_records(index, number, index.pages[number])
-        elif number in index.parsed:
-            yield from _parsed_records(index, number)
+        if number in index.same:
+            one = index.ones[number]
+            if index.single(one.trial_id, number):  # else held twice (reported) or not watched
+                same.append(one.trial_id)
+            if len(same) >= RUN:
+                yield Unchanged(tuple(same))
+                same = []
+            continue
+        if same:
+            yield Unchanged(tuple(same))
+            same = []
+        yield from _file_records(index, number)
+    if same:
+        yield Unchanged(tuple(same))
+
+
+def _file_records(index: Index, number: int) -> Iterator[Item]:
+    if number in index.ones:
+        yield from _one_record(index, number, index.ones[number])
+    elif number in index.pages:
+        yield from _page_records(index, number, index.pages[number])
+    elif number in index.parsed:
+        yield from _parsed_records(index, number)
 
 
 def _one_record(index: Index, number: int, one: One) -> Iterator[Item]:
+    """A one-record file whose key moved (or was not known): parsed."""
     single = index.single(one.trial_id, number)
-    if number in index.same:
-        if single:
-            yield RecordEvent(one.trial_id, "unchanged")
-        return  # else held twice (reported) or not watched: bytes known to parse, no errors
     yield from _one_file(index, index.files[number], {one.trial_id} if single else set())
 
 
 def _one_file(index: Index, path: str, expected: set[str]) -> Iterator[Item]:
     """A one-record file parsed (its errors said now: the first pass did not parse it)."""
     raw = record_bytes(path)  # None: read() reads it again and says why
-    studies, errors = read(index.reader, path, raw)
+    with gc_paused():  # the parse builds thousands of containers and no cycle
+        studies, errors = read(index.reader, path, raw)
     yield from errors
     key = _proven_key(index, raw, studies)
     for study in studies:
@@ -291,9 +311,9 @@ def _proven_key(index: Index, raw: bytes | None, studies: list[Study]) -> str | 
 
 def _page_records(index: Index, number: int, plan: PagePlan) -> Iterator[Item]:
     """Unchanged events, then each other record parsed alone (one record held at a time)."""
-    for trial_id in plan.same:
-        if index.single(trial_id, number):
-            yield RecordEvent(trial_id, "unchanged")
+    same = tuple(i for i in plan.same if index.single(i, number))
+    for at in range(0, len(same), RUN):
+        yield Unchanged(same[at : at + RUN])
     todo = [(p, s, [str(s.trial_id)]) for p, s in plan.changed]
     todo = sorted(todo + [(p, s, ids) for p, s, ids in plan.alone], key=lambda t: t[0])
     expected = {i for _, _, ids in todo for i in ids if index.single(i, number)}

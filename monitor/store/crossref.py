@@ -25,7 +25,14 @@ LINKS_OF = (
     "select trial_id, linked_id, kind from trial_links where trial_id in ({ids}) "
     "order by trial_id, kind, linked_id"
 )
-REGISTRIES = "select trial_id, registry from studies"
+REGISTRIES = "select trial_id, coalesce(registry, '') from studies"
+REGISTRIES_OF = "select trial_id, coalesce(registry, '') from studies where trial_id in ({ids})"
+# The registries of the trials ``crossref.same_trials`` groups: every stored trial's, and
+# none (NULL) for a trial with links but no study row.
+GROUPS = (
+    "select count(*) from (select coalesce(registry, '') from studies union "
+    "select null from trial_links where trial_id not in (select trial_id from studies))"
+)
 OPEN = (
     "select id, trial_id, other_id, kind, opened_at, opened_values from disagreements "
     "where resolved_at is null order by id"
@@ -55,9 +62,17 @@ class CrossRows(Writes):
     def all_links(self) -> list[Named]:
         return [Named(*row) for row in self.db.execute(ALL_LINKS).fetchall()]
 
-    def registries_of(self) -> dict[str, str]:
-        """Every stored trial's registry."""
-        return {t: r or "" for t, r in self.db.execute(REGISTRIES).fetchall()}
+    def registries_of(self, trial_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """Every stored trial's registry (or those of ``trial_ids`` that are stored)."""
+        if trial_ids is not None:
+            return dict(self._rows_for(REGISTRIES_OF, trial_ids))
+        return dict(self.db.execute(REGISTRIES).fetchall())
+
+    def one_registry(self) -> bool:
+        """Whether the stored trials are all of one registry, so that no two can be one trial
+        of two registries (``crossref.same_trials`` pairs none): a query instead of reading
+        every trial's registry and every link."""
+        return int(self.db.execute(GROUPS).fetchone()[0]) < 2
 
     def links_of(self, trial_ids: Sequence[str]) -> dict[str, list[Link]]:
         """The ids each of these trials' newest records name (aliases included)."""
