@@ -15,16 +15,22 @@ workers costs more than it saves); the workers are :mod:`monitor.workers`'.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from monitor import workers
 from monitor.filekey import ByteShape, candidate_key, first_id, one_study
 from monitor.limits import MAX_PAGE_BYTES, MAX_RECORD_BYTES
 from monitor.pagesplit import Slice, split_elements, split_page
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+logger = logging.getLogger(__name__)
 
 JSON_SUFFIX = ".json"
 READ_MORE = 1 << 16
@@ -141,16 +147,83 @@ def scan(
     ``sizes`` (bytes per file) groups files into tasks and decides whether workers are worth
     starting; without it they are guessed from a few files (:func:`guess_sizes`).
     """
+    early = _take_early(paths, shape, prefix, processes, candidate) if sizes is None else None
+    if early is not None:
+        with early.pool:
+            yield from _in_order(early.results, early.tasks)
+        return
     sizes = list(sizes) if sizes is not None else guess_sizes(paths)
     count = processes if processes is not None else workers.usable_cores()
     tasks = list(_tasks(sizes))
     job = partial(scan_many, shape=shape, prefix=prefix, candidate=candidate)
     chunks = ([paths[n] for n in task] for task in tasks)  # only its paths go to a worker
-    if count <= 1 or len(tasks) <= 1 or sum(sizes) < MIN_PARALLEL_BYTES:
+    if not _parallel(count, tasks, sizes):
         yield from _in_order(map(job, chunks), tasks)
         return
     with workers.pool(count) as pool:
         yield from _in_order(pool.map(job, chunks), tasks)
+
+
+def _parallel(count: int, tasks: list[range], sizes: Sequence[int]) -> bool:
+    return count > 1 and len(tasks) > 1 and sum(sizes) >= MIN_PARALLEL_BYTES
+
+
+# -- a scan started early -------------------------------------------------------------------------
+
+
+@dataclass
+class Early:
+    """A candidate scan started before it was asked for (:mod:`monitor.early`: while the
+    process imports the rest of trialmon). Used only by a :func:`scan` of exactly these
+    paths, shape, prefix and processes; anything else discards it."""
+
+    paths: list[str]
+    shape: ByteShape
+    prefix: str
+    count: int
+    pool: ProcessPoolExecutor
+    tasks: list[range]
+    results: Iterator[list[Answer]]
+
+
+_early: list[Early] = []  # the one started, until a scan takes it or it is discarded
+
+
+def start_early(paths: list[str], shape: ByteShape, prefix: str) -> bool:
+    """Start the candidate scan of ``paths`` on every core, as :func:`scan` would, if it
+    would use workers (and none is started yet); whether it was started."""
+    count = workers.usable_cores()
+    sizes = guess_sizes(paths)
+    tasks = list(_tasks(sizes))
+    if _early or not _parallel(count, tasks, sizes):
+        return False
+    job = partial(scan_many, shape=shape, prefix=prefix, candidate=True)
+    pool = workers.pool(count)
+    results = pool.map(job, ([paths[n] for n in task] for task in tasks))
+    _early.append(Early(paths, shape, prefix, count, pool, tasks, results))
+    return True
+
+
+def _take_early(
+    paths: Sequence[str], shape: ByteShape, prefix: str, processes: int | None, candidate: bool
+) -> Early | None:
+    """The early scan if it is the one asked for; otherwise it is discarded."""
+    if not _early:
+        return None
+    early = _early.pop()
+    count = processes if processes is not None else workers.usable_cores()
+    same = (early.shape, early.prefix, early.count) == (shape, prefix, count)
+    if candidate and same and early.paths == list(paths):
+        return early
+    logger.debug("the early first pass was not the one asked for: discarded")
+    early.pool.shutdown(wait=True, cancel_futures=True)
+    return None
+
+
+def discard_early() -> None:
+    """End an early scan no :func:`scan` took (its workers finish the files they hold)."""
+    while _early:
+        _early.pop().pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _in_order(results: Iterator[list[Answer]], tasks: list[range]) -> Iterator[tuple[int, Answer]]:

@@ -37,8 +37,7 @@ from typing import Any
 import orjson
 
 from monitor.errors import RecordError
-
-HASH_VERSION = "v2"
+from monitor.recordformat import HASH_VERSION as HASH_VERSION  # its home imports nothing
 
 #: The top-level sections of a canonical record (the first segment of a field path).
 RECORD_SECTIONS: tuple[str, ...] = (

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from monitor.ctgovbytes import NCT_RE
 from monitor.registries.base import TrialIds
 
+__all__ = ["IDS", "KIND", "NCT_IN_TEXT", "NCT_RE"]
+
 KIND = "ctgov"
-NCT_RE = re.compile(r"^NCT\d{8}$")
 NCT_IN_TEXT = re.compile(r"NCT\d{8}", re.IGNORECASE)  # e.g. in a redirect's Location
 
 IDS = TrialIds(
