@@ -58,6 +58,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("monitor")
 F = TypeVar("F", bound=Callable[..., Any])
+# Batches an offline cycle reads (and has detected) ahead of the one it writes, within one
+# batch's bytes (``pipeline.too_far_ahead``): a daily cycle's ~10 changed records a batch keep
+# the workers busy only several batches deep (benchmarks/README.md).
+FILES_AHEAD = 8
 
 
 @dataclass
@@ -341,7 +345,7 @@ def one_cycle(
             should_stop=should_stop,
             on_progress=on_progress,
             detector=detector,
-            ahead=1
+            ahead=FILES_AHEAD
             if name == FILES_SOURCE
             else 0,  # the offline source reads no store as it yields
         )

@@ -10,8 +10,11 @@ Items go in batches: the batch's stored hashes and newest snapshots are read wit
 each, the records that moved go through :func:`next_snapshot` (pure: on worker processes when
 the cycle has a :class:`Detector` that finds enough of them), then the batch is written in
 its order, one transaction per study. A cycle may read ``ahead`` batches (and have them
-detected) before it writes the one before: only for a source that reads nothing from the
-store while it yields, and never for a batch that names a study of an unwritten one.
+detected) before it writes the one before, as long as their records' bytes stay within one
+batch's budget (a daily cycle's batches hold a few changed records each: reading 8 ahead keeps
+the workers busy while this process writes; a first cycle's hold hundreds: two at most, as
+with one ahead): only for a source that reads nothing from the store while it yields, and
+never for a batch that names a study of an unwritten one.
 """
 
 from __future__ import annotations
@@ -92,7 +95,8 @@ class Cycle:
     should_stop: Callable[[], bool] = field(default=lambda: False)
     on_progress: Callable[[int], None] = field(default=lambda n: None)
     detector: Detector | None = None  # None: every record detected here, as it is written
-    ahead: int = 0  # batches read before the one before is written (see the module doc)
+    ahead: int = 0  # batches read before the one before is written (see the module doc) ...
+    # ... while their records' bytes stay within one batch's (``BATCH_BYTES``)
 
 
 @dataclass
@@ -107,6 +111,11 @@ class Prepared:
     @property
     def ids(self) -> set[str]:
         return item_ids(self.batch)
+
+    @property
+    def weight(self) -> int:
+        """Its records' bytes (what :func:`batches` bounds)."""
+        return sum(i.size for i in self.batch if isinstance(i, RawRecord))
 
 
 def item_ids(batch: Iterable[Item]) -> set[str]:
@@ -132,7 +141,7 @@ def run_cycle(cycle: Cycle, items: Iterable[Item]) -> RunReport:
             while pending and any(names & p.ids for p in pending):  # read after it is written
                 write_batch(cycle, pending.popleft(), report)
             pending.append(prepare_batch(cycle, batch))
-            while len(pending) > cycle.ahead:  # written before the source goes on
+            while too_far_ahead(cycle, pending):  # written before the source goes on
                 write_batch(cycle, pending.popleft(), report)
         while pending:
             write_batch(cycle, pending.popleft(), report)
@@ -143,6 +152,14 @@ def run_cycle(cycle: Cycle, items: Iterable[Item]) -> RunReport:
                 cross_check(cycle.store, iso(cycle.now), report.run_id, cycle.rules)
             )
     return report
+
+
+def too_far_ahead(cycle: Cycle, pending: deque[Prepared]) -> bool:
+    """More than ``ahead`` batches read, or more than one whose records' bytes together
+    exceed a batch's budget: read ahead, memory stays that of two batches at most."""
+    if len(pending) > cycle.ahead:
+        return True
+    return len(pending) > 1 and sum(p.weight for p in pending) > BATCH_BYTES
 
 
 @contextmanager

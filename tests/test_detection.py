@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +67,7 @@ def test_workers_and_reading_ahead_record_what_one_process_records(
     try:
         assert cycles(tmp_path / "pool.db", releases, pool, 1) == alone
         assert pool.pool is not None  # the workers did the work
+        assert cycles(tmp_path / "deep.db", releases, pool, 8) == alone
     finally:
         pool.close()
     assert sum(len(c[2]) for c in alone) > 100  # the corpus really changes
@@ -136,3 +138,26 @@ def test_a_batch_naming_a_study_of_an_unwritten_one_waits_for_it(tmp_path: Path)
     finally:
         store.close()
     assert (report.new, report.changed) == (len(earlier), len(later))
+
+
+def prepared(weights: list[int]) -> deque[pipeline.Prepared]:
+    def batch(size: int) -> list[Item]:
+        return [RawRecord(f"NCT{n:08d}", {}, "files", "f.json", size=size // 4) for n in range(4)]
+
+    return deque(pipeline.Prepared(batch(w), [], {}, dict) for w in weights)
+
+
+def test_reading_ahead_is_bounded_by_batches_and_by_their_bytes(tmp_path: Path) -> None:
+    """Small batches (a daily cycle's) are read ``ahead`` deep; large ones (a first cycle's)
+    two at most, whatever ``ahead`` says: memory as with one batch ahead."""
+    store = Store.open(tmp_path / "h.db")
+    try:
+        cycle = Cycle(store, ChangesConfig(), NOW, "files", ahead=8)
+        small, large = pipeline.BATCH_BYTES // 100, pipeline.BATCH_BYTES // 2 + 4
+        assert not pipeline.too_far_ahead(cycle, prepared([small] * 8))
+        assert pipeline.too_far_ahead(cycle, prepared([small] * 9))
+        assert not pipeline.too_far_ahead(cycle, prepared([large]))
+        assert pipeline.too_far_ahead(cycle, prepared([large, large]))
+        assert not pipeline.too_far_ahead(cycle, prepared([pipeline.BATCH_BYTES * 2]))
+    finally:
+        store.close()
