@@ -6,10 +6,9 @@ on both. Started here, from the command line alone, the first pass runs in worke
 while this one imports: a guess, checked before use. :func:`monitor.firstpass.scan` takes it
 only when it is exactly the scan the cycle asks for (the same files, in the same order, the
 same byte shape, key prefix and processes); otherwise it is discarded and the scan runs as
-always. Only ClinicalTrials.gov's byte shape is guessed (``monitor.ctgovbytes``: the one
-registry whose files are read as bytes), and only plain ``*.json`` files are listed: a
-directory holding anything else (links, other suffixes) is listed differently by the cycle,
-and the guess is discarded.
+always. The byte shape guessed is the keyed registry's (``monitor.byteshapes.KEYED``), and only
+plain ``*.json`` files are listed: a directory holding anything else (links, other suffixes)
+is listed differently by the cycle, and the guess is discarded.
 """
 
 from __future__ import annotations
@@ -30,9 +29,9 @@ def start(argv: Sequence[str]) -> bool:
     paths = json_files(directory)
     if not paths:
         return False
-    from monitor.ctgovbytes import BYTES, KEY_PREFIX
+    from monitor.byteshapes import KEYED
 
-    return firstpass.start_early(paths, BYTES, KEY_PREFIX)
+    return firstpass.start_early(paths, *KEYED)
 
 
 def source_of(argv: Sequence[str]) -> str | None:

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from monitor import __main__ as entry
-from monitor import early, firstpass, registries, workers
+from monitor import byteshapes, early, firstpass, registries, workers
 from monitor.firstpass import scan
 from monitor.registries.ctgov.byteshape import BYTES as CTGOV
 from monitor.registries.ctgov.byteshape import KEY_PREFIX
+from monitor.sources.fileread import Reader
 from monitor.sources.listing import record_files
 from tests.conftest import DATA
 
@@ -61,6 +62,11 @@ def clones(directory: Path, count: int = 30, status: bytes = b"TERMINATED") -> l
 
 def candidates(paths: list[str], processes: int | None = None) -> list[Any]:
     return list(scan(paths, CTGOV, KEY_PREFIX, processes, candidate=True))
+
+
+def test_the_shape_guessed_is_the_one_the_reader_keys_files_with() -> None:
+    keyed = Reader(list(registries.offline_shapes())).keyed
+    assert keyed is not None and (keyed.shape, keyed.prefix) == byteshapes.KEYED
 
 
 def test_the_source_is_read_from_a_run_command_line_only() -> None:

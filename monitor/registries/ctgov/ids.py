@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from monitor.ctgovbytes import NCT_RE
+from monitor.byteshapes import NCT_RE
 from monitor.registries.base import TrialIds
 
 __all__ = ["IDS", "KIND", "NCT_IN_TEXT", "NCT_RE"]
