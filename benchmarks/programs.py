@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from measure import check, run_child
 from rows import Row, db_size, load_average, summary, versions
@@ -144,6 +145,20 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name).strip("-").lower()
 
 
+def run_script(
+    script: str, args: list[str], name: str, log: Path
+) -> tuple[dict[str, Any], float | None, float]:
+    """A measuring script of this folder as a child process: what it wrote as JSON, the load
+    average when it started, and its peak RSS (MB)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.json"
+        load = load_average()
+        measured = check(
+            run_child([sys.executable, str(HERE / script), *args, str(out)], log), name, log
+        )
+        return json.loads(out.read_text()), load, measured.peak_rss_mb
+
+
 @dataclass
 class ParseLimit:
     """One ``orjson.loads`` per page file, one core, GC off (``parse_limit.py``)."""
@@ -153,12 +168,7 @@ class ParseLimit:
     name: str = "parse limit (orjson, GC off)"
 
     def run(self, shape: str, cycle: int, studies: int) -> Row:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "limit.json"
-            argv = [sys.executable, str(HERE / "parse_limit.py"), str(self.pages), str(out)]
-            load = load_average()
-            measured = check(run_child(argv, self.log), self.name, self.log)
-            data = json.loads(out.read_text())
+        data, load, rss = run_script("parse_limit.py", [str(self.pages)], self.name, self.log)
         note = (
             f"loads only: {data['loads_seconds']:.2f} s wall, {data['loads_cpu_seconds']:.2f} s "
             f"CPU over {data['pages']} pages ({data['bytes'] / 2**20:.0f} MB); read+loads+free "
@@ -166,7 +176,7 @@ class ParseLimit:
         )
         row = Row(shape, cycle, self.name, studies, data["loads_seconds"], load=load, note=note)
         row.cpu_seconds = data["loads_cpu_seconds"]
-        row.peak_rss_mb = measured.peak_rss_mb
+        row.peak_rss_mb = rss
         return row
 
 
@@ -179,12 +189,7 @@ class QuickCheck:
     name: str = "PRAGMA quick_check"
 
     def run(self, shape: str, cycle: int, studies: int) -> Row:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "check.json"
-            argv = [sys.executable, str(HERE / "quick_check.py"), str(self.db), str(out)]
-            load = load_average()
-            measured = check(run_child(argv, self.log), self.name, self.log)
-            data = json.loads(out.read_text())
+        data, load, rss = run_script("quick_check.py", [str(self.db)], self.name, self.log)
         note = (
             f"of {self.db.parent.name}'s database ({data['bytes'] / 2**20:.0f} MB): "
             f"{data['warm']:.2f} s in the page cache, {data['cold']:.2f} s from disk "
@@ -192,5 +197,5 @@ class QuickCheck:
         )
         row = Row(shape, cycle, self.name, studies, data["warm"], load=load, note=note)
         row.cpu_seconds = data["warm_cpu"]
-        row.peak_rss_mb = measured.peak_rss_mb
+        row.peak_rss_mb = rss
         return row
