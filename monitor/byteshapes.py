@@ -26,7 +26,7 @@ __all__ = ["BYTES", "KEYED", "KEY_PREFIX", "NCT_RE"]
 
 NCT_RE = re.compile(r"^NCT\d{8}$")  # ClinicalTrials.gov ids (``ids``: their one home)
 
-KEY_PREFIX = f"{HASH_VERSION}:file:"
+KEY_PREFIX = f"{HASH_VERSION}:b3file:"  # BLAKE3 keys (the SHA-256 ones were ``v2:file:``)
 
 BYTES = ByteShape(
     id_key=b'"nctId"',

@@ -1,13 +1,16 @@
 """A record's id and key read from its bytes, without parsing it (the offline reader's fast path).
 
-The key of a record's bytes is their SHA-256 with the registry's daily stamp left out
+The key of a record's bytes is their BLAKE3 hash with the registry's daily stamp left out
 (one registry rewrites ``derivedSection.miscInfoModule.versionHolder`` in every record every
-day, and no normalizer reads it). A key that did not move since the last cycle means the
-same bytes, so the same record: it need not be parsed. The stamp's value is left out only
-where that is unambiguous: one stamp key in the bytes, a direct member of the one stamp object
-(whatever comes before it in that object: nested lists and objects are stepped over, so a
-file saved with sorted keys, where ``modelPredictions`` or ``removedCountries`` precede
-``versionHolder``, is keyed too). Otherwise there is no key (``None``) and the caller parses.
+day, and no normalizer reads it). A cryptographic hash, so no edit can be made to keep a
+record's key; BLAKE3 rather than SHA-256 because a daily cycle hashes every file (7 against
+12 us for a 25 KB record, ``benchmarks/README.md``). A key that did not move since the last
+cycle means the same bytes, so the same record: it need not be parsed. The stamp's value is
+left out only where that is unambiguous: one stamp key in the bytes, a direct member of the
+one stamp object (whatever comes before it in that object: nested lists and objects are
+stepped over, so a file saved with sorted keys, where ``modelPredictions`` or
+``removedCountries`` precede ``versionHolder``, is keyed too). Otherwise there is no key
+(``None``) and the caller parses.
 
 Why scanning bytes is sound: a key such as ``"nctId"`` cannot occur inside a JSON string (its
 quotes would be escaped there), so each needle found is a key or a string value, and a value
@@ -29,9 +32,10 @@ A registry describes its bytes with a :class:`ByteShape` (its package holds it).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
+
+from blake3 import blake3
 
 STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]]', re.DOTALL)
 OPENERS = frozenset(b"{[")
@@ -93,11 +97,11 @@ def candidate_key(
     view = memoryview(raw)
     holder = raw.rfind(shape.stamp_key, start, end) if shape.stamp_key else -1
     if holder < 0 or shape.stamp_value is None:
-        return prefix + hashlib.sha256(view[start:end]).hexdigest()
+        return prefix + blake3(view[start:end]).hexdigest()
     found = shape.stamp_value.match(raw, holder, end)
     if found is None:
         return ""  # a stamp key without a plain value: matches no stored key
-    digest = hashlib.sha256(view[start : found.start(1)])
+    digest = blake3(view[start : found.start(1)])
     digest.update(view[found.end(1) : end])
     return prefix + digest.hexdigest()
 
@@ -114,7 +118,7 @@ def read_id(raw: bytes, shape: ByteShape, at: int) -> str | None:
 def key_of(
     raw: bytes, shape: ByteShape, prefix: str, start: int = 0, end: int | None = None
 ) -> str | None:
-    """The key of ``raw[start:end]``: SHA-256 without the stamp's value; ``None`` if ambiguous."""
+    """The key of ``raw[start:end]``: BLAKE3 without the stamp's value; ``None`` if ambiguous."""
     end = len(raw) if end is None else end
     try:
         span = stamp_span(raw, shape, start, end)
@@ -122,9 +126,9 @@ def key_of(
         return None
     view = memoryview(raw)
     if span is None:
-        digest = hashlib.sha256(view[start:end])
+        digest = blake3(view[start:end])
     else:
-        digest = hashlib.sha256(view[start : span[0]])
+        digest = blake3(view[start : span[0]])
         digest.update(view[span[1] : end])
     return prefix + digest.hexdigest()
 

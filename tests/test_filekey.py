@@ -9,11 +9,11 @@ sorted keys (as the NCT06131398 capture was), which puts ``modelPredictions`` or
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 import orjson
 import pytest
+from blake3 import blake3
 
 from monitor.filekey import candidate_key, first_id, key_of, one_study
 from monitor.registries.ctgov.byteshape import BYTES as CTGOV
@@ -29,13 +29,13 @@ OLD_HOLDER = re.compile(rb'("miscInfoModule"\s*:\s*\{[^{}\[\]]*?"versionHolder"\
 def file_key(raw: bytes) -> str | None:
     holder = raw.rfind(b'"versionHolder"')
     if holder < 0:
-        return KEY_PREFIX + hashlib.sha256(raw).hexdigest()
+        return KEY_PREFIX + blake3(raw).hexdigest()
     module = raw.find(b'"miscInfoModule"')
     once = raw.find(b'"versionHolder"') == holder and raw.rfind(b'"miscInfoModule"') == module
     found = OLD_HOLDER.match(raw, module) if once and module >= 0 else None
     if found is None:
         return None
-    return KEY_PREFIX + hashlib.sha256(raw[: found.end(1)] + raw[found.end() :]).hexdigest()
+    return KEY_PREFIX + blake3(raw[: found.end(1)] + raw[found.end() :]).hexdigest()
 
 
 RECORDS = [

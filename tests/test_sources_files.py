@@ -374,7 +374,7 @@ def _with_holder(day: str) -> bytes:
 
 def test_the_file_key_ignores_only_the_daily_version_holder() -> None:
     key = file_key(_with_holder("2026-09-04"))
-    assert key is not None and key.startswith("v2:file:")
+    assert key is not None and key.startswith(KEY_PREFIX)
     assert file_key(_with_holder("2026-10-01")) == key
     assert b'"versionHolder": "2026-09-03"' in (DATA / STUDY).read_bytes()
     edited = _with_holder("2026-09-04").replace(b'"TERMINATED"', b'"WITHDRAWN"')
