@@ -195,7 +195,11 @@ def build_outbox(config: Config, store: Store, notifiers: list[Channel] | None =
 def offline_items(config: Config, directory: Path, store: Store | None = None) -> Iterator[Item]:
     watched = config.watch.studies
     known = store.source_hashes if store is not None else None
-    items: Iterable[Item] = iter_records(directory, watched, known, registries.offline_shapes())
+    # Moved records are read on the workers that detect them (``Deferred``), but with a watch
+    # list: a watched record found unreadable must be known here, before the watched studies
+    # no file held are named.
+    shapes = registries.offline_shapes()
+    items: Iterable[Item] = iter_records(directory, watched, known, shapes, defer=not watched)
     if watched:
         items = missing_watched(items, watched, str(directory))
     return iter(items)

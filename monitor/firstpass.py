@@ -52,6 +52,7 @@ class One(NamedTuple):
     trial_id: str
     key: str | None
     candidate: bool = False
+    size: int = 0  # the file's bytes, when verified (a candidate's are not needed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ def answer(raw: bytes, shape: ByteShape, prefix: str) -> Answer:
     if is_page(raw, shape):
         return page(raw, shape, prefix, False)
     found = one_study(raw, shape, prefix) if len(raw) <= MAX_RECORD_BYTES else None
-    return PARSE if found is None else One(*found)
+    return PARSE if found is None else One(*found, size=len(raw))
 
 
 def candidate_answer(raw: bytes, shape: ByteShape, prefix: str) -> Answer:

@@ -148,7 +148,20 @@ class Unchanged:
     trial_id: None = None
 
 
-Item = RawRecord | StudyError | RecordEvent | Checkpoint | Unchanged
+@dataclass(frozen=True)
+class Deferred:
+    """A record its source has not read yet: ``load()`` gives the items it stands for (its
+    record, or the errors that kept it from being read), exactly those the source would have
+    yielded in its place. The pipeline calls it where the record is detected (a worker
+    process), so the process that writes never parses it. ``trial_id`` is the one study the
+    source proved its bytes name; ``size`` their length when the source saw them."""
+
+    trial_id: str
+    size: int
+    load: Callable[[], list[Item]]  # picklable: it is sent to a worker
+
+
+Item = RawRecord | StudyError | RecordEvent | Checkpoint | Unchanged | Deferred
 """Whatever a source yields, one cycle's stream: records, errors, events and checkpoints."""
 
 

@@ -14,7 +14,9 @@ detected) before it writes the one before, as long as their records' bytes stay 
 batch's budget (a daily cycle's batches hold a few changed records each: reading 8 ahead keeps
 the workers busy while this process writes; a first cycle's hold hundreds: two at most, as
 with one ahead): only for a source that reads nothing from the store while it yields, and
-never for a batch that names a study of an unwritten one.
+never for a batch that names a study of an unwritten one. A ``Deferred`` item (a record its
+source left unread) is loaded where it is detected, and the items it gives are handled in
+its place.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Protocol
 
@@ -37,6 +39,7 @@ from monitor.errors import RecordError
 from monitor.models import (
     Change,
     Checkpoint,
+    Deferred,
     Item,
     RawRecord,
     RecordEvent,
@@ -72,8 +75,22 @@ class Failed:
         return f"{origin}: record of an unexpected shape ({self.kind}: {self.text})"
 
 
-Detected = NewSnapshot | None | Failed
-Job = tuple[RawRecord, Latest | None, ChangesConfig, datetime, str | None]
+Verdict = tuple[str | None, bool]  # a record's source key, and whether it was seen before
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a ``Deferred`` item stood for, read and detected where it was loaded: each item
+    it gave with, for a record, its verdict and what detection made of it."""
+
+    items: list[tuple[Item, Verdict, Outcome]]
+
+
+Outcome = NewSnapshot | None | Failed  # a record's detection: stored, unchanged, or failed
+Detected = Outcome | Loaded
+Job = tuple[RawRecord | Deferred, Latest | None, ChangesConfig, datetime, str | None]
+"""What to detect: a record with its newest snapshot, the rules, ``now`` and its source key;
+or a ``Deferred`` with the same, and the source key stored for its study."""
 
 
 class Detector(Protocol):
@@ -104,7 +121,7 @@ class Prepared:
     """A batch read from the store and sent for detection, not yet written."""
 
     batch: list[Item]
-    verdicts: list[tuple[str | None, bool]]
+    verdicts: list[Verdict]
     latest: dict[str, Latest]
     results: Callable[[], dict[int, Detected]]  # by id() of the batch's records
 
@@ -115,7 +132,7 @@ class Prepared:
     @property
     def weight(self) -> int:
         """Its records' bytes (what :func:`batches` bounds)."""
-        return sum(i.size for i in self.batch if isinstance(i, RawRecord))
+        return sum(i.size for i in self.batch if isinstance(i, RawRecord | Deferred))
 
 
 def item_ids(batch: Iterable[Item]) -> set[str]:
@@ -219,7 +236,7 @@ def batches(items: Iterable[Item], size: int, budget: int = BATCH_BYTES) -> Iter
     weight = studies = 0
     for item in items:
         batch.append(item)
-        weight += item.size if isinstance(item, RawRecord) else 0
+        weight += item.size if isinstance(item, RawRecord | Deferred) else 0
         studies += studies_of(item)
         if studies >= size or weight >= budget:
             yield batch
@@ -229,17 +246,23 @@ def batches(items: Iterable[Item], size: int, budget: int = BATCH_BYTES) -> Iter
 
 
 def prepare_batch(cycle: Cycle, batch: list[Item]) -> Prepared:
-    """The batch's stored hashes and newest snapshots read, its moved records sent to the
-    cycle's detector (if it has one)."""
+    """The batch's stored hashes and newest snapshots read, its moved records (and deferred
+    ones) sent to the cycle's detector; without one, the deferred ones are loaded here when
+    the batch is written."""
     records = [i for i in batch if isinstance(i, RawRecord)]
-    found, latest = sources_seen(cycle.store, records, cycle.now.date())
+    deferred = [i for i in batch if isinstance(i, Deferred)]
+    found, latest, stored = sources_seen(cycle.store, records, cycle.now.date(), deferred)
     verdicts = list(found)
-    moved = [r for r, (_, seen) in zip(records, verdicts, strict=True) if not seen]
-    if cycle.detector is None or not moved:
-        return Prepared(batch, verdicts, latest, dict)
+    moved: list[RawRecord | Deferred] = [
+        r for r, (_, seen) in zip(records, verdicts, strict=True) if not seen and cycle.detector
+    ]
+    moved += deferred
     keys = {id(r): key for r, (key, _) in zip(records, verdicts, strict=True)}
+    keys.update((id(d), stored.get(d.trial_id)) for d in deferred)
     jobs = [(r, latest.get(r.trial_id), cycle.rules, cycle.now, keys[id(r)]) for r in moved]
-    wait = cycle.detector.start(jobs)
+    if not jobs:
+        return Prepared(batch, verdicts, latest, dict)
+    wait = cycle.detector.start(jobs) if cycle.detector else lambda: detect_all(jobs)
     return Prepared(batch, verdicts, latest, lambda: dict(zip(map(id, moved), wait(), strict=True)))
 
 
@@ -283,7 +306,29 @@ def process_item(
         report.unchanged += len(item.trial_ids)
         return "unchanged"
     ready = (detected or {}).get(id(item), NOT_YET)
+    if isinstance(item, Deferred):
+        assert isinstance(ready, Loaded)  # prepare_batch loads every deferred item
+        return process_loaded(cycle, ready, latest, report, remember)
+    assert not isinstance(ready, Loaded)
     return check_record(cycle, item, next(verdicts), latest, report, remember, ready)
+
+
+def process_loaded(
+    cycle: Cycle,
+    loaded: Loaded,
+    latest: dict[str, Latest],
+    report: RunReport,
+    remember: list[tuple[str, str]],
+) -> str:
+    """The items a deferred record stood for, handled in their order; the outcome of its
+    record (``failed`` when only errors came of it)."""
+    outcome = "failed"
+    for item, verdict, ready in loaded.items:
+        if isinstance(item, RawRecord):
+            outcome = check_record(cycle, item, verdict, latest, report, remember, ready)
+        else:
+            process_item(cycle, item, iter(()), latest, report, remember)
+    return outcome
 
 
 class _NotYet:
@@ -296,11 +341,11 @@ NOT_YET = _NotYet()
 def check_record(
     cycle: Cycle,
     raw: RawRecord,
-    verdict: tuple[str | None, bool],
+    verdict: Verdict,
     latest: dict[str, Latest],
     report: RunReport,
     remember: list[tuple[str, str]],
-    ready: Detected | _NotYet = NOT_YET,
+    ready: Outcome | _NotYet = NOT_YET,
 ) -> str:
     """A record already seen from the same source is unchanged; the others are processed."""
     key, seen = verdict
@@ -313,19 +358,22 @@ def check_record(
 
 
 def sources_seen(
-    store: Store, records: Sequence[RawRecord], today: date
-) -> tuple[Iterator[tuple[str | None, bool]], dict[str, Latest]]:
-    """Per record, its source hash and whether the newest snapshot came from the same source.
+    store: Store, records: Sequence[RawRecord], today: date, deferred: Sequence[Deferred] = ()
+) -> tuple[Iterator[Verdict], dict[str, Latest], dict[str, str]]:
+    """Per record, its source hash and whether the newest snapshot came from the same source;
+    the newest snapshots, and the source keys stored (the deferred records' studies too).
 
     Those need no normalizing, hashing or diffing (``Registry.source_hash``); the newest
-    snapshots (with their records) are read only for the others.
+    snapshots (with their records) are read only for the others and the deferred ones.
     """
     keys = [r.source_key or source_hash(r, today) for r in records]
-    stored = store.source_hashes([r.trial_id for r in records])
+    later = [d.trial_id for d in deferred]
+    stored = store.source_hashes([r.trial_id for r in records] + later)
     pairs = zip(records, keys, strict=True)
     seen = [k is not None and stored.get(r.trial_id) == k for r, k in pairs]
-    latest = store.latest([r.trial_id for r, s in zip(records, seen, strict=True) if not s])
-    return zip(keys, seen, strict=True), latest
+    moved = [r.trial_id for r, s in zip(records, seen, strict=True) if not s]
+    latest = store.latest(moved + later)
+    return zip(keys, seen, strict=True), latest, stored
 
 
 def registry_of(raw: RawRecord) -> Registry:
@@ -348,7 +396,7 @@ def process_record(
     previous: Latest | None,
     report: RunReport,
     source_hash: str | None = None,
-    ready: Detected | _NotYet = NOT_YET,
+    ready: Outcome | _NotYet = NOT_YET,
 ) -> str:
     """Store one record when its content moved (detected here unless ``ready``)."""
     if isinstance(ready, _NotYet):
@@ -372,7 +420,7 @@ def detect_record(
     rules: ChangesConfig,
     now: datetime,
     source_hash: str | None = None,
-) -> Detected:
+) -> Outcome:
     """:func:`next_snapshot` with what it raises as a value: a record that cannot be
     normalized, or of a shape the pure core did not foresee, fails that record, not the cycle."""
     try:
@@ -384,8 +432,43 @@ def detect_record(
 
 
 def detect_all(jobs: Sequence[Job]) -> list[Detected]:
-    """:func:`detect_record` for each job (what a worker process runs)."""
-    return [detect_record(*job) for job in jobs]
+    """:func:`detect_record` (or :func:`load_and_detect`) for each job (what a worker process
+    runs)."""
+    return [detect_job(*job) for job in jobs]
+
+
+def detect_job(
+    item: RawRecord | Deferred,
+    previous: Latest | None,
+    rules: ChangesConfig,
+    now: datetime,
+    key: str | None,
+) -> Detected:
+    if isinstance(item, Deferred):
+        return load_and_detect(item, previous, rules, now, key)
+    return detect_record(item, previous, rules, now, key)
+
+
+def load_and_detect(
+    deferred: Deferred,
+    previous: Latest | None,
+    rules: ChangesConfig,
+    now: datetime,
+    stored_key: str | None,
+) -> Loaded:
+    """A deferred record read, and detected as :func:`sources_seen` and :func:`detect_record`
+    would have: seen before when its proven key is the one stored. Its record comes back
+    without its data (what is stored is the snapshot), so it costs little to send."""
+    out: list[tuple[Item, Verdict, Outcome]] = []
+    for item in deferred.load():
+        if not isinstance(item, RawRecord):
+            out.append((item, (None, False), None))
+            continue
+        key = item.source_key
+        seen = key is not None and key == stored_key
+        ready = None if seen else detect_record(item, previous, rules, now, key)
+        out.append((replace(item, data={}), (key, seen), ready))
+    return Loaded(out)
 
 
 def next_snapshot(

@@ -8,6 +8,7 @@ under made-up ids, changed from cycle to cycle).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from collections import deque
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import pytest
 from monitor import pipeline
 from monitor.config import ChangesConfig
 from monitor.detection import PoolDetector
-from monitor.models import Item, RawRecord, RunReport
+from monitor.models import Deferred, Item, RawRecord, RunReport
 from monitor.pipeline import Cycle, Detector, Failed, detect_record, run_cycle
 from monitor.sources.files import iter_records
 from monitor.store import Store
@@ -45,14 +46,14 @@ def outcome(store: Store, report: RunReport) -> tuple[Any, ...]:
 
 
 def cycles(
-    path: Path, releases: list[Path], detector: Detector | None, ahead: int
+    path: Path, releases: list[Path], detector: Detector | None, ahead: int, defer: bool = False
 ) -> list[tuple[Any, ...]]:
     found = []
     store = Store.open(path)
     try:
         for release in releases:
             cycle = Cycle(store, ChangesConfig(), NOW, "files", detector=detector, ahead=ahead)
-            items = iter_records(release, (), store.source_hashes)
+            items = iter_records(release, (), store.source_hashes, defer=defer)
             found.append(outcome(store, run_cycle(cycle, items)))
     finally:
         store.close()
@@ -71,6 +72,48 @@ def test_workers_and_reading_ahead_record_what_one_process_records(
     finally:
         pool.close()
     assert sum(len(c[2]) for c in alone) > 100  # the corpus really changes
+
+
+def test_records_read_where_they_are_detected_record_what_one_process_records(
+    tmp_path: Path, releases: list[Path]
+) -> None:
+    """``Deferred`` records (read on the workers, or here without a detector) against the
+    records read by the source in this process."""
+    alone = cycles(tmp_path / "alone.db", releases, None, 0)
+    assert cycles(tmp_path / "here.db", releases, None, 0, defer=True) == alone
+    pool = PoolDetector(processes=2, threshold=1)
+    try:
+        assert cycles(tmp_path / "pool.db", releases, pool, 8, defer=True) == alone
+        assert pool.pool is not None
+    finally:
+        pool.close()
+
+
+@pytest.mark.parametrize("threshold", [0, 10_000])  # read on the workers; read here
+def test_a_deferred_file_that_does_not_parse_is_its_error_as_if_read_by_the_source(
+    tmp_path: Path, releases: list[Path], threshold: int
+) -> None:
+    second = Path(shutil.copytree(releases[1], tmp_path / "second"))
+    broken = sorted(second.glob("NCT*.json"))[3]
+    broken.write_bytes(broken.read_bytes()[:-40])  # cut short: its one id is still there
+    found = []
+    for defer in (False, True):
+        store = Store.open(tmp_path / f"{defer}.db")
+        pool = PoolDetector(processes=2, threshold=threshold)
+        try:
+            run_cycle(Cycle(store, ChangesConfig(), NOW, "files"), iter_records(releases[0], ()))
+            items = list(iter_records(second, (), store.source_hashes, defer=defer))
+            assert defer == any(
+                isinstance(i, Deferred) and i.trial_id == broken.stem for i in items
+            )
+            report = run_cycle(Cycle(store, ChangesConfig(), NOW, "files", detector=pool), items)
+            found.append((outcome(store, report), [(e.trial_id, e.message) for e in report.errors]))
+        finally:
+            pool.close()
+            store.close()
+    assert found[1] == found[0]
+    said = [(trial_id, m) for trial_id, m in found[1][1] if m.startswith(f"{broken}: ")]
+    assert len(said) == 1 and said[0][0] is None and "not valid JSON" in said[0][1]
 
 
 def test_the_pool_starts_only_once_enough_records_are_to_be_detected(

@@ -43,7 +43,8 @@ def test_each_file_is_one_record_a_page_or_to_be_parsed(tmp_path: Path) -> None:
     found = dict(answers(paths, 1))
     by_name = {Path(paths[n]).name: a for n, a in found.items()}
     raw = (tmp_path / "NCT90000001.json").read_bytes()
-    assert by_name["NCT90000001.json"] == One("NCT90000001", key_of(raw, CTGOV, KEY_PREFIX))
+    expected = One("NCT90000001", key_of(raw, CTGOV, KEY_PREFIX), size=len(raw))
+    assert by_name["NCT90000001.json"] == expected
     assert isinstance(by_name["page.json"], Page) and len(by_name["page.json"].slices) == 5
     assert by_name["seed.txt"] is PARSE and by_name["broken.json"] is PARSE
     assert sorted(found) == list(range(len(paths)))
@@ -69,7 +70,7 @@ def test_candidates_are_the_first_id_and_a_key_to_compare(tmp_path: Path) -> Non
     assert isinstance(found["page.json"], Page) and found["page.json"].candidate
     assert found["broken.json"] is PARSE  # no id at all: parsed, which reports why
     assert verify(str(tmp_path / "NCT90000000.json"), CTGOV, KEY_PREFIX) == One(
-        "NCT90000000", key_of(raw, CTGOV, KEY_PREFIX)
+        "NCT90000000", key_of(raw, CTGOV, KEY_PREFIX), size=len(raw)
     )
 
 

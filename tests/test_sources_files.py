@@ -440,3 +440,25 @@ def test_a_moved_key_yields_the_record_with_its_new_key(tmp_path: Path) -> None:
     (record,) = iter_records(tmp_path, (), lambda ids: {i: "v2:file:old" for i in ids})
     assert isinstance(record, RawRecord)
     assert record.source_key == file_key(_with_holder("2026-09-05"))
+
+
+def test_a_moved_record_deferred_loads_what_the_source_would_have_yielded(tmp_path: Path) -> None:
+    import pickle
+
+    from monitor.models import Deferred
+
+    raw = _with_holder("2026-09-05")
+    (tmp_path / STUDY).write_bytes(raw)
+    shutil.copy(DATA / TEXT, tmp_path / TEXT)  # no file key: read by the source, never deferred
+    (tmp_path / "NCT00000001.json").write_bytes(b'{"nctId": "NCT00000001", ')  # will not parse
+    moved = lambda ids: {i: "v2:file:old" for i in ids}  # noqa: E731
+    here = list(iter_records(tmp_path, (), moved))
+    items = list(iter_records(tmp_path, (), moved, defer=True))
+    deferred = [i for i in items if isinstance(i, Deferred)]
+    assert [(d.trial_id, d.size) for d in deferred] == [
+        ("NCT00000001", 25),
+        ("NCT02576665", len(raw)),
+    ]
+    sent = [pickle.loads(pickle.dumps(i)) for i in items]  # as a worker gets them
+    assert [x for i in sent for x in (i.load() if isinstance(i, Deferred) else [i])] == here
+    assert [type(i).__name__ for i in here] == ["StudyError", "RawRecord", "RawRecord"]

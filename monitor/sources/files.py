@@ -18,8 +18,10 @@ whose key did not move is unchanged and is never parsed; another one-record file
 (its id proven the only one, its key proven).
 
 **Second pass**, in file order: the unchanged records as runs of their ids (``Unchanged``), the
-others parsed: a one-record file whole, a page's record alone from its byte range
-(``os.pread``), its id checked and its key proven on the bytes that parsed. A page is never
+others parsed: a one-record file whole (or, with ``defer``, yielded unread as a ``Deferred``
+that the pipeline loads on the worker that detects it: the writing process never parses it),
+a page's record alone from its byte range (``os.pread``), its id checked and its key proven
+on the bytes that parsed. A page is never
 parsed whole: a record, not the page, is what the size a record may have bounds (``limits``).
 A range that is not what the first pass saw (the file changed since) sends the page to a
 slower split by its brackets.
@@ -34,13 +36,14 @@ import logging
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from monitor import registries
 from monitor.filekey import candidate_key, key_of, one_study
 from monitor.firstpass import PARSE, Answer, One, Page, read_bytes, scan, verify
 from monitor.limits import MAX_RECORD_BYTES, too_large
-from monitor.models import Item, RawRecord, StudyError, Unchanged
+from monitor.models import Deferred, Item, RawRecord, StudyError, Unchanged
 from monitor.pagesplit import Slice, split_elements
 from monitor.registries.base import Offline
 from monitor.sources.fileread import Found, Keyed, Reader, Study, gc_paused, read, record_bytes
@@ -62,6 +65,7 @@ def iter_records(
     known: Known | None = None,
     shapes: Shapes | None = None,
     workers: int | None = None,
+    defer: bool = False,
 ) -> Iterator[Item]:
     """Yield the record of every study in ``directory`` (only the watched ones if any are).
 
@@ -70,12 +74,14 @@ def iter_records(
     key stored for each of some studies (``Store.source_hashes``): a record whose key did not
     move becomes an ``unchanged`` event, unparsed. ``shapes`` are the registries' file shapes
     (default: every registry of the table); ``workers`` the first pass's processes (default:
-    one per core when the directory is large enough to pay for them).
+    one per core when the directory is large enough to pay for them). ``defer``: a one-record
+    file whose record moved is yielded unread, as a ``Deferred`` whose ``load`` gives what it
+    would have yielded (the pipeline reads it where it detects it: on the workers).
     """
     reader = Reader(list(shapes if shapes is not None else registries.offline_shapes()))
     files, unreadable = record_files(directory, reader.suffixes)
     wanted = {trial_id.upper() for trial_id in watched}
-    index = Index(reader, files, wanted, known, workers)
+    index = Index(reader, files, wanted, known, workers, defer)
     return _both_passes(index, unreadable)
 
 
@@ -107,6 +113,7 @@ class Index:
     wanted: set[str]
     known: Known | None
     workers: int | None = None
+    defer: bool = False  # moved one-record files as ``Deferred`` items
     holders: dict[str, list[int]] = field(default_factory=dict)  # id -> its files
     ones: dict[int, One] = field(default_factory=dict)  # one-record files
     same: set[int] = field(default_factory=set)  # ... whose record did not move
@@ -280,18 +287,28 @@ def _file_records(index: Index, number: int) -> Iterator[Item]:
 
 
 def _one_record(index: Index, number: int, one: One) -> Iterator[Item]:
-    """A one-record file whose key moved (or was not known): parsed."""
-    single = index.single(one.trial_id, number)
-    yield from _one_file(index, index.files[number], {one.trial_id} if single else set())
+    """A one-record file whose key moved (or was not known): parsed, or deferred."""
+    path = index.files[number]
+    if not index.single(one.trial_id, number):
+        yield from _one_file(index.reader, path, set())
+    elif index.defer:
+        yield Deferred(one.trial_id, one.size, partial(load_one, index.reader, path, one.trial_id))
+    else:
+        yield from _one_file(index.reader, path, {one.trial_id})
 
 
-def _one_file(index: Index, path: str, expected: set[str]) -> Iterator[Item]:
+def load_one(reader: Reader, path: str, trial_id: str) -> list[Item]:
+    """What a one-record file holding ``trial_id`` gives, read now (a ``Deferred``'s load)."""
+    return list(_one_file(reader, path, {trial_id}))
+
+
+def _one_file(reader: Reader, path: str, expected: set[str]) -> Iterator[Item]:
     """A one-record file parsed (its errors said now: the first pass did not parse it)."""
     raw = record_bytes(path)  # None: read() reads it again and says why
     with gc_paused():  # the parse builds thousands of containers and no cycle
-        studies, errors = read(index.reader, path, raw)
+        studies, errors = read(reader, path, raw)
     yield from errors
-    key = _proven_key(index, raw, studies)
+    key = _proven_key(reader, raw, studies)
     for study in studies:
         if study.trial_id in expected:
             expected.discard(study.trial_id)
@@ -300,9 +317,9 @@ def _one_file(index: Index, path: str, expected: set[str]) -> Iterator[Item]:
         yield from _unreadable(path, expected)
 
 
-def _proven_key(index: Index, raw: bytes | None, studies: list[Study]) -> str | None:
+def _proven_key(reader: Reader, raw: bytes | None, studies: list[Study]) -> str | None:
     """The key of bytes that parsed as one record whose id they name once, else ``None``."""
-    keyed = index.reader.keyed
+    keyed = reader.keyed
     if raw is None or keyed is None or len(studies) != 1:
         return None
     found = one_study(raw, keyed.shape, keyed.prefix)
