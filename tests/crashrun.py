@@ -27,7 +27,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from monitor import cli, detection, firstpass
+from monitor import cli, detection, firstpass, pipeline
 from monitor.notify import log
 from monitor.notify.log import LogNotifier
 from monitor.notify.outbox import Outbox
@@ -116,7 +116,8 @@ def halfway(
 POINTS: dict[str, tuple[Callable[..., None], Any, str]] = {
     "recovering": (after, Store, "mark_interrupted_runs"),  # runs of a crash closed, not queued
     "reading": (before, files, "_index_file"),  # first pass: a file's answer taken in
-    "parsing": (before, files, "_one_file"),  # second pass: a file about to be parsed
+    "parsing": (before, files, "_one_record"),  # second pass: a moved file to be read (deferred)
+    "loaded": (before, pipeline, "process_loaded"),  # ... read and detected on a worker, unwritten
     "mid-transaction": (before, Store, "_insert_changes"),  # snapshot inserted, not committed
     "between-studies": (after, Store, "save_snapshot"),  # a study committed, next not begun
     "touching": (before, Store, "touch"),  # unchanged studies about to be marked checked

@@ -203,6 +203,7 @@ KILLS = [
     (0, "mid-transaction", 120),
     (1, "reading", 50),  # first pass over the files: nothing written yet
     (1, "parsing", 40),  # second pass: records being parsed (unchanged files are not)
+    (1, "loaded", 30),  # second pass: records read on the workers, being written
     (1, "mid-transaction", 1),
     (1, "mid-transaction", 45),
     (1, "between-studies", 80),
