@@ -94,16 +94,25 @@ def candidate_key(
 ) -> str:
     """A key to compare with a stored one, never to store: see the module's docstring."""
     end = len(raw) if end is None else end
-    view = memoryview(raw)
     holder = raw.rfind(shape.stamp_key, start, end) if shape.stamp_key else -1
     if holder < 0 or shape.stamp_value is None:
-        return prefix + blake3(view[start:end]).hexdigest()
+        return prefix + digest_of(raw, start, end)
     found = shape.stamp_value.match(raw, holder, end)
     if found is None:
         return ""  # a stamp key without a plain value: matches no stored key
-    digest = blake3(view[start : found.start(1)])
-    digest.update(view[found.end(1) : end])
-    return prefix + digest.hexdigest()
+    return prefix + digest_of(raw, start, end, found.span(1))
+
+
+def digest_of(raw: bytes, start: int, end: int, gap: tuple[int, int] | None = None) -> str:
+    """The BLAKE3 hex digest of ``raw[start:end]`` without ``raw[gap[0]:gap[1]]``.
+
+    The two sides are joined, then hashed: fed in two parts, BLAKE3 hashes most of a record
+    without its SIMD lanes (13.8 against 8.4 us for a 21 KB record, the copy included).
+    """
+    view = memoryview(raw)
+    if gap is None:
+        return blake3(view[start:end]).hexdigest()
+    return blake3(b"".join((view[start : gap[0]], view[gap[1] : end]))).hexdigest()
 
 
 def read_id(raw: bytes, shape: ByteShape, at: int) -> str | None:
@@ -124,13 +133,7 @@ def key_of(
         span = stamp_span(raw, shape, start, end)
     except Ambiguous:
         return None
-    view = memoryview(raw)
-    if span is None:
-        digest = blake3(view[start:end])
-    else:
-        digest = blake3(view[start : span[0]])
-        digest.update(view[span[1] : end])
-    return prefix + digest.hexdigest()
+    return prefix + digest_of(raw, start, end, span)
 
 
 def stamp_span(raw: bytes, shape: ByteShape, start: int, end: int) -> tuple[int, int] | None:
