@@ -116,3 +116,108 @@ def test_shuffling_does_not_change_the_changes_found(seed: int) -> None:
     assert classify(old, shuffled, compare(old, shuffled), rules) == classify(
         old, new, compare(old, new), rules
     )
+
+
+# ---------------------------------------------------------------- deepdiff over everything
+
+# compare() hands deepdiff only the lists that differ and finds the differences between
+# objects itself: the reference below hands it both records whole (less their equal parts,
+# as compare did before), and the two must agree on any records, any ignore paths.
+
+_KEYS = st.sampled_from(["a", "b", "it's", 'say "hi"', "x]y", ""])
+_SCALARS = st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from([1.0, 2.5, "", "A"])
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+_RECORDS = st.dictionaries(_KEYS, _VALUES, max_size=5)
+_IGNORES = st.lists(
+    st.lists(st.sampled_from(["a", "it's", 'say "hi"', "x]y", "*"]), min_size=1, max_size=3),
+    max_size=2,
+).map(lambda paths: tuple(".".join(p) for p in paths))
+
+
+def _by_deepdiff(old: dict[str, Any], new: dict[str, Any], ignore: tuple[str, ...]) -> list:
+    from deepdiff import DeepDiff
+
+    from monitor import compare as c
+
+    diff = DeepDiff(
+        *_unequal(old, new),
+        view="tree",
+        ignore_order=True,
+        report_repetition=False,
+        threshold_to_diff_deeper=0,
+        exclude_regex_paths=[ignore_regex(p) for p in ignore],
+        verbose_level=2,
+    )
+    found = [
+        c._difference(level, c._KINDS[kind]) for kind, levels in diff.items() if kind in c._KINDS
+        for level in levels
+    ]  # fmt: skip
+    return sorted(found, key=lambda d: (d.path, d.kind, repr(d.old), repr(d.new)))
+
+
+def _unequal(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict, dict]:
+    old_out, new_out, missing = {}, {}, object()
+    for key in old.keys() | new.keys():
+        o, n = old.get(key, missing), new.get(key, missing)
+        if o == n:
+            continue
+        if isinstance(o, dict) and isinstance(n, dict):
+            o, n = _unequal(o, n)
+        if o is not missing:
+            old_out[key] = o
+        if n is not missing:
+            new_out[key] = n
+    return old_out, new_out
+
+
+@settings(max_examples=400, deadline=None)
+@given(old=_RECORDS, new=_RECORDS, ignore=_IGNORES)
+def test_compare_finds_what_deepdiff_finds_over_the_whole_records(
+    old: dict[str, Any], new: dict[str, Any], ignore: tuple[str, ...]
+) -> None:
+    assert compare(old, new, ignore) == _by_deepdiff(keyed(old), keyed(new), ignore)
+
+
+@settings(max_examples=200, deadline=None)
+@given(old=_RECORDS, edits=_RECORDS, ignore=_IGNORES)
+def test_compare_finds_what_deepdiff_finds_in_records_alike(
+    old: dict[str, Any], edits: dict[str, Any], ignore: tuple[str, ...]
+) -> None:
+    new = {**copy.deepcopy(old), **edits}
+    assert compare(old, new, ignore) == _by_deepdiff(keyed(old), keyed(new), ignore)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), name=st.sampled_from(REAL), ignore=_IGNORES)
+def test_compare_finds_what_deepdiff_finds_in_edited_studies(
+    seed: int, name: str, ignore: tuple[str, ...]
+) -> None:
+    rng = random.Random(seed)
+    old = normalize(copy.deepcopy(load_raw(name)))
+    new = _edit(copy.deepcopy(old), rng)
+    ignore = ignore + tuple(rng.sample(["admin", "locations.*.status", "conditions"], 1))
+    assert compare(old, new, ignore) == _by_deepdiff(keyed(old), keyed(new), ignore)
+
+
+def _edit(record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """A few random edits of a canonical record: values changed, keys and list items gone."""
+    for _ in range(rng.randint(1, 6)):
+        node: Any = record
+        while isinstance(node, dict | list) and node and rng.random() < 0.8:
+            parent = node
+            key = rng.choice(list(node) if isinstance(node, dict) else range(len(node)))
+            node = parent[key]
+            if rng.random() < 0.25:
+                if isinstance(parent, dict):
+                    del parent[key]
+                else:
+                    parent.pop(key)
+                break
+            if not isinstance(node, dict | list):
+                parent[key] = rng.choice(["edited", 7, None, ["x"], {"k": "v"}])
+                break
+    return record
