@@ -1024,11 +1024,25 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 
-def _rule_for(path: tuple[str, ...]) -> _Rule:
-    for rule in _RULES:
-        if all(p in ("*", k) for p, k in zip(rule.prefix, path, strict=False)):
-            return rule
-    return _RULES[-1]
+def _rules_of(section: str) -> tuple[tuple[int, _Rule], ...]:
+    """The rules (with their place in :data:`_RULES`) a path in ``section`` may match."""
+    return tuple((i, r) for i, r in enumerate(_RULES) if r.prefix[0] in ("*", section))
+
+
+# Each section's rules, found once: matching every rule of the table against every
+# difference's path was most of classify's time.
+_SECTION_RULES = {r.prefix[0]: _rules_of(r.prefix[0]) for r in _RULES}
+
+
+def _rule_for(path: tuple[str, ...]) -> tuple[int, _Rule]:
+    """The first rule of :data:`_RULES` whose prefix matches ``path`` (a path shorter than a
+    prefix matches it when it matches its start), and its place in the table."""
+    if not path:
+        return 0, _RULES[0]
+    for i, rule in _SECTION_RULES.get(path[0]) or _SECTION_RULES["*"]:
+        if all(p in ("*", k) for p, k in zip(rule.prefix[1:], path[1:], strict=False)):
+            return i, rule
+    return len(_RULES) - 1, _RULES[-1]
 
 
 # ---------------------------------------------------------------- grouping
@@ -1047,15 +1061,15 @@ def _explode(diff: Difference) -> list[Difference]:
     return out
 
 
-def _route(diff: Difference) -> Iterable[tuple[_Rule, Difference]]:
-    rule = _rule_for(diff.path)
+def _route(diff: Difference) -> Iterable[tuple[int, _Rule, Difference]]:
+    i, rule = _rule_for(diff.path)
     if len(diff.path) < max(rule.depth, len(rule.prefix)):
         children = _explode(diff)
         if children:
             for child in children:
                 yield from _route(child)
             return
-    yield rule, diff
+    yield i, rule, diff
 
 
 def _get(view: Any, path: tuple[str, ...]) -> Any:
@@ -1083,8 +1097,8 @@ def _groups(
 ) -> list[tuple[_Rule, _Group]]:
     found: dict[tuple[int, tuple[str, ...]], list[Difference]] = {}
     for diff in diffs:
-        for rule, d in _route(diff):
-            key = (_RULES.index(rule), d.path[: rule.depth])
+        for i, rule, d in _route(diff):
+            key = (i, d.path[: rule.depth])
             found.setdefault(key, []).append(d)
     derived = _derivation(diffs) if _get(new, ("status", "derived")) is True else None
     return [
