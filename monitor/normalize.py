@@ -129,7 +129,9 @@ def _clean_once(text: str) -> str:
 
 
 def drop_empty(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None and v != "" and v != [] and v != {}}
+    # ``v or``: a value that is true is not empty, and is kept without building the ``[]``
+    # and ``{}`` it would be compared with (most values of a record are true).
+    return {k: v for k, v in d.items() if v or (v is not None and v != "" and v != [] and v != {})}
 
 
 def json_key(value: Any) -> bytes:
@@ -138,10 +140,12 @@ def json_key(value: Any) -> bytes:
 
 def identity(item: Mapping[str, Any], fields: tuple[str, ...]) -> str:
     """The identity of a keyed-list item: its identity fields joined by `` | ``."""
-    parts = [item.get(f) for f in fields]
     if fields == ("pmid", "citation"):  # a reference is its PMID, else its citation
-        parts = [parts[0] or parts[1]]
-    return " | ".join("" if p is None else str(p) for p in parts)
+        value = item.get("pmid") or item.get("citation")
+        return "" if value is None else str(value)
+    # One list, no generator: identities are made for every item a record is sorted and
+    # compared by (~30 a study, three times in a daily cycle).
+    return " | ".join(["" if (v := item.get(f)) is None else str(v) for f in fields])
 
 
 def sort_keyed(items: list[dict[str, Any]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
