@@ -107,10 +107,26 @@ def clean_text(text: str) -> str:
         return " ".join(text.split())  # the common case: only white space to collapse
     for _ in range(4):
         cleaned = _clean_once(text)
-        if cleaned == text:
-            break
+        if cleaned == text or _settled(cleaned):
+            return cleaned
         text = cleaned
     return text
+
+
+def _settled(cleaned: str) -> bool:
+    """Whether another round would leave ``cleaned`` (a round's result) as it is.
+
+    The same tests a round makes, without building its text: a long description with one
+    escape was cleaned twice, and the second time mostly re-split it into words.
+    """
+    if "<" in cleaned and (_INLINE_RE.search(cleaned) or _BLOCK_RE.search(cleaned)):
+        return False
+    if "&" in cleaned and html.unescape(cleaned) != cleaned:
+        return False
+    if "\\" in cleaned and _MD_ESCAPE_RE.search(cleaned):
+        return False
+    # A round's result has its white space collapsed already.
+    return cleaned.isascii() or unicodedata.is_normalized("NFC", cleaned)
 
 
 def _clean_once(text: str) -> str:
