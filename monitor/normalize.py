@@ -392,22 +392,36 @@ def keyed(record: Mapping[str, Any]) -> dict[str, Any]:
     dicts on the way to a keyed list are copied; the rest is shared with ``record``.
     """
     view = dict(record)
-    for path, fields in KEYED_LISTS.items():
-        _key_path(view, path, fields)
+    for parent_path, lists in _KEYED_BY_PARENT.items():
+        _key_lists(view, parent_path, lists)
     return view
 
 
-def _key_path(view: dict[str, Any], path: tuple[str, ...], fields: tuple[str, ...]) -> None:
+def _by_parent() -> dict[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """:data:`KEYED_LISTS` by the object holding them: each is copied once for its lists."""
+    out: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
+    for path, fields in KEYED_LISTS.items():
+        out.setdefault(path[:-1], {})[path[-1]] = fields
+    return out
+
+
+_KEYED_BY_PARENT = _by_parent()
+
+
+def _key_lists(
+    view: dict[str, Any], path: tuple[str, ...], lists: Mapping[str, tuple[str, ...]]
+) -> None:
     parent = view
-    for key in path[:-1]:
+    for key in path:
         child = parent.get(key)
         if not isinstance(child, dict):
             return
         parent[key] = child = dict(child)
         parent = child
-    items = parent.get(path[-1])
-    if isinstance(items, list):
-        parent[path[-1]] = _by_identity(items, fields)
+    for name, fields in lists.items():
+        items = parent.get(name)
+        if isinstance(items, list):
+            parent[name] = _by_identity(items, fields)
 
 
 def _by_identity(items: list[Any], fields: tuple[str, ...]) -> dict[str, Any]:
