@@ -825,6 +825,9 @@ class _Outcomes:
 
     removed: list[Item]
     added: list[Item]
+    # How alike two measures read, by (removed, added) measure: the pools are paired four
+    # times over (renumbered, same measure, moved, reworded), the likeness found once.
+    scores: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
 
 
 def similarity(a: str, b: str) -> float:
@@ -849,7 +852,12 @@ def _shared(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
 Accept = Callable[[Item, Item, float], bool]
 
 
-def _pairs(left: list[Item], right: list[Item], accept: Accept) -> list[tuple[int, int]]:
+def _pairs(
+    left: list[Item],
+    right: list[Item],
+    accept: Accept,
+    scores: dict[tuple[str, str], float],
+) -> list[tuple[int, int]]:
     """Greedy best-first pairing by measure likeness, then by shared parts, where accepted.
 
     None beyond ``OUTCOME_PAIRS`` candidate pairs (60 outcomes replaced at once): each is then
@@ -858,7 +866,7 @@ def _pairs(left: list[Item], right: list[Item], accept: Accept) -> list[tuple[in
     if len(left) * len(right) > OUTCOME_PAIRS:
         return []
     scored = [
-        (similarity(_measure(a[1]), _measure(b[1])), _shared(a[1], b[1]), i, j)
+        (_score(scores, _measure(a[1]), _measure(b[1])), _shared(a[1], b[1]), i, j)
         for i, a in enumerate(left)
         for j, b in enumerate(right)
     ]
@@ -873,9 +881,17 @@ def _pairs(left: list[Item], right: list[Item], accept: Accept) -> list[tuple[in
     return pairs
 
 
+def _score(scores: dict[tuple[str, str], float], a: str, b: str) -> float:
+    """:func:`similarity` of ``a`` and ``b``, found once per pairing (``scores``)."""
+    score = scores.get((a, b))
+    if score is None:
+        score = scores[a, b] = similarity(a, b)
+    return score
+
+
 def _take(found: _Outcomes, accept: Accept) -> list[tuple[Item, Item]]:
     """The pairs ``accept`` allows, taken out of both pools."""
-    pairs = _pairs(found.removed, found.added, accept)
+    pairs = _pairs(found.removed, found.added, accept, found.scores)
     taken = [(found.removed[i], found.added[j]) for i, j in pairs]
     gone_l, gone_r = {i for i, _ in pairs}, {j for _, j in pairs}
     found.removed = [x for i, x in enumerate(found.removed) if i not in gone_l]
