@@ -10,7 +10,7 @@ registry-neutrally, so :func:`monitor.normalize.upgrade_v1` of a stored record e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -276,10 +276,14 @@ def _person(d: dict[str, Any]) -> dict[str, Any]:
 def _location(d: dict[str, Any]) -> dict[str, Any]:
     # geoPoint is the registry's geocode of the city, not data the sponsor entered: left out.
     loc: dict[str, Any] = texts_of(d, ("facility", "status", "city", "state", "zip", "country"))
-    people = [as_dict(c, "locations[].contacts") for c in d.get("contacts") or []]
-    contacts = [drop_empty(_person(c)) for c in people]
-    loc["contacts"] = sorted((c for c in contacts if c), key=json_key)
+    people = d.get("contacts") or []
+    loc["contacts"] = _site_contacts(people) if people else []  # most sites name nobody
     return loc
+
+
+def _site_contacts(people: Iterable[Any]) -> list[dict[str, Any]]:
+    contacts = [drop_empty(_person(as_dict(c, "locations[].contacts"))) for c in people]
+    return sorted((c for c in contacts if c), key=json_key)
 
 
 def _contacts(m: _Module) -> dict[str, Any]:
