@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 from deepdiff import DeepDiff
 from deepdiff.helper import NotPresent
 
@@ -32,6 +33,7 @@ from monitor.normalize import keyed
 
 Kind = Literal["added", "removed", "changed"]
 _MISSING: Any = object()
+_SORTED = orjson.OPT_SORT_KEYS
 
 _KINDS: dict[str, Kind] = {
     "values_changed": "changed",
@@ -101,7 +103,7 @@ class _Walk:
         new_lists: dict[str, Any] = {}
         for key in old.keys() | new.keys():
             o, n = old.get(key, _MISSING), new.get(key, _MISSING)
-            if o == n:
+            if _same(o, n):
                 continue
             at = where + _step(key)
             if self.skip and any(r.search(at) for r in self.skip):
@@ -115,6 +117,21 @@ class _Walk:
                 continue
             old_lists[key], new_lists[key] = o, n
         return old_lists, new_lists
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equal as deepdiff sees it, where ``==`` is not enough: ``True == 1 == 1.0`` in Python,
+    a change of type to deepdiff. Scalars of one type that are ``==`` are the same; containers
+    that are ``==`` are the same when their JSON is too (``1`` and ``1.0`` write differently),
+    else they are walked (``0.0`` and ``-0.0`` inside are then the same again)."""
+    if type(old) is not type(new) or old != new:
+        return False
+    if not isinstance(old, dict | list):
+        return True
+    try:
+        return orjson.dumps(old, option=_SORTED) == orjson.dumps(new, option=_SORTED)
+    except TypeError:  # not JSON (a view's key that is no string): walk it
+        return False
 
 
 def _step(key: str) -> str:
