@@ -825,6 +825,9 @@ class _Outcomes:
 
     removed: list[Item]
     added: list[Item]
+    # How alike two measures read, by (removed, added) measure: the pools are paired four
+    # times over (renumbered, same measure, moved, reworded), the likeness found once.
+    scores: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
 
 
 def similarity(a: str, b: str) -> float:
@@ -849,7 +852,12 @@ def _shared(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
 Accept = Callable[[Item, Item, float], bool]
 
 
-def _pairs(left: list[Item], right: list[Item], accept: Accept) -> list[tuple[int, int]]:
+def _pairs(
+    left: list[Item],
+    right: list[Item],
+    accept: Accept,
+    scores: dict[tuple[str, str], float],
+) -> list[tuple[int, int]]:
     """Greedy best-first pairing by measure likeness, then by shared parts, where accepted.
 
     None beyond ``OUTCOME_PAIRS`` candidate pairs (60 outcomes replaced at once): each is then
@@ -858,7 +866,7 @@ def _pairs(left: list[Item], right: list[Item], accept: Accept) -> list[tuple[in
     if len(left) * len(right) > OUTCOME_PAIRS:
         return []
     scored = [
-        (similarity(_measure(a[1]), _measure(b[1])), _shared(a[1], b[1]), i, j)
+        (_score(scores, _measure(a[1]), _measure(b[1])), _shared(a[1], b[1]), i, j)
         for i, a in enumerate(left)
         for j, b in enumerate(right)
     ]
@@ -873,9 +881,17 @@ def _pairs(left: list[Item], right: list[Item], accept: Accept) -> list[tuple[in
     return pairs
 
 
+def _score(scores: dict[tuple[str, str], float], a: str, b: str) -> float:
+    """:func:`similarity` of ``a`` and ``b``, found once per pairing (``scores``)."""
+    score = scores.get((a, b))
+    if score is None:
+        score = scores[a, b] = similarity(a, b)
+    return score
+
+
 def _take(found: _Outcomes, accept: Accept) -> list[tuple[Item, Item]]:
     """The pairs ``accept`` allows, taken out of both pools."""
-    pairs = _pairs(found.removed, found.added, accept)
+    pairs = _pairs(found.removed, found.added, accept, found.scores)
     taken = [(found.removed[i], found.added[j]) for i, j in pairs]
     gone_l, gone_r = {i for i, _ in pairs}, {j for _, j in pairs}
     found.removed = [x for i, x in enumerate(found.removed) if i not in gone_l]
@@ -1024,11 +1040,25 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 
-def _rule_for(path: tuple[str, ...]) -> _Rule:
-    for rule in _RULES:
-        if all(p in ("*", k) for p, k in zip(rule.prefix, path, strict=False)):
-            return rule
-    return _RULES[-1]
+def _rules_of(section: str) -> tuple[tuple[int, _Rule], ...]:
+    """The rules (with their place in :data:`_RULES`) a path in ``section`` may match."""
+    return tuple((i, r) for i, r in enumerate(_RULES) if r.prefix[0] in ("*", section))
+
+
+# Each section's rules, found once: matching every rule of the table against every
+# difference's path was most of classify's time.
+_SECTION_RULES = {r.prefix[0]: _rules_of(r.prefix[0]) for r in _RULES}
+
+
+def _rule_for(path: tuple[str, ...]) -> tuple[int, _Rule]:
+    """The first rule of :data:`_RULES` whose prefix matches ``path`` (a path shorter than a
+    prefix matches it when it matches its start), and its place in the table."""
+    if not path:
+        return 0, _RULES[0]
+    for i, rule in _SECTION_RULES.get(path[0]) or _SECTION_RULES["*"]:
+        if all(p in ("*", k) for p, k in zip(rule.prefix[1:], path[1:], strict=False)):
+            return i, rule
+    return len(_RULES) - 1, _RULES[-1]
 
 
 # ---------------------------------------------------------------- grouping
@@ -1047,15 +1077,15 @@ def _explode(diff: Difference) -> list[Difference]:
     return out
 
 
-def _route(diff: Difference) -> Iterable[tuple[_Rule, Difference]]:
-    rule = _rule_for(diff.path)
+def _route(diff: Difference) -> Iterable[tuple[int, _Rule, Difference]]:
+    i, rule = _rule_for(diff.path)
     if len(diff.path) < max(rule.depth, len(rule.prefix)):
         children = _explode(diff)
         if children:
             for child in children:
                 yield from _route(child)
             return
-    yield rule, diff
+    yield i, rule, diff
 
 
 def _get(view: Any, path: tuple[str, ...]) -> Any:
@@ -1083,8 +1113,8 @@ def _groups(
 ) -> list[tuple[_Rule, _Group]]:
     found: dict[tuple[int, tuple[str, ...]], list[Difference]] = {}
     for diff in diffs:
-        for rule, d in _route(diff):
-            key = (_RULES.index(rule), d.path[: rule.depth])
+        for i, rule, d in _route(diff):
+            key = (i, d.path[: rule.depth])
             found.setdefault(key, []).append(d)
     derived = _derivation(diffs) if _get(new, ("status", "derived")) is True else None
     return [

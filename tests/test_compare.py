@@ -116,3 +116,113 @@ def test_shuffling_does_not_change_the_changes_found(seed: int) -> None:
     assert classify(old, shuffled, compare(old, shuffled), rules) == classify(
         old, new, compare(old, new), rules
     )
+
+
+# ---------------------------------------------------------------- deepdiff over everything
+
+# compare() hands deepdiff only the lists that differ and finds the differences between
+# objects itself: the reference below hands it both records whole (less their equal parts,
+# as compare did before), and the two must agree on any records, any ignore paths.
+
+_KEYS = st.sampled_from(["a", "b", "it's", 'say "hi"', "x]y", ""])
+_SCALARS = st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from([1.0, 2.5, "", "A"])
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+_RECORDS = st.dictionaries(_KEYS, _VALUES, max_size=5)
+_IGNORES = st.lists(
+    st.lists(st.sampled_from(["a", "it's", 'say "hi"', "x]y", "*"]), min_size=1, max_size=3),
+    max_size=2,
+).map(lambda paths: tuple(".".join(p) for p in paths))
+
+
+def _by_deepdiff(old: dict[str, Any], new: dict[str, Any], ignore: tuple[str, ...]) -> list:
+    """What compare found before it walked objects itself: DeepDiff over the whole keyed
+    views (unless the records are equal)."""
+    from deepdiff import DeepDiff
+
+    from monitor import compare as c
+
+    if old == new:  # compare's first test, as before it walked objects itself
+        return []
+    diff = DeepDiff(
+        keyed(old),
+        keyed(new),
+        view="tree",
+        ignore_order=True,
+        report_repetition=False,
+        threshold_to_diff_deeper=0,
+        exclude_regex_paths=[ignore_regex(p) for p in ignore],
+        verbose_level=2,
+    )
+    found = [
+        c._difference(level, c._KINDS[kind]) for kind, levels in diff.items() if kind in c._KINDS
+        for level in levels
+    ]  # fmt: skip
+    return sorted(found, key=lambda d: (d.path, d.kind, repr(d.old), repr(d.new)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(old=_RECORDS, new=_RECORDS, ignore=_IGNORES)
+def test_compare_finds_what_deepdiff_finds_over_the_whole_records(
+    old: dict[str, Any], new: dict[str, Any], ignore: tuple[str, ...]
+) -> None:
+    assert compare(old, new, ignore) == _by_deepdiff(old, new, ignore)
+
+
+@settings(max_examples=200, deadline=None)
+@given(old=_RECORDS, edits=_RECORDS, ignore=_IGNORES)
+def test_compare_finds_what_deepdiff_finds_in_records_alike(
+    old: dict[str, Any], edits: dict[str, Any], ignore: tuple[str, ...]
+) -> None:
+    new = {**copy.deepcopy(old), **edits}
+    assert compare(old, new, ignore) == _by_deepdiff(old, new, ignore)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), name=st.sampled_from(REAL), ignore=_IGNORES)
+def test_compare_finds_what_deepdiff_finds_in_edited_studies(
+    seed: int, name: str, ignore: tuple[str, ...]
+) -> None:
+    rng = random.Random(seed)
+    old = normalize(copy.deepcopy(load_raw(name)))
+    new = _edit(copy.deepcopy(old), rng)
+    ignore = ignore + tuple(rng.sample(["admin", "locations.*.status", "conditions"], 1))
+    assert compare(old, new, ignore) == _by_deepdiff(old, new, ignore)
+
+
+def _edit(record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """A few random edits of a canonical record: values changed, keys and list items gone."""
+    for _ in range(rng.randint(1, 6)):
+        node: Any = record
+        while isinstance(node, dict | list) and node and rng.random() < 0.8:
+            parent = node
+            key = rng.choice(list(node) if isinstance(node, dict) else range(len(node)))
+            node = parent[key]
+            if rng.random() < 0.25:
+                if isinstance(parent, dict):
+                    del parent[key]
+                else:
+                    parent.pop(key)
+                break
+            if not isinstance(node, dict | list):
+                parent[key] = rng.choice(["edited", 7, None, ["x"], {"k": "v"}])
+                break
+    return record
+
+
+def test_a_change_of_type_alone_is_a_difference_as_deepdiff_says() -> None:
+    """``True == 1 == 1.0`` in Python; deepdiff reports a change of type, and so does compare
+    (beside another change, and inside a list or an object that is otherwise equal)."""
+    old = {"a": True, "b": {"n": 1, "m": [1, 2]}, "c": "x"}
+    new = {"a": 1, "b": {"n": 1.0, "m": [1, 2.0]}, "c": "y"}
+    found = compare(old, new)
+    assert [(d.path, d.kind, d.old, d.new) for d in found] == [
+        (("a",), "changed", True, 1),
+        (("b", "m"), "changed", 2, 2.0),
+        (("b", "n"), "changed", 1, 1.0),
+        (("c",), "changed", "x", "y"),
+    ]
+    assert found == _by_deepdiff(old, new, ())

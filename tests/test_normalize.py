@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import RecordError
@@ -103,6 +103,31 @@ def test_clean_text(raw: str, clean: str) -> None:
 def test_cleaning_clean_text_changes_nothing(text: str) -> None:
     once = clean_text(text)
     assert clean_text(once) == once
+
+
+_FRAGMENTS = ["a", " ", "\n", "\u00a0", "<b>", "</p>", "<br/>", "&amp;", "&lt;", "&gt;", "b&gt;"]
+_FRAGMENTS += ["&amp;lt;", "&#60;", "&#x2F;", "&nbsp;", "\\", "~", "\\&", "e", "\u0301", "é", "<"]
+
+
+def _rounds(text: str) -> str:
+    """clean_text as it was written first: every round until one changes nothing (four at most)."""
+    from monitor.normalize import _clean_once
+
+    for _ in range(4):
+        cleaned = _clean_once(text)
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=16).map("".join))
+@example("\\\\~ &amp;lt;b&amp;gt;x &amp;amp;nbsp;")  # an escaped escape, entities of tags: rounds
+@example("e&#769; \\<b\\>")  # a combining accent from an entity, an escaped tag
+def test_clean_text_stops_when_a_round_would_change_nothing(text: str) -> None:
+    """clean_text skips the round that would only confirm its result: same text as all rounds."""
+    assert clean_text(text) == _rounds(text)
 
 
 @pytest.mark.parametrize("name", REAL)

@@ -10,7 +10,7 @@ registry-neutrally, so :func:`monitor.normalize.upgrade_v1` of a stored record e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -30,6 +30,7 @@ from monitor.normalize import (
     snake,
     text_of,
     text_set,
+    texts_of,
     version_hash,
 )
 from monitor.registries.ctgov.ids import KIND
@@ -116,8 +117,7 @@ def _identification(m: _Module) -> dict[str, Any]:
 
 
 def _secondary_id(d: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "type", "domain", "link")
-    return {k: text_of(d, k) for k in keys}
+    return texts_of(d, ("id", "type", "domain", "link"))
 
 
 def _status(m: _Module) -> dict[str, Any]:
@@ -176,7 +176,7 @@ def _sponsor(m: _Module) -> dict[str, Any]:
 
 
 def _collaborator(d: dict[str, Any]) -> dict[str, Any]:
-    return {"name": text_of(d, "name"), "class": text_of(d, "class")}
+    return texts_of(d, ("name", "class"))
 
 
 def _description(m: _Module) -> dict[str, Any]:
@@ -225,18 +225,14 @@ def _enrollment(m: _Module) -> dict[str, Any]:
 
 def _arm(d: dict[str, Any]) -> dict[str, Any]:
     return {
-        "label": text_of(d, "label"),
-        "type": text_of(d, "type"),
-        "description": text_of(d, "description"),
+        **texts_of(d, ("label", "type", "description")),
         "interventions": text_set(d, "interventionNames"),
     }
 
 
 def _intervention(d: dict[str, Any]) -> dict[str, Any]:
     return {
-        "type": text_of(d, "type"),
-        "name": text_of(d, "name"),
-        "description": text_of(d, "description"),
+        **texts_of(d, ("type", "name", "description")),
         "arms": text_set(d, "armGroupLabels"),
         "other_names": text_set(d, "otherNames"),
     }
@@ -274,18 +270,20 @@ def _eligibility(m: _Module) -> dict[str, Any]:
 
 
 def _person(d: dict[str, Any]) -> dict[str, Any]:
-    keys = ("name", "role", "affiliation", "phone", "phoneExt", "email")
-    return {k: text_of(d, k) for k in keys}
+    return texts_of(d, ("name", "role", "affiliation", "phone", "phoneExt", "email"))
 
 
 def _location(d: dict[str, Any]) -> dict[str, Any]:
     # geoPoint is the registry's geocode of the city, not data the sponsor entered: left out.
-    keys = ("facility", "status", "city", "state", "zip", "country")
-    loc: dict[str, Any] = {k: text_of(d, k) for k in keys}
-    people = [as_dict(c, "locations[].contacts") for c in d.get("contacts") or []]
-    contacts = [drop_empty(_person(c)) for c in people]
-    loc["contacts"] = sorted((c for c in contacts if c), key=json_key)
+    loc: dict[str, Any] = texts_of(d, ("facility", "status", "city", "state", "zip", "country"))
+    people = d.get("contacts") or []
+    loc["contacts"] = _site_contacts(people) if people else []  # most sites name nobody
     return loc
+
+
+def _site_contacts(people: Iterable[Any]) -> list[dict[str, Any]]:
+    contacts = [drop_empty(_person(as_dict(c, "locations[].contacts"))) for c in people]
+    return sorted((c for c in contacts if c), key=json_key)
 
 
 def _contacts(m: _Module) -> dict[str, Any]:
