@@ -28,6 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cached_property
 from typing import Protocol
 
 from monitor import normalize, registries
@@ -125,11 +126,11 @@ class Prepared:
     latest: dict[str, Latest]
     results: Callable[[], dict[int, Detected]]  # by id() of the batch's records
 
-    @property
+    @cached_property  # asked for each batch read while this one waits (up to 8 ahead)
     def ids(self) -> set[str]:
         return item_ids(self.batch)
 
-    @property
+    @cached_property
     def weight(self) -> int:
         """Its records' bytes (what :func:`batches` bounds)."""
         return sum(i.size for i in self.batch if isinstance(i, RawRecord | Deferred))
