@@ -139,28 +139,13 @@ _IGNORES = st.lists(
 
 
 def _by_deepdiff(old: dict[str, Any], new: dict[str, Any], ignore: tuple[str, ...]) -> list:
-    """What compare found before it walked objects itself: DeepDiff over the whole keyed
-    views (unless the records are equal)."""
-    from deepdiff import DeepDiff
-
-    from monitor import compare as c
+    """What compare found before it walked objects itself: DeepDiff (with compare's settings)
+    over the whole keyed views, unless the records are equal."""
+    from monitor.compare import _list_differences
 
     if old == new:  # compare's first test, as before it walked objects itself
         return []
-    diff = DeepDiff(
-        keyed(old),
-        keyed(new),
-        view="tree",
-        ignore_order=True,
-        report_repetition=False,
-        threshold_to_diff_deeper=0,
-        exclude_regex_paths=[ignore_regex(p) for p in ignore],
-        verbose_level=2,
-    )
-    found = [
-        c._difference(level, c._KINDS[kind]) for kind, levels in diff.items() if kind in c._KINDS
-        for level in levels
-    ]  # fmt: skip
+    found = _list_differences(keyed(old), keyed(new), ignore)
     return sorted(found, key=lambda d: (d.path, d.kind, repr(d.old), repr(d.new)))
 
 
