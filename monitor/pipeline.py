@@ -465,7 +465,7 @@ def load_and_detect(
         if not isinstance(item, RawRecord):
             out.append((item, (None, False), None))
             continue
-        key = item.source_key
+        key = item.source_key or source_hash(item, now.date())  # as sources_seen keys it
         seen = key is not None and key == stored_key
         ready = None if seen else detect_record(item, previous, rules, now, key)
         out.append((replace(item, data={}), (key, seen), ready))

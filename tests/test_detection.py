@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from monitor import pipeline
@@ -23,6 +24,7 @@ from monitor.config import ChangesConfig
 from monitor.detection import PoolDetector
 from monitor.models import Deferred, Item, RawRecord, RunReport
 from monitor.pipeline import Cycle, Detector, Failed, detect_record, run_cycle
+from monitor.registries.ctgov.byteshape import KEY_PREFIX
 from monitor.sources.files import iter_records
 from monitor.store import Store
 
@@ -114,6 +116,37 @@ def test_a_deferred_file_that_does_not_parse_is_its_error_as_if_read_by_the_sour
     assert found[1] == found[0]
     said = [(trial_id, m) for trial_id, m in found[1][1] if m.startswith(f"{broken}: ")]
     assert len(said) == 1 and said[0][0] is None and "not valid JSON" in said[0][1]
+
+
+def test_deferred_files_without_a_file_key_are_keyed_as_the_source_keys_them(
+    tmp_path: Path, releases: list[Path]
+) -> None:
+    """A file whose daily stamp is ambiguous has no file key: its record is keyed by its
+    registry's source hash, read here or on a worker, and stored with it alike."""
+    changed = []
+    for n, release in enumerate(releases[:2]):
+        copy = Path(shutil.copytree(release, tmp_path / f"r{n}"))
+        for path in sorted(copy.glob("NCT*.json"))[:12]:  # a second stamp key: ambiguous
+            doc = orjson.loads(path.read_bytes())
+            doc["derivedSection"] = {"miscInfoModule": {"versionHolder": "2026-11-26"}}
+            path.write_bytes(orjson.dumps({**doc, "versionHolder": "x"}))
+        changed.append(copy)
+    found = []
+    for defer in (False, True):
+        store = Store.open(tmp_path / f"{defer}.db")
+        pool = PoolDetector(processes=2, threshold=1)
+        try:
+            for release in changed:
+                items = iter_records(release, (), store.source_hashes, defer=defer)
+                cycle = Cycle(store, ChangesConfig(), NOW, "files", detector=pool)
+                report = run_cycle(cycle, items)
+            keys = store.db.execute("select trial_id, source_key from source_keys order by 1")
+            found.append((outcome(store, report), keys.fetchall()))
+        finally:
+            pool.close()
+            store.close()
+    assert found[1] == found[0]
+    assert sum(not k.startswith(KEY_PREFIX) for _, k in found[1][1]) >= 12  # source hashes
 
 
 def test_the_pool_starts_only_once_enough_records_are_to_be_detected(
