@@ -174,10 +174,9 @@ class ParseLimit:
             f"CPU over {data['pages']} pages ({data['bytes'] / 2**20:.0f} MB); read+loads+free "
             f"{data['loop_seconds']:.2f} s"
         )
-        row = Row(shape, cycle, self.name, studies, data["loads_seconds"], load=load, note=note)
-        row.cpu_seconds = data["loads_cpu_seconds"]
-        row.peak_rss_mb = rss
-        return row
+        cpu = data["loads_cpu_seconds"]
+        seconds = data["loads_seconds"]
+        return Row(shape, cycle, self.name, studies, seconds, cpu, rss, load=load, note=note)
 
 
 @dataclass
@@ -195,7 +194,5 @@ class QuickCheck:
             f"{data['warm']:.2f} s in the page cache, {data['cold']:.2f} s from disk "
             f"({data['cold_cpu']:.2f} s CPU)"
         )
-        row = Row(shape, cycle, self.name, studies, data["warm"], load=load, note=note)
-        row.cpu_seconds = data["warm_cpu"]
-        row.peak_rss_mb = rss
-        return row
+        seconds, cpu = data["warm"], data["warm_cpu"]
+        return Row(shape, cycle, self.name, studies, seconds, cpu, rss, load=load, note=note)

@@ -254,10 +254,8 @@ def prepare_batch(cycle: Cycle, batch: list[Item]) -> Prepared:
     deferred = [i for i in batch if isinstance(i, Deferred)]
     found, latest, stored = sources_seen(cycle.store, records, cycle.now.date(), deferred)
     verdicts = list(found)
-    moved: list[RawRecord | Deferred] = [
-        r for r, (_, seen) in zip(records, verdicts, strict=True) if not seen and cycle.detector
-    ]
-    moved += deferred
+    unseen = [r for r, (_, seen) in zip(records, verdicts, strict=True) if not seen]
+    moved: list[RawRecord | Deferred] = [*(unseen if cycle.detector else []), *deferred]
     keys = {id(r): key for r, (key, _) in zip(records, verdicts, strict=True)}
     keys.update((id(d), stored.get(d.trial_id)) for d in deferred)
     jobs = [(r, latest.get(r.trial_id), cycle.rules, cycle.now, keys[id(r)]) for r in moved]
